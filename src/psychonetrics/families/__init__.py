@@ -1,1 +1,7 @@
-"""families."""
+"""Model families: implied moments and their Jacobians."""
+
+from .base import Family, Moments, n_moments
+from .ml_lvm import MlLvm
+from .ml_varcov import MlVarcov
+
+__all__ = ["Family", "Moments", "n_moments", "MlLvm", "MlVarcov"]

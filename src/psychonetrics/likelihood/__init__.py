@@ -1,1 +1,57 @@
-"""likelihood."""
+"""Two-level normal likelihoods, one module per computational route.
+
+* :mod:`.stats`: from sufficient statistics (complete data, ``estimator="ML"``).
+* :mod:`.clusters`: cluster by cluster over the observed values
+  (``estimator="FIML"``, and ``"ML"`` with missing values).
+
+Both expose the same three functions through a :class:`Route`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ..data.stats import TwoLevelStats
+from ..families.base import Moments
+from ..linalg import FloatArray
+from . import stats as _stats
+
+
+@dataclass(frozen=True)
+class Route:
+    """One way of computing the likelihood of a group.
+
+    Attributes
+    ----------
+    name : str
+        ``"stats"`` or ``"clusters"``.
+    information_kind : str
+        ``"expected"`` or ``"observed"``: the information used for standard errors.
+    """
+
+    name: str
+    loglik: Callable[[Moments, TwoLevelStats], float]
+    dloglik: Callable[[Moments, TwoLevelStats], tuple[float, FloatArray]]
+    information: Callable[[Moments, TwoLevelStats], FloatArray]
+    information_kind: str = "expected"
+
+
+STATS = Route(
+    "stats",
+    _stats.loglik_stats,
+    _stats.dloglik_dmoments_stats,
+    _stats.information_expected_stats,
+)
+
+
+def route_for(estimator: str, stats: TwoLevelStats) -> Route:
+    """The route of ``estimator`` ("ML" or "FIML") for this group's data."""
+    if estimator == "ML" and stats.complete:
+        return STATS
+    from . import clusters
+
+    return clusters.route_for(stats)
+
+
+__all__ = ["Route", "STATS", "route_for"]

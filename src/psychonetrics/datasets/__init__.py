@@ -1,0 +1,19 @@
+"""Example data shipped with the package."""
+
+from __future__ import annotations
+
+from importlib import resources
+
+import pandas as pd
+
+
+def seed_example() -> pd.DataFrame:
+    """The simulated two-level data of psychonetrics' ``ml_lvm`` documentation.
+
+    60 clusters of 10 units, six indicators ``y1``..``y6`` of two factors on
+    both levels (R: ``set.seed(2)``; loadings 1, .8, .6 per factor; between
+    latent variance .5, within 1; residual variances .3 between, .5 within),
+    with the cluster id in ``cluster``.
+    """
+    with resources.files(__package__).joinpath("seed_example.csv").open("r") as fh:
+        return pd.read_csv(fh)

@@ -1,0 +1,89 @@
+"""The two-level model of the observed variables themselves (``ml_varcov`` / ``ml_ggm``).
+
+Model (one group)::
+
+    mu = mu,   Sigma_W = type_within(...),   Sigma_B = type_between(...)
+
+i.e. ``ml_lvm`` with Lambda = I and no residual layer.  Its matrices are named
+``mu``, ``<kind>_within`` and ``<kind>_between`` (``omega_within``,
+``sigma_between``, ...).  With ``chol`` on both levels it is the saturated
+model; with diagonal ``cov`` blocks, the baseline model.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..data.stats import TwoLevelStats
+from ..linalg import FloatArray
+from ..parameterizations import derived_matrices
+from ..spec.matrices import MatrixSpec
+from .base import Block, Family, Moments, sample_between_cov, vech_rows
+
+
+class MlVarcov(Family):
+    """Two-level (co)variance model of the observed variables."""
+
+    name = "ml_varcov"
+
+    def __init__(self, observed: tuple[str, ...], *, within: str = "cov", between: str = "cov") -> None:
+        self.observed = tuple(observed)
+        self.latents: tuple[str, ...] = ()
+        self.types = {"within": within, "between": between}
+        self._blocks = {
+            "within": Block.make("within", self.observed, within, argument="within", residual=False),
+            "between": Block.make("between", self.observed, between, argument="between", residual=False),
+        }
+
+    def blocks(self) -> list[Block]:
+        return list(self._blocks.values())
+
+    def specs(self) -> list[MatrixSpec]:
+        out = [MatrixSpec("mu", "mu", (len(self.observed), 1), "full", self.observed, ("1",), op="~1")]
+        for block in self._blocks.values():
+            out.extend(block.specs())
+        return out
+
+    def default_patterns(self) -> dict[str, object]:
+        pats: dict[str, object] = {"mu": "full"}
+        for block in self._blocks.values():
+            for kind, pat in block.ctype.default_patterns(residual=False).items():
+                pats[f"{kind}_{block.name}"] = pat
+        return pats
+
+    def implied(self, mats: dict[str, FloatArray]) -> Moments:
+        sw = self._blocks["within"].sigma(mats)
+        sb = self._blocks["between"].sigma(mats)
+        return Moments(mats["mu"][:, 0], 0.5 * (sw + sw.T), 0.5 * (sb + sb.T))
+
+    def jacobian(self, mats: dict[str, FloatArray]) -> dict[str, FloatArray]:
+        p = len(self.observed)
+        ps = p * (p + 1) // 2
+        n_phi = p + 2 * ps
+        jac_mu = np.zeros((n_phi, p))
+        jac_mu[:p] = np.eye(p)
+        out = {"mu": jac_mu}
+        for offset, block in ((p, self._blocks["within"]), (p + ps, self._blocks["between"])):
+            for name, jac in block.jacobian(mats).items():
+                full = np.zeros((n_phi, jac.shape[1]))
+                full[offset:offset + ps] = vech_rows(jac, p)
+                out[name] = full
+        return out
+
+    def start(self, stats: TwoLevelStats, codes: dict[str, np.ndarray], fixed: dict[str, np.ndarray]) -> dict[str, FloatArray]:
+        from ..linalg import nearest_positive_definite
+
+        out: dict[str, FloatArray] = {"mu": stats.grand_mean.reshape(-1, 1)}
+        starts = {"within": nearest_positive_definite(stats.within_cov, floor=1e-3), "between": sample_between_cov(stats)}
+        for name, block in self._blocks.items():
+            for kind, mat in block.ctype.from_sigma(starts[name]).items():
+                out[f"{kind}_{name}"] = mat
+        return out
+
+    def derived(self, mats: dict[str, FloatArray]) -> dict[str, FloatArray]:
+        mom = self.implied(mats)
+        out: dict[str, FloatArray] = {}
+        out.update(derived_matrices(mom.sigma_within, "within"))
+        out.update(derived_matrices(mom.sigma_between, "between"))
+        out["mu"] = mom.mu.reshape(-1, 1)
+        return out

@@ -1,0 +1,145 @@
+"""Fitting a specified model: start -> optimize -> information -> standard errors.
+
+Also the two reference models every fit is compared with:
+
+* saturated: free mu, Sigma_W and Sigma_B, both Cholesky-parameterized (so
+  kept positive semi-definite), as psychonetrics;
+* baseline: free mu, diagonal Sigma_W and Sigma_B with non-negative variances.
+
+They depend only on the data, are fitted once by ``runmodel()`` and are
+carried along by every verb that keeps the data.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..data.stats import TwoLevelStats
+from ..exceptions import ConvergenceWarning
+from ..families.base import Family, Moments
+from ..families.ml_varcov import MlVarcov
+from ..likelihood import Route, route_for
+from ..linalg import FloatArray
+from ..spec.build import build_partable, parse_patterns, with_start_values
+from ..spec.partable import ParTable
+from .objective import Objective
+from .optimize import OptimizerResult, optimize
+
+
+@dataclass(frozen=True, eq=False)
+class Estimates:
+    """The outcome of one optimization with its inference."""
+
+    result: OptimizerResult
+    table: ParTable  # free rows hold the estimates
+    vcov: FloatArray  # (n_free, n_free); NaN rows/cols where not identified
+    se: FloatArray  # (n_free,)
+    information_kind: str
+    moments: tuple[Moments, ...]
+
+    @property
+    def loglik(self) -> float:
+        return self.result.loglik
+
+
+@dataclass(frozen=True, eq=False)
+class ReferenceFits:
+    """Saturated and baseline fits of the same data."""
+
+    saturated: Estimates
+    saturated_npar: int
+    baseline: Estimates
+    baseline_npar: int
+
+
+def routes_for(estimator: str, stats: Sequence[TwoLevelStats]) -> tuple[Route, ...]:
+    return tuple(route_for(estimator, st) for st in stats)
+
+
+def invert_information(info: FloatArray) -> tuple[FloatArray, bool]:
+    """Inverse of the information matrix; NaN for parameters in a singular direction.
+
+    Returns the covariance matrix and whether the information was singular.
+    """
+    n = info.shape[0]
+    if n == 0:
+        return np.zeros((0, 0)), False
+    if not np.all(np.isfinite(info)):
+        return np.full((n, n), np.nan), True
+    scale = np.sqrt(np.clip(np.diag(info), 1e-300, None))
+    scaled = info / np.outer(scale, scale)
+    vals, vecs = np.linalg.eigh(scaled)
+    tol = max(vals.max(), 1e-300) * 1e-10
+    singular = vals < tol
+    inv_vals = np.where(singular, 0.0, 1.0 / np.where(singular, 1.0, vals))
+    cov = (vecs * inv_vals) @ vecs.T / np.outer(scale, scale)
+    if singular.any():
+        # parameters involved in a null direction have no standard error
+        involved = np.abs(vecs[:, singular]).max(axis=1) > 1e-6
+        cov[involved, :] = np.nan
+        cov[:, involved] = np.nan
+    return cov, bool(singular.any())
+
+
+def estimate(
+    family: Family,
+    table: ParTable,
+    stats: Sequence[TwoLevelStats],
+    *,
+    estimator: str,
+    optimizer: str,
+    x0: FloatArray | None = None,
+) -> Estimates:
+    """Optimize ``table`` on ``stats`` and compute standard errors."""
+    routes = routes_for(estimator, stats)
+    obj = Objective(family, table, tuple(stats), routes)
+    start = table.start_vector() if x0 is None else x0
+    result = optimize(obj, start, optimizer=optimizer)
+    kind = "observed" if any(r.information_kind == "observed" for r in routes) else "expected"
+    if np.isfinite(result.loglik):
+        info = obj.information(result.x, kind=kind)
+        vcov, _ = invert_information(info)
+        moments = tuple(obj.moments(result.x))
+    else:
+        vcov = np.full((table.n_free, table.n_free), np.nan)
+        moments = ()
+    se = np.sqrt(np.clip(np.diag(vcov), 0.0, None))
+    se[np.isnan(np.diag(vcov))] = np.nan
+    return Estimates(result, table.with_values(result.x), vcov, se, kind, moments)
+
+
+def reference_fits(stats: Sequence[TwoLevelStats], *, estimator: str) -> ReferenceFits:
+    """Fit the saturated and baseline models of ``stats``."""
+    observed = stats[0].vars
+    labels = [st.group or "1" for st in stats]
+    sat_family = MlVarcov(observed, within="chol", between="chol")
+    pats = parse_patterns(sat_family, {})
+    table = build_partable(sat_family, [pats] * len(stats), [set()] * len(stats), equal=(), group_labels=labels)
+    table = with_start_values(table, sat_family, stats, [pats] * len(stats))
+    sat = estimate(sat_family, table, stats, estimator=estimator, optimizer="default")
+
+    base_family = MlVarcov(observed, within="cov", between="cov")
+    pats = parse_patterns(base_family, {"sigma_within": "diag", "sigma_between": "diag"})
+    table = build_partable(base_family, [pats] * len(stats), [set()] * len(stats), equal=(), group_labels=labels)
+    names = table.names()
+    diag = (table.row == table.col) & np.isin(names, ["sigma_within", "sigma_between"])
+    table = table.with_columns(lower=np.where(diag, 0.0, table.lower))
+    table = with_start_values(table, base_family, stats, [pats] * len(stats))
+    base = estimate(base_family, table, stats, estimator=estimator, optimizer="default")
+    for what, fit in (("saturated", sat), ("baseline", base)):
+        if not fit.result.converged:
+            warnings.warn(
+                f"The {what} model did not converge ({fit.result.message}); chi-square and fit indices "
+                "that use it are unreliable.",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+    return ReferenceFits(sat, table_npar(sat.table), base, table_npar(base.table))
+
+
+def table_npar(table: ParTable) -> int:
+    return table.n_free

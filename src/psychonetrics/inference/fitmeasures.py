@@ -1,0 +1,153 @@
+"""Fit measures, with psychonetrics' conventions for two-level models.
+
+Sample-size-dependent measures use J, the number of clusters (summed over
+groups), as psychonetrics does; lavaan uses N for RMSEA, so RMSEA and BIC
+differ from lavaan's by design while chi-square, df, CFI and TLI agree.
+
+Formulas (T = chi-square, d = df, b = baseline, G = number of groups)::
+
+    chisq  = -2 (logl - unrestricted.logl)
+    cfi    = 1 - max(T - d, 0) / max(Tb - db, T - d, 0)          (clamped to [0, 1])
+    tli    = (Tb/db - T/d) / (Tb/db - 1)
+    rmsea  = sqrt(max(T / (J d) - 1 / J, 0)) sqrt(G)
+    bic    = -2 logl + npar log J
+    ebic_g = bic + 4 npar g log(p)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import optimize as sopt
+from scipy import stats as sps
+
+
+@dataclass(frozen=True)
+class FitInputs:
+    """Everything the fit measures depend on."""
+
+    logl: float
+    npar: int
+    unrestricted_logl: float
+    baseline_logl: float
+    baseline_npar: int
+    nvar: int
+    nobs: int
+    n_clusters: int
+    n_units: int
+    n_groups: int
+    objective: float
+    srmr_within: float = np.nan
+    srmr_between: float = np.nan
+
+
+def _rmsea_ci(chisq: float, df: int, n: int, groups: int, level: float = 0.90) -> tuple[float, float, float]:
+    """90% interval and close-fit p-value of RMSEA, as lavaan computes them (with n = J)."""
+    if df <= 0 or not np.isfinite(chisq):
+        return np.nan, np.nan, np.nan
+    upper_p = (1 + level) / 2  # 0.95
+    lower_p = (1 - level) / 2  # 0.05
+
+    def root(target: float) -> float:
+        f = lambda lam: sps.ncx2.cdf(chisq, df, lam) - target if lam > 0 else sps.chi2.cdf(chisq, df) - target  # noqa: E731
+        if f(0.0) < 0:
+            return 0.0
+        hi = max(chisq, 1.0)
+        while f(hi) > 0:
+            hi *= 2
+            if hi > 1e8:
+                return np.nan
+        return sopt.brentq(f, 0.0, hi, xtol=1e-12)
+
+    lam_lower = root(upper_p)
+    lam_upper = root(lower_p)
+    lower = np.sqrt(lam_lower / (n * df)) * np.sqrt(groups)
+    upper = np.sqrt(lam_upper / (n * df)) * np.sqrt(groups)
+    ncp = n * df * 0.05**2 / groups
+    pclose = float(sps.ncx2.sf(chisq, df, ncp))
+    return float(lower), float(upper), pclose
+
+
+def fit_measures(inp: FitInputs) -> pd.Series:
+    """All fit measures of SPEC section 5 (plus srmr_within / srmr_between) as a Series."""
+    t = -2.0 * (inp.logl - inp.unrestricted_logl)
+    t = max(t, 0.0) if t > -1e-6 else t
+    df = inp.nobs - inp.npar
+    tb = -2.0 * (inp.baseline_logl - inp.unrestricted_logl)
+    dfb = inp.nobs - inp.baseline_npar
+    j = inp.n_clusters
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pvalue = float(sps.chi2.sf(t, df)) if df > 0 else np.nan
+        pb = float(sps.chi2.sf(tb, dfb)) if dfb > 0 else np.nan
+        nfi = (tb - t) / tb
+        pnfi = (df / dfb) * nfi
+        tli = (tb / dfb - t / df) / (tb / dfb - 1.0) if df > 0 else np.nan
+        rfi = (tb / dfb - t / df) / (tb / dfb) if df > 0 else np.nan
+        ifi = (tb - t) / (tb - df)
+        rni = ((tb - dfb) - (t - df)) / (tb - dfb)
+        denom = max(tb - dfb, t - df, 0.0)
+        cfi = 1.0 - max(t - df, 0.0) / denom if denom > 0 else 1.0
+        rmsea = np.sqrt(max(t / (j * df) - 1.0 / j, 0.0)) * np.sqrt(inp.n_groups) if df > 0 else np.nan
+    lo, hi, pclose = _rmsea_ci(t, df, j, inp.n_groups)
+    k = inp.npar
+    aic = -2.0 * inp.logl + 2.0 * k
+    bic = -2.0 * inp.logl + k * np.log(j)
+    ebic = {g: bic + 4.0 * k * g * np.log(inp.nvar) for g in (0.25, 0.5, 0.75, 1.0)}
+    values = {
+        "logl": inp.logl,
+        "unrestricted.logl": inp.unrestricted_logl,
+        "baseline.logl": inp.baseline_logl,
+        "nvar": inp.nvar,
+        "nobs": inp.nobs,
+        "npar": k,
+        "df": df,
+        "objective": inp.objective,
+        "chisq": t,
+        "pvalue": pvalue,
+        "baseline.chisq": tb,
+        "baseline.df": dfb,
+        "baseline.pvalue": pb,
+        "nfi": nfi,
+        "pnfi": pnfi,
+        "tli": tli,
+        "nnfi": tli,
+        "rfi": rfi,
+        "ifi": ifi,
+        "rni": rni,
+        "cfi": float(np.clip(cfi, 0.0, 1.0)),
+        "rmsea": rmsea,
+        "rmsea.ci.lower": lo,
+        "rmsea.ci.upper": hi,
+        "rmsea.pvalue": pclose,
+        "srmr_within": inp.srmr_within,
+        "srmr_between": inp.srmr_between,
+        "aic.ll": aic,
+        "aic.ll2": aic + (2.0 * k * (k + 1)) / (j - k - 1) if j - k - 1 > 0 else np.nan,
+        "aic.x": t - 2.0 * df,
+        "aic.x2": t + 2.0 * k,
+        "bic": bic,
+        "bic2": -2.0 * inp.logl + k * np.log((j + 2.0) / 24.0),
+        "ebic.25": ebic[0.25],
+        "ebic.5": ebic[0.5],
+        "ebic.75": ebic[0.75],
+        "ebic1": ebic[1.0],
+        "nclusters": j,
+        "nunits": inp.n_units,
+    }
+    return pd.Series(values, name="value", dtype=float)
+
+
+def srmr(sample_cov: np.ndarray, implied_cov: np.ndarray) -> float:
+    """SRMR of one level, as lavaan reports ``srmr_within`` / ``srmr_between``.
+
+    Root mean square, over the lower triangle with the diagonal, of the
+    differences between the correlation matrices of the unrestricted
+    (saturated) and the implied covariance.  Mean residuals are not included.
+    """
+    from ..linalg import cov2cor
+
+    resid = cov2cor(sample_cov) - cov2cor(implied_cov)
+    r, c = np.tril_indices(sample_cov.shape[0])
+    return float(np.sqrt(np.mean(np.square(resid[r, c]))))

@@ -1,0 +1,3 @@
+"""Placeholder replaced below."""
+def route_for(stats):
+    raise NotImplementedError

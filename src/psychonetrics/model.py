@@ -1,0 +1,266 @@
+"""The immutable Model: specification + statistics + (after ``runmodel``) estimates.
+
+Every verb returns a new Model and leaves its input untouched::
+
+    mod = pn.ml_lvm(data, lambda_=pattern, clusters="school")
+    fitted = mod.runmodel()          # mod is still unfitted
+    pruned = fitted.prune(alpha=0.05)
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .data.stats import TwoLevelStats
+from .exceptions import ConvergenceWarning, ImproperSolutionWarning, NotFittedError
+from .families.base import Family
+from .fitting.run import Estimates, ReferenceFits, estimate, reference_fits
+from .inference.fitmeasures import FitInputs, fit_measures, srmr
+from .inference.parameters import parameter_frame
+from .linalg import FloatArray
+from .spec.partable import ParTable
+
+ESTIMATOR_LABEL = {"ML": "ML (two-level sufficient statistics)", "FIML": "FIML (cluster by cluster)"}
+
+
+@dataclass(frozen=True, eq=False)
+class Model:
+    """A two-level model. Build it with :func:`psychonetrics.ml_lvm` and its wrappers.
+
+    Attributes
+    ----------
+    family : Family
+        The model family (``ml_lvm`` or ``ml_varcov``) with its covariance types.
+    table : ParTable
+        The parameter table (estimates in its free rows after fitting).
+    stats : tuple of TwoLevelStats
+        Statistics of every group.
+    estimator : {"ML", "FIML"}
+        The computational route (resolved from ``"default"``).
+    optimizer : str
+    fitted : Estimates or None
+        Optimizer result, covariance of the estimates and SEs; None until ``runmodel()``.
+    reference : ReferenceFits or None
+        Saturated and baseline fits of the same data (cached across verbs).
+    wrapper : str
+        Name of the function that built the model (``"ml_lnm"``, ...).
+    """
+
+    family: Family
+    table: ParTable
+    stats: tuple[TwoLevelStats, ...]
+    estimator: str
+    optimizer: str = "default"
+    fitted: Estimates | None = None
+    reference: ReferenceFits | None = None
+    wrapper: str = "ml_lvm"
+    identification: str = "loadings"
+    equal: tuple[str, ...] = ()
+    verbose: bool = False
+    _fit_cache: dict = None  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_fit_cache", {})
+
+    # ------------------------------------------------------------- basics
+    @property
+    def computed(self) -> bool:
+        """Whether the model has been fitted."""
+        return self.fitted is not None
+
+    @property
+    def converged(self) -> bool:
+        """Whether the optimizer converged (False for an unfitted model)."""
+        return self.fitted is not None and self.fitted.result.converged
+
+    @property
+    def n_clusters(self) -> int:
+        return sum(s.n_clusters for s in self.stats)
+
+    @property
+    def n_units(self) -> int:
+        return sum(s.n_units for s in self.stats)
+
+    @property
+    def group_labels(self) -> tuple[str, ...]:
+        return self.table.group_labels
+
+    @property
+    def npar(self) -> int:
+        return self.table.n_free
+
+    @property
+    def nobs(self) -> int:
+        p = self.family.n_vars
+        return len(self.stats) * (p + p * (p + 1))
+
+    def _require_fit(self, what: str) -> Estimates:
+        if self.fitted is None:
+            raise NotFittedError(f"`{what}` needs a fitted model; call `runmodel()` first.")
+        return self.fitted
+
+    # --------------------------------------------------------------- verbs
+    def runmodel(self, *, verbose: bool | None = None) -> "Model":
+        """Fit the model (and, once, its saturated and baseline models); returns a new Model."""
+        verbose = self.verbose if verbose is None else verbose
+        if verbose:
+            print(f"Estimating {self.wrapper} with {ESTIMATOR_LABEL[self.estimator]}...")
+        fitted = estimate(self.family, self.table, self.stats, estimator=self.estimator, optimizer=self.optimizer)
+        reference = self.reference
+        if reference is None:
+            reference = reference_fits(self.stats, estimator=self.estimator)
+        model = replace(self, table=fitted.table, fitted=fitted, reference=reference, verbose=verbose)
+        model._warn_problems()
+        return model
+
+    def _warn_problems(self) -> None:
+        fitted = self._require_fit("runmodel")
+        res = fitted.result
+        if not res.converged:
+            warnings.warn(
+                f"The model did not converge ({res.message}; {res.iterations} iterations, gradient norm "
+                f"{res.gradient_norm:.3g}). Estimates and fit measures are unreliable: check the model's "
+                "identification, try `optimizer='lbfgs'`, or simplify the model.",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+        names = self.table.names()
+        free = self.table.par > 0
+        nan_se = free & np.isnan(np.where(free, fitted.se[np.maximum(self.table.par, 1) - 1], 0.0))
+        if nan_se.any() and res.converged:
+            which = sorted({f"{names[i]}[{self.table.row[i] + 1},{self.table.col[i] + 1}]" for i in np.flatnonzero(nan_se)})
+            warnings.warn(
+                "The information matrix is singular (the model may not be identified); no standard error for "
+                + ", ".join(which[:8]) + (" ..." if len(which) > 8 else "") + ".",
+                ImproperSolutionWarning,
+                stacklevel=3,
+            )
+        for g in range(len(self.stats)):
+            for block in self.family.blocks():
+                sigma = block.sigma(self.table.matrices(self.table.value, g))
+                bad = [block.labels[i] for i in np.flatnonzero(np.diag(sigma) < 0)]
+                if bad:
+                    warnings.warn(
+                        f"Improper solution: negative variance in the {block.name} block for {', '.join(bad)}"
+                        + ("" if len(self.stats) == 1 else f" (group {self.group_labels[g]})") + ".",
+                        ImproperSolutionWarning,
+                        stacklevel=3,
+                    )
+
+    # ------------------------------------------------------------- results
+    def fit(self) -> pd.Series:
+        """Fit measures (logl, chisq, df, CFI, TLI, RMSEA, AIC, BIC, ...) as a Series."""
+        fitted = self._require_fit("fit")
+        if "fit" in self._fit_cache:
+            return self._fit_cache["fit"].copy()
+        ref = self.reference
+        assert ref is not None
+        srmr_w, srmr_b = self._srmr(ref)
+        inputs = FitInputs(
+            logl=fitted.loglik,
+            npar=self.npar,
+            unrestricted_logl=ref.saturated.loglik,
+            baseline_logl=ref.baseline.loglik,
+            baseline_npar=ref.baseline_npar,
+            nvar=self.family.n_vars,
+            nobs=self.nobs,
+            n_clusters=self.n_clusters,
+            n_units=self.n_units,
+            n_groups=len(self.stats),
+            objective=-2.0 * fitted.loglik / self.n_units,
+            srmr_within=srmr_w,
+            srmr_between=srmr_b,
+        )
+        series = fit_measures(inputs)
+        self._fit_cache["fit"] = series
+        return series.copy()
+
+    def _srmr(self, ref: ReferenceFits) -> tuple[float, float]:
+        fitted = self._require_fit("fit")
+        w, b = [], []
+        for mom, sat in zip(fitted.moments, ref.saturated.moments):
+            w.append(srmr(sat.sigma_within, mom.sigma_within))
+            b.append(srmr(sat.sigma_between, mom.sigma_between))
+        if not w:
+            return np.nan, np.nan
+        return float(np.mean(w)), float(np.mean(b))
+
+    def parameters(self) -> pd.DataFrame:
+        """Estimates with standard errors, z and p-values, one row per matrix element."""
+        se = self.fitted.se if self.fitted is not None else None
+        frame = parameter_frame(self.table, se)
+        mi = self._fit_cache.get("mi_frame")
+        if mi is not None:
+            frame = frame.merge(mi, on=["matrix", "row", "col", "group"], how="left")
+        return frame
+
+    def getmatrix(self, matrix: str, *, group: int | str | None = None) -> Any:
+        """A model or derived matrix (``lambda``, ``sigma_zeta_within``, ``omega_zeta_between``,
+        ``sigma_within``, ``mu``, ``sigma_eta_between``, ...).
+
+        With several groups and no ``group``, a dict keyed by group label.
+        """
+        if group is None and len(self.stats) > 1:
+            return {label: self.getmatrix(matrix, group=label) for label in self.group_labels}
+        g = self._group_index(group)
+        mats = self.table.matrices(self.table.value, g)
+        if matrix in mats:
+            return mats[matrix]
+        derived = self.family.derived(mats)
+        if matrix in derived:
+            return derived[matrix]
+        raise ValueError(
+            f"`matrix`: {matrix!r} is not a matrix of this model (model matrices: {', '.join(mats)}; "
+            f"derived: {', '.join(sorted(derived))})."
+        )
+
+    def _group_index(self, group: int | str | None) -> int:
+        if group is None:
+            return 0
+        labels = self.group_labels
+        if isinstance(group, str):
+            if group not in labels:
+                raise ValueError(f"`group`: {group!r} is not a group (groups: {', '.join(labels)}).")
+            return labels.index(group)
+        if isinstance(group, (int, np.integer)) and 0 <= int(group) < len(labels):
+            return int(group)
+        raise ValueError(f"`group`: expected a group label or an index 0..{len(labels) - 1}, got {group!r}.")
+
+    # -------------------------------------------------------------- output
+    def __repr__(self) -> str:
+        from .report.printing import model_text
+
+        return model_text(self)
+
+    __str__ = __repr__
+
+    def _repr_html_(self) -> str:
+        from .report.printing import model_html
+
+        return model_html(self)
+
+    def summary(self) -> str:
+        """The printed model followed by its parameters grouped by matrix."""
+        from .report.printing import summary_text
+
+        return summary_text(self)
+
+
+def free_vector(model: Model) -> FloatArray:
+    """Current values of the model's free parameters."""
+    return model.table.start_vector()
+
+
+def same_data(models: Sequence[Model]) -> bool:
+    """True when every model was fitted on the same statistics."""
+    first = models[0].stats
+    return all(m.stats is first or all(a is b for a, b in zip(m.stats, first)) for m in models)
+
+
+__all__ = ["Model", "ParTable", "same_data"]

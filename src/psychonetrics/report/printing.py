@@ -1,0 +1,111 @@
+"""Text and HTML views of a model, in the spirit of psychonetrics' print method."""
+
+from __future__ import annotations
+
+import html
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+if TYPE_CHECKING:
+    from ..model import Model
+
+ROUTES = {"ML": "ML (two-level sufficient statistics)", "FIML": "FIML (cluster by cluster)"}
+
+
+def _types_line(model: "Model") -> str:
+    types = getattr(model.family, "types", {})
+    if model.family.name == "ml_lvm":
+        return (f"within_latent = {types['zeta_within']}, between_latent = {types['zeta_between']}, "
+                f"within_residual = {types['epsilon_within']}, between_residual = {types['epsilon_between']}")
+    return f"within = {types['within']}, between = {types['between']}"
+
+
+def _fmt(x: float, digits: int = 3) -> str:
+    if x is None or not np.isfinite(x):
+        return "NA"
+    return f"{x:.{digits}f}"
+
+
+def model_text(model: "Model") -> str:
+    """The text printed by ``print(model)``."""
+    lines = [f"psychonetrics {model.wrapper} model (family {model.family.name})", f"  Types: {_types_line(model)}"]
+    lines.append(f"  Estimator: {ROUTES.get(model.estimator, model.estimator)}; optimizer: {model.optimizer}")
+    groups = len(model.stats)
+    lines.append(
+        f"  Clusters: {model.n_clusters}, units: {model.n_units}, variables: {model.family.n_vars}, "
+        f"latents: {len(getattr(model.family, 'latents', ()))}, parameters: {model.npar}"
+        + (f", groups: {groups} ({', '.join(model.group_labels)})" if groups > 1 else "")
+    )
+    fitted = model.fitted
+    if fitted is None:
+        lines.append("  Not yet fitted: call runmodel().")
+        return "\n".join(lines)
+    res = fitted.result
+    status = "converged" if res.converged else "DID NOT CONVERGE"
+    lines.append(f"  Optimization: {status} in {res.iterations} iterations ({res.optimizer}; gradient norm "
+                 f"{res.gradient_norm:.2e}); SEs from the {fitted.information_kind} information")
+    if not res.converged:
+        lines.append("  WARNING: the model did not converge; estimates and fit measures are unreliable.")
+    fit = model.fit()
+    lines.append("")
+    lines.append(f"  logl = {fit['logl']:.3f}, unrestricted.logl = {fit['unrestricted.logl']:.3f}")
+    lines.append(f"  chisq({int(fit['df'])}) = {_fmt(fit['chisq'])}, p = {_fmt(fit['pvalue'], 4)}")
+    lines.append(
+        f"  CFI = {_fmt(fit['cfi'])}, TLI = {_fmt(fit['tli'])}, RMSEA = {_fmt(fit['rmsea'])} "
+        f"[{_fmt(fit['rmsea.ci.lower'])}, {_fmt(fit['rmsea.ci.upper'])}] (J-based)"
+    )
+    lines.append(f"  SRMR within = {_fmt(fit['srmr_within'])}, between = {_fmt(fit['srmr_between'])}")
+    lines.append(f"  AIC = {_fmt(fit['aic.ll'], 2)}, BIC = {_fmt(fit['bic'], 2)} (log J), EBIC(0.5) = {_fmt(fit['ebic.5'], 2)}")
+    return "\n".join(lines)
+
+
+def fit_table(model: "Model") -> str:
+    """Two-column text table of every fit measure."""
+    fit = model.fit()
+    width = max(len(k) for k in fit.index)
+    rows = [f"{'Measure':<{width}}  Value"]
+    for k, v in fit.items():
+        text = f"{v:.0f}" if float(v).is_integer() and abs(v) < 1e12 else f"{v:.6g}"
+        rows.append(f"{k:<{width}}  {text}")
+    return "\n".join(rows)
+
+
+def _stars(p: float) -> str:
+    if not np.isfinite(p):
+        return ""
+    return "***" if p < 0.001 else "**" if p < 0.01 else "*" if p < 0.05 else ""
+
+
+def parameters_text(model: "Model", *, digits: int = 3) -> str:
+    """Parameters grouped by matrix, as psychonetrics prints them."""
+    frame = model.parameters()
+    out = []
+    for (group, matrix), sub in frame.groupby(["group", "matrix"], sort=False):
+        if sub["fixed"].all() and np.allclose(sub["est"].to_numpy(dtype=float), 0.0):
+            continue
+        header = f" - {matrix}" + (f" (group {group})" if len(model.stats) > 1 else "")
+        out.append(header)
+        table = pd.DataFrame({
+            "var1": sub["var1"], "op": sub["op"], "var2": sub["var2"],
+            "est": sub["est"].map(lambda v: f"{v:.{digits}f}"),
+            "se": sub["se"].map(lambda v: "" if not np.isfinite(v) else f"{v:.{digits}f}"),
+            "p": sub["p"].map(lambda v: "" if not np.isfinite(v) else ("< 0.0001" if v < 1e-4 else f"{v:.4f}")),
+            "": sub["p"].map(_stars),
+            "row": sub["row"], "col": sub["col"], "par": sub["par"],
+        })
+        out.append(table.to_string(index=False))
+        out.append("")
+    return "\n".join(out)
+
+
+def summary_text(model: "Model") -> str:
+    """print(model) followed by the parameter table grouped by matrix."""
+    return model_text(model) + "\n\nParameter estimates:\n" + parameters_text(model)
+
+
+def model_html(model: "Model") -> str:
+    """HTML for Jupyter: the header and, when fitted, the main fit measures."""
+    text = html.escape(model_text(model))
+    return f"<pre>{text}</pre>"

@@ -1,0 +1,190 @@
+"""Build the parameter table: patterns -> identification -> free-parameter numbers -> start values.
+
+Identification (``identify=True``), as psychonetrics:
+
+* latent means ``nu_eta`` fixed at 0 (in groups after the first they are
+  free when ``nu`` is constrained equal across groups);
+* ``"loadings"``: in each factor the first free loading is fixed at 1
+  unless a fixed nonzero loading already sets the scale;
+* ``"variance"``: the diagonal of the within-level latent block's
+  variance-carrying matrix (sigma, kappa, delta, lowertri or SD) fixed at 1
+  (in groups after the first free when ``lambda`` is equal across groups);
+* an observed variable that is the only indicator of a latent variable and
+  loads on nothing else gets its residual variances (both levels) fixed at 0
+  where the residual type allows it (cov, chol, cor).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+from .._arg import choice, preview
+from ..data.stats import TwoLevelStats
+from ..families.base import Family
+from .partable import ParTable
+from .patterns import Pattern, parse_pattern
+
+IDENTIFICATION = ("loadings", "variance")
+
+
+def parse_patterns(family: Family, patterns: Mapping[str, object]) -> dict[str, Pattern]:
+    """Parse every matrix pattern of ``family`` (defaults where not given)."""
+    specs = {s.name: s for s in family.specs()}
+    unknown = [k for k in patterns if k not in specs]
+    if unknown:
+        raise ValueError(
+            f"unknown matrix name(s) {preview(unknown)} for {family.name} with these types "
+            f"(matrices: {preview(specs)})."
+        )
+    defaults = family.default_patterns()
+    out = {}
+    for name, spec in specs.items():
+        value = patterns.get(name)
+        argument = name if name != "lambda" else "lambda_"
+        if value is None:
+            value = defaults[name]
+        out[name] = parse_pattern(value, spec, argument=argument, allow_fixed_values=name in ("lambda", "nu", "nu_eta"))
+    return out
+
+
+def identify(
+    family: Family,
+    pats: dict[str, Pattern],
+    *,
+    method: str,
+    group: int,
+    equal: Sequence[str],
+) -> tuple[dict[str, Pattern], set[tuple[str, int, int]]]:
+    """Apply the identification rules; returns new patterns and the elements they fixed."""
+    choice("identification", method, IDENTIFICATION)
+    if family.name != "ml_lvm":
+        return pats, set()
+    codes = {k: v.codes.copy() for k, v in pats.items()}
+    fixed = {k: v.fixed.copy() for k, v in pats.items()}
+    marks: set[tuple[str, int, int]] = set()
+    lam_c, lam_f = codes["lambda"], fixed["lambda"]
+    m = lam_c.shape[1]
+
+    # latent means
+    if not (group > 0 and "nu" in equal):
+        for k in range(m):
+            if codes["nu_eta"][k, 0] != 0:
+                codes["nu_eta"][k, 0] = 0
+                fixed["nu_eta"][k, 0] = 0.0
+                marks.add(("nu_eta", k, 0))
+    # scale of every factor
+    within_block = next(b for b in family.blocks() if b.name == "zeta_within")
+    var_name = within_block.variance_matrix()
+    for k in range(m):
+        has_fixed_scale = bool(np.any((lam_c[:, k] == 0) & (lam_f[:, k] != 0)))
+        if method == "loadings":
+            if has_fixed_scale:
+                continue
+            free = np.flatnonzero(lam_c[:, k] > 0)
+            if free.size:
+                lam_c[free[0], k] = 0
+                lam_f[free[0], k] = 1.0
+                marks.add(("lambda", int(free[0]), k))
+        else:
+            if group > 0 and "lambda" in equal:
+                continue
+            if not has_fixed_scale:
+                codes[var_name][k, k] = 0
+                fixed[var_name][k, k] = 1.0
+                marks.add((var_name, k, k))
+    # single-indicator latent variables
+    loads = (lam_c != 0) | (lam_f != 0)
+    for k in range(m):
+        items = np.flatnonzero(loads[:, k])
+        if items.size == 1 and loads[items[0]].sum() == 1:
+            i = int(items[0])
+            for block in family.blocks():
+                if block.residual and block.ctype.name in ("cov", "chol", "cor"):
+                    name = block.variance_matrix()
+                    codes[name][i, i] = 0
+                    fixed[name][i, i] = 0.0
+                    marks.add((name, i, i))
+    return {k: Pattern(codes[k], fixed[k]) for k in pats}, marks
+
+
+def build_partable(
+    family: Family,
+    group_patterns: Sequence[dict[str, Pattern]],
+    group_marks: Sequence[set[tuple[str, int, int]]],
+    *,
+    equal: Sequence[str],
+    group_labels: Sequence[str],
+) -> ParTable:
+    """Number the free parameters of every group (labels and ``equal`` share numbers)."""
+    specs = tuple(family.specs())
+    names = [s.name for s in specs]
+    bad = [e for e in equal if e not in names]
+    if bad:
+        raise ValueError(f"`equal`: unknown matrix name(s) {preview(bad)} (matrices: {preview(names)}).")
+    cols: dict[str, list] = {k: [] for k in ("group", "matrix", "row", "col", "par", "value", "lower", "upper", "ident")}
+    labels: dict[int, int] = {}
+    first_group_par: dict[tuple[int, int, int], int] = {}
+    next_par = 1
+    for g, pats in enumerate(group_patterns):
+        for k, spec in enumerate(specs):
+            pat = pats[spec.name]
+            rows, cs = spec.elements()
+            for r, c in zip(rows.tolist(), cs.tolist()):
+                code = int(pat.codes[r, c])
+                if code == 0:
+                    par = 0
+                elif code > 1:
+                    if code not in labels:
+                        labels[code] = next_par
+                        next_par += 1
+                    par = labels[code]
+                elif g > 0 and spec.name in equal and first_group_par.get((k, r, c), 0) > 0:
+                    par = first_group_par[(k, r, c)]
+                else:
+                    par = next_par
+                    next_par += 1
+                if g == 0:
+                    first_group_par[(k, r, c)] = par
+                lower = spec.diagonal_lower if (spec.diagonal_lower is not None and r == c) else -np.inf
+                cols["group"].append(g)
+                cols["matrix"].append(k)
+                cols["row"].append(r)
+                cols["col"].append(c)
+                cols["par"].append(par)
+                cols["value"].append(float(pat.fixed[r, c]) if par == 0 else 0.0)
+                cols["lower"].append(lower)
+                cols["upper"].append(np.inf)
+                cols["ident"].append((spec.name, r, c) in group_marks[g])
+    table = ParTable(
+        specs=specs,
+        group=np.array(cols["group"], dtype=np.int64),
+        matrix=np.array(cols["matrix"], dtype=np.int64),
+        row=np.array(cols["row"], dtype=np.int64),
+        col=np.array(cols["col"], dtype=np.int64),
+        par=np.array(cols["par"], dtype=np.int64),
+        value=np.array(cols["value"], dtype=float),
+        lower=np.array(cols["lower"], dtype=float),
+        upper=np.array(cols["upper"], dtype=float),
+        identification=np.array(cols["ident"], dtype=bool),
+        group_labels=tuple(group_labels),
+    )
+    return table.renumbered()
+
+
+def with_start_values(table: ParTable, family: Family, stats: Sequence[TwoLevelStats],
+                      group_patterns: Sequence[dict[str, Pattern]]) -> ParTable:
+    """Fill the free rows of ``table`` with data-based start values (fixed rows untouched)."""
+    value = table.value.copy()
+    names = table.names()
+    for g, st in enumerate(stats):
+        pats = group_patterns[g]
+        start = family.start(st, {k: v.codes for k, v in pats.items()}, {k: v.fixed for k, v in pats.items()})
+        rows = np.flatnonzero((table.group == g) & (table.par > 0))
+        for i in rows:
+            value[i] = start[names[i]][table.row[i], table.col[i]]
+    # clip into bounds
+    free = table.par > 0
+    value[free] = np.clip(value[free], table.lower[free] + 1e-6 * np.isfinite(table.lower[free]), table.upper[free])
+    return table.with_columns(value=value)

@@ -1,0 +1,78 @@
+"""Description of one model matrix: its shape, storage and labels.
+
+Storage kinds and the elements they own (each element is one row of the
+parameter table):
+
+* ``"full"``: every element, column-major (lambda, beta, nu).
+* ``"symmetric"``: the lower triangle, column by column (vech order); the
+  upper triangle mirrors it (sigma, kappa, omega, rho).
+* ``"lowertri"``: the lower triangle; the upper triangle is zero (lowertri).
+* ``"diagonal"``: the diagonal only (delta, SD).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..linalg import vech_indices
+
+STORAGE_KINDS = ("full", "symmetric", "lowertri", "diagonal")
+
+
+@dataclass(frozen=True)
+class MatrixSpec:
+    """One model matrix.
+
+    Attributes
+    ----------
+    name : str
+        Full name, e.g. ``"omega_zeta_within"``.
+    kind : str
+        Matrix kind (its name without the block), e.g. ``"omega"``.
+    shape : (int, int)
+    storage : {"full", "symmetric", "lowertri", "diagonal"}
+    row_labels, col_labels : tuple of str
+    fixed_diagonal : float or None
+        When set, diagonal elements are always fixed at this value (omega: 0,
+        rho: 1, beta: 0) and never free parameters or MI candidates.
+    diagonal_lower : float or None
+        Lower bound of free diagonal elements (delta, SD, lowertri: 0).
+    op : str
+        Operator shown in ``parameters()`` (``"=~"``, ``"~~"``, ``"--"``, ...).
+    block : str or None
+        Covariance block the matrix parameterizes (``"zeta_within"``), if any.
+    """
+
+    name: str
+    kind: str
+    shape: tuple[int, int]
+    storage: str
+    row_labels: tuple[str, ...]
+    col_labels: tuple[str, ...]
+    fixed_diagonal: float | None = None
+    diagonal_lower: float | None = None
+    op: str = "~~"
+    block: str | None = None
+
+    def elements(self) -> tuple[np.ndarray, np.ndarray]:
+        """(rows, cols) of the stored elements, in storage order."""
+        n, q = self.shape
+        if self.storage == "full":
+            cols, rows = np.meshgrid(np.arange(q), np.arange(n))
+            return rows.T.reshape(-1), cols.T.reshape(-1)
+        if self.storage in ("symmetric", "lowertri"):
+            return vech_indices(n)
+        if self.storage == "diagonal":
+            d = np.arange(n)
+            return d, d
+        raise ValueError(f"unknown storage {self.storage!r}")
+
+    @property
+    def symmetric(self) -> bool:
+        return self.storage == "symmetric"
+
+    @property
+    def square(self) -> bool:
+        return self.shape[0] == self.shape[1]

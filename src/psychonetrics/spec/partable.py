@@ -1,0 +1,210 @@
+"""The parameter table: the single source of truth of a model's parameters.
+
+One row per stored matrix element per group (see
+:mod:`psychonetrics.spec.matrices` for what each storage kind stores).
+``par`` numbers the free parameters 1..n_free; 0 marks a fixed element; rows
+sharing a ``par`` are constrained equal.  The map from the free-parameter
+vector to model matrices, and its Jacobian, are derived from the table and
+never kept beside it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from functools import cached_property
+
+import numpy as np
+
+from ..linalg import FloatArray
+from .matrices import MatrixSpec
+
+
+@dataclass(frozen=True, eq=False)
+class ParTable:
+    """Parameter table of a model (all groups).
+
+    Columns are numpy arrays of equal length (one entry per row).
+
+    Attributes
+    ----------
+    specs : tuple of MatrixSpec
+        The matrices of one group, in order; every group has the same.
+    group : int array
+    matrix : int array
+        Index into ``specs``.
+    row, col : int arrays
+    par : int array
+        Free-parameter number (1-based), 0 when fixed.
+    value : float array
+        Fixed value (fixed rows) or current value (free rows).
+    lower, upper : float arrays
+        Bounds of free rows (-inf / inf when unbounded).
+    identification : bool array
+        True for rows fixed by the identification rules (never MI candidates).
+    group_labels : tuple of str
+    """
+
+    specs: tuple[MatrixSpec, ...]
+    group: np.ndarray
+    matrix: np.ndarray
+    row: np.ndarray
+    col: np.ndarray
+    par: np.ndarray
+    value: np.ndarray
+    lower: np.ndarray
+    upper: np.ndarray
+    identification: np.ndarray
+    group_labels: tuple[str, ...] = ("1",)
+    _cache: dict = field(default_factory=dict, repr=False, compare=False)
+
+    # ------------------------------------------------------------ basics
+    @property
+    def n_rows(self) -> int:
+        return int(self.par.size)
+
+    @property
+    def n_free(self) -> int:
+        return int(self.par.max()) if self.par.size else 0
+
+    @property
+    def n_groups(self) -> int:
+        return len(self.group_labels)
+
+    @cached_property
+    def spec_index(self) -> dict[str, int]:
+        return {s.name: k for k, s in enumerate(self.specs)}
+
+    def names(self) -> np.ndarray:
+        """Matrix name of every row."""
+        return np.array([s.name for s in self.specs], dtype=object)[self.matrix]
+
+    def with_columns(self, **columns: np.ndarray) -> "ParTable":
+        """A new table with some columns replaced (free parameters renumbered)."""
+        new = replace(self, _cache={}, **columns)
+        return new.renumbered()
+
+    def renumbered(self) -> "ParTable":
+        """Renumber ``par`` to 1..n_free in order of first appearance."""
+        par = self.par
+        free = par > 0
+        if not free.any():
+            return self
+        _, first, inverse = np.unique(par[free], return_index=True, return_inverse=True)
+        order = np.argsort(np.argsort(first))
+        new = np.zeros_like(par)
+        new[free] = order[inverse.reshape(-1)] + 1
+        if np.array_equal(new, par):
+            return self
+        return replace(self, par=new, _cache={})
+
+    # ---------------------------------------------------- free parameters
+    @cached_property
+    def free_rows(self) -> np.ndarray:
+        """Index of the first row of each free parameter, (n_free,)."""
+        free = np.flatnonzero(self.par > 0)
+        _, first = np.unique(self.par[free], return_index=True)
+        return free[first]
+
+    def start_vector(self) -> FloatArray:
+        """Current values of the free parameters (mean over equal rows), (n_free,)."""
+        free = self.par > 0
+        sums = np.bincount(self.par[free] - 1, weights=self.value[free], minlength=self.n_free)
+        counts = np.bincount(self.par[free] - 1, minlength=self.n_free)
+        return sums / np.maximum(counts, 1)
+
+    def bounds(self) -> tuple[FloatArray, FloatArray]:
+        """Lower and upper bound of each free parameter (tightest over equal rows)."""
+        lo = np.full(self.n_free, -np.inf)
+        hi = np.full(self.n_free, np.inf)
+        free = np.flatnonzero(self.par > 0)
+        np.maximum.at(lo, self.par[free] - 1, self.lower[free])
+        np.minimum.at(hi, self.par[free] - 1, self.upper[free])
+        return lo, hi
+
+    def values_at(self, x: FloatArray) -> FloatArray:
+        """Row values with free rows set from ``x`` (n_free,)."""
+        values = self.value.copy()
+        free = self.par > 0
+        values[free] = x[self.par[free] - 1]
+        return values
+
+    def with_values(self, x: FloatArray) -> "ParTable":
+        """A new table whose free rows hold ``x``."""
+        return replace(self, value=self.values_at(x), _cache={})
+
+    # ------------------------------------------------------- matrices
+    @cached_property
+    def _layout(self) -> list[list[tuple[MatrixSpec, np.ndarray]]]:
+        """Per group, per matrix: (spec, row indices into the table in storage order)."""
+        out = []
+        for g in range(self.n_groups):
+            in_group = self.group == g
+            per = []
+            for k, spec in enumerate(self.specs):
+                idx = np.flatnonzero(in_group & (self.matrix == k))
+                per.append((spec, idx))
+            out.append(per)
+        return out
+
+    def matrices(self, values: FloatArray, group: int) -> dict[str, FloatArray]:
+        """Model matrices of ``group`` filled from row ``values`` (n_rows,)."""
+        mats: dict[str, FloatArray] = {}
+        for spec, idx in self._layout[group]:
+            m = np.zeros(spec.shape)
+            r, c = self.row[idx], self.col[idx]
+            v = values[idx]
+            m[r, c] = v
+            if spec.storage == "symmetric":
+                m[c, r] = v
+            mats[spec.name] = m
+        return mats
+
+    @cached_property
+    def _jacobian_columns(self) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+        """Per group: (table rows, matrix position offsets, mirror offsets, has-mirror) for the element Jacobian."""
+        out = []
+        for g in range(self.n_groups):
+            rows, pos, mirror, has = [], [], [], []
+            for spec, idx in self._layout[g]:
+                n = spec.shape[0]
+                r, c = self.row[idx], self.col[idx]
+                rows.append(idx)
+                pos.append(r + c * n)
+                m = (spec.storage == "symmetric") & (r != c)
+                mirror.append(c + r * n)
+                has.append(np.full(idx.size, m) if np.isscalar(m) else m)
+            out.append(
+                (np.concatenate(rows), np.concatenate(pos), np.concatenate(mirror), np.concatenate(has).astype(bool))
+            )
+        return out
+
+    def element_jacobian(self, jac_by_matrix: dict[str, FloatArray], group: int, n_phi: int) -> FloatArray:
+        """``d phi / d element`` for every table row of ``group``: (n_phi, n_rows) with other groups' columns 0.
+
+        ``jac_by_matrix[name]`` is ``d phi / d vec(M)`` (n_phi, size(M)) with
+        elements treated as independent; symmetric off-diagonal rows get the
+        sum of the (i, j) and (j, i) columns.
+        """
+        out = np.zeros((n_phi, self.n_rows))
+        for spec, idx in self._layout[group]:
+            jac = jac_by_matrix.get(spec.name)
+            if jac is None or idx.size == 0:
+                continue
+            n = spec.shape[0]
+            r, c = self.row[idx], self.col[idx]
+            block = jac[:, r + c * n]
+            if spec.storage == "symmetric":
+                off = r != c
+                block[:, off] += jac[:, (c + r * n)[off]]
+            out[:, idx] = block
+        return out
+
+    def free_map(self) -> np.ndarray:
+        """(n_rows, n_free) 0/1 matrix mapping rows to free parameters."""
+        key = "free_map"
+        if key not in self._cache:
+            m = np.zeros((self.n_rows, self.n_free))
+            free = np.flatnonzero(self.par > 0)
+            m[free, self.par[free] - 1] = 1.0
+            self._cache[key] = m
+        return self._cache[key]
