@@ -100,3 +100,25 @@ def test_cleanroom_logl_matches_brute_force_value() -> None:
     case = load_case("unbalanced")
     model = _fitted(case)
     assert abs(model.fit()["logl"] - case.reference["cleanroom_logl"]) < 1e-3
+
+
+@pytest.mark.parametrize("estimator", ["ML", "FIML"])
+def test_missing_mcar(estimator: str) -> None:
+    """lavaan missing='ml'; SEs from the observed information, as the reference."""
+    case = load_case("missing_mcar")
+    model = _fitted(case, estimator)
+    assert model.converged
+    assert model.fitted.information_kind == "observed"
+    _check_case(case, model)
+
+
+@pytest.mark.parametrize("name", COMPLETE_CASES)
+def test_complete_case_fiml_reproduces_ml(name: str) -> None:
+    case = load_case(name)
+    ml = _fitted(case, "ML")
+    fiml = _fitted(case, "FIML")
+    assert fiml.estimator == "FIML"
+    np.testing.assert_allclose(fiml.table.start_vector(), ml.table.start_vector(), atol=1e-6)
+    np.testing.assert_allclose(fiml.fitted.se, ml.fitted.se, rtol=1e-6, atol=1e-9)
+    for key in ("logl", "chisq", "cfi", "tli", "rmsea", "bic"):
+        assert abs(fiml.fit()[key] - ml.fit()[key]) < 1e-6 * max(1.0, abs(ml.fit()[key])), key
