@@ -73,7 +73,8 @@ def _rmsea_ci(chisq: float, df: int, n: int, groups: int, level: float = 0.90) -
 def fit_measures(inp: FitInputs) -> pd.Series:
     """All fit measures of SPEC section 5 (plus srmr_within / srmr_between) as a Series."""
     t = -2.0 * (inp.logl - inp.unrestricted_logl)
-    t = max(t, 0.0) if t > -1e-6 else t
+    if -1e-6 < t <= 0.0:
+        t = 0.0  # rounding at the saturated optimum (and no negative zero)
     df = inp.nobs - inp.npar
     tb = -2.0 * (inp.baseline_logl - inp.unrestricted_logl)
     dfb = inp.nobs - inp.baseline_npar
