@@ -153,6 +153,99 @@ class Model:
                         stacklevel=3,
                     )
 
+    def _with_table(self, table: ParTable) -> "Model":
+        """An unfitted copy with a new parameter table (same data, cached reference fits)."""
+        return replace(self, table=table, fitted=None)
+
+    def fixpar(self, matrix: str, row: int | str, col: int | str = 1, value: float = 0.0, *,
+               group: int | str | None = None) -> "Model":
+        """Fix one element (1-based row/col or labels) at ``value``; returns a new, unfitted model."""
+        from .spec import edit
+
+        rows = edit.element_rows(self.table, matrix, row, col, group)
+        return self._with_table(edit.fix(self.table, rows, value))
+
+    def freepar(self, matrix: str, row: int | str, col: int | str = 1, *, start: float | None = None,
+                group: int | str | None = None) -> "Model":
+        """Free one element (in every group unless ``group``); returns a new, unfitted model."""
+        from .spec import edit
+
+        rows = edit.element_rows(self.table, matrix, row, col, group)
+        return self._with_table(edit.free(self.table, rows, start))
+
+    def groupequal(self, matrix: str, row: int | str, col: int | str = 1) -> "Model":
+        """Constrain one element equal across groups; returns a new, unfitted model."""
+        from .spec import edit
+
+        return self._with_table(edit.group_equal(self.table, edit.element_rows(self.table, matrix, row, col)))
+
+    def groupfree(self, matrix: str, row: int | str, col: int | str = 1) -> "Model":
+        """Remove the equality of one element across groups; returns a new, unfitted model."""
+        from .spec import edit
+
+        return self._with_table(edit.group_free(self.table, edit.element_rows(self.table, matrix, row, col)))
+
+    def MIs(self) -> pd.DataFrame:  # noqa: N802 - psychonetrics' name
+        """Modification indices of every fixed element (sorted by MI); also merged into ``parameters()``."""
+        self._require_fit("MIs")
+        from .inference.modindices import modification_indices
+
+        if "mi" not in self._fit_cache:
+            frame = modification_indices(self)
+            self._fit_cache["mi"] = frame
+            cols = [c for c in ("mi", "pmi", "epc", "mi_equal", "pmi_equal", "mi_free", "pmi_free", "epc_free") if c in frame]
+            merged = frame.groupby(["matrix", "row", "col", "group"], as_index=False)[cols].first()
+            self._fit_cache["mi_frame"] = merged
+        return self._fit_cache["mi"].copy()
+
+    def prune(self, *, alpha: float = 0.01, adjust: str = "none", matrices: Sequence[str] | None = None,
+              recursive: bool = False, verbose: bool | None = None) -> "Model":
+        """Fix non-significant network edges (or elements of ``matrices``) at zero and refit."""
+        from .search import prune
+
+        return prune(self, alpha=alpha, adjust=adjust, matrices=matrices, recursive=recursive, verbose=verbose)
+
+    def stepup(self, *, alpha: float = 0.01, criterion: str = "bic", matrices: Sequence[str] | None = None,
+               mi: str = "mi", verbose: bool | None = None) -> "Model":
+        """Free the element with the largest significant MI while the criterion improves."""
+        from .search import stepup
+
+        return stepup(self, alpha=alpha, criterion=criterion, matrices=matrices, mi=mi, verbose=verbose)
+
+    def modelsearch(self, *, criterion: str = "bic", prunealpha: float = 0.01, addalpha: float = 0.01,
+                    matrices: Sequence[str] | None = None, verbose: bool | None = None) -> "Model":
+        """psychonetrics' combined add/remove model search."""
+        from .search import modelsearch
+
+        return modelsearch(self, criterion=criterion, prunealpha=prunealpha, addalpha=addalpha,
+                           matrices=matrices, verbose=verbose)
+
+    def confint(self, *, level: float = 0.95) -> pd.DataFrame:
+        """Wald confidence intervals of the free parameters."""
+        from scipy import stats as sps
+
+        if not 0 < level < 1:
+            raise ValueError(f"`level`: expected a confidence level between 0 and 1, got {level!r}.")
+        frame = self.parameters()
+        frame = frame.loc[~frame["fixed"]].drop_duplicates("par")
+        z = sps.norm.ppf(0.5 + level / 2)
+        lo, hi = f"lower {100 * (1 - level) / 2:g}%", f"upper {100 * (1 + level) / 2:g}%"
+        out = frame[["var1", "op", "var2", "est", "se", "matrix", "row", "col", "group", "par"]].copy()
+        out[lo] = out["est"] - z * out["se"]
+        out[hi] = out["est"] + z * out["se"]
+        return out.reset_index(drop=True)
+
+    def plot(self, matrix: str | Sequence[str] | None = None, *, group: int | str | None = None,
+             significant: bool = False, alpha: float = 0.01, filename: str | None = None, **kwargs: Any) -> Any:
+        """Network plot of ``omega_*`` matrices (default: every network matrix side by side).
+
+        ``significant=True`` draws only edges with p < ``alpha``.  Needs matplotlib.
+        """
+        from .report.network import plot_model
+
+        return plot_model(self, matrix, group=group, significant=significant, alpha=alpha, filename=filename,
+                          **kwargs)
+
     # ------------------------------------------------------------- results
     def fit(self) -> pd.Series:
         """Fit measures (logl, chisq, df, CFI, TLI, RMSEA, AIC, BIC, ...) as a Series."""
@@ -191,8 +284,17 @@ class Model:
             return np.nan, np.nan
         return float(np.mean(w)), float(np.mean(b))
 
-    def parameters(self) -> pd.DataFrame:
-        """Estimates with standard errors, z and p-values, one row per matrix element."""
+    def parameters(self, *, standardized: bool = False) -> pd.DataFrame:
+        """Estimates with standard errors, z and p-values, one row per matrix element.
+
+        ``standardized=True`` gives the std.all solution per level with
+        delta-method standard errors instead.  After ``MIs()`` the fixed
+        elements carry ``mi``, ``pmi`` and ``epc``.
+        """
+        if standardized:
+            from .inference.standardize import standardized_solution
+
+            return standardized_solution(self)
         se = self.fitted.se if self.fitted is not None else None
         frame = parameter_frame(self.table, se)
         mi = self._fit_cache.get("mi_frame")
@@ -200,18 +302,26 @@ class Model:
             frame = frame.merge(mi, on=["matrix", "row", "col", "group"], how="left")
         return frame
 
-    def getmatrix(self, matrix: str, *, group: int | str | None = None) -> Any:
+    def getmatrix(self, matrix: str, *, group: int | str | None = None, threshold: bool = False,
+                  alpha: float = 0.01, adjust: str = "none") -> Any:
         """A model or derived matrix (``lambda``, ``sigma_zeta_within``, ``omega_zeta_between``,
         ``sigma_within``, ``mu``, ``sigma_eta_between``, ...).
 
         With several groups and no ``group``, a dict keyed by group label.
+        ``threshold=True`` sets free elements whose (``adjust``-ed) p-value
+        exceeds ``alpha`` to zero (model matrices only).
         """
         if group is None and len(self.stats) > 1:
-            return {label: self.getmatrix(matrix, group=label) for label in self.group_labels}
+            return {label: self.getmatrix(matrix, group=label, threshold=threshold, alpha=alpha, adjust=adjust)
+                    for label in self.group_labels}
         g = self._group_index(group)
         mats = self.table.matrices(self.table.value, g)
         if matrix in mats:
+            if threshold:
+                return self._thresholded(matrix, g, alpha, adjust)
             return mats[matrix]
+        if threshold:
+            raise ValueError(f"`threshold`: {matrix!r} is derived, not a model matrix; it has no p-values.")
         derived = self.family.derived(mats)
         if matrix in derived:
             return derived[matrix]
@@ -219,6 +329,22 @@ class Model:
             f"`matrix`: {matrix!r} is not a matrix of this model (model matrices: {', '.join(mats)}; "
             f"derived: {', '.join(sorted(derived))})."
         )
+
+    def _thresholded(self, matrix: str, g: int, alpha: float, adjust: str) -> FloatArray:
+        from .inference.padjust import p_adjust
+
+        frame = self.parameters()
+        sel = frame[(frame["matrix"] == matrix) & (frame["group"] == self.group_labels[g]) & ~frame["fixed"]]
+        sel = sel[~((sel["row"] == sel["col"]) & (matrix != "lambda"))]
+        mat = self.table.matrices(self.table.value, g)[matrix].copy()
+        p = p_adjust(sel["p"].to_numpy(dtype=float), adjust)
+        symmetric = self.table.specs[self.table.spec_index[matrix]].symmetric
+        for (r, c), pv in zip(zip(sel["row"] - 1, sel["col"] - 1), p):
+            if not pv <= alpha:
+                mat[r, c] = 0.0
+                if symmetric:
+                    mat[c, r] = 0.0
+        return mat
 
     def _group_index(self, group: int | str | None) -> int:
         if group is None:

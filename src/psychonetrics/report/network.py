@@ -1,0 +1,80 @@
+"""Model-level plotting: network plots of omega matrices and the two-level path diagram."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from . import plots
+
+if TYPE_CHECKING:
+    from ..model import Model
+
+
+def _default_networks(model: "Model") -> list[str]:
+    names = [s.name for s in model.table.specs if s.kind == "omega"]
+    if names:
+        return names
+    if model.family.name == "ml_lvm":
+        return ["omega_zeta_within", "omega_zeta_between"]
+    return ["omega_within", "omega_between"]
+
+
+def _labels(model: "Model", matrix: str) -> tuple[str, ...]:
+    if matrix in model.table.spec_index:
+        return model.table.specs[model.table.spec_index[matrix]].row_labels
+    if "zeta" in matrix:
+        return model.family.latents  # type: ignore[attr-defined]
+    return model.family.observed
+
+
+def _title(matrix: str) -> str:
+    level = "Within" if matrix.endswith("within") else "Between" if matrix.endswith("between") else ""
+    what = "latent" if "zeta" in matrix else "residual" if "epsilon" in matrix else ""
+    return " ".join(x for x in (level, what, "network") if x).capitalize()
+
+
+def plot_model(model: "Model", matrix: str | Sequence[str] | None = None, *, group: int | str | None = None,
+               significant: bool = False, alpha: float = 0.01, filename: str | None = None, **kwargs: Any) -> Any:
+    """Draw one or several partial-correlation networks of a fitted model (side by side)."""
+    names = _default_networks(model) if matrix is None else ([matrix] if isinstance(matrix, str) else list(matrix))
+    if len(model.stats) > 1 and group is None:
+        group = 0
+    networks: dict[str, np.ndarray] = {}
+    masks: dict[str, np.ndarray] = {}
+    for name in names:
+        if not name.startswith("omega"):
+            raise ValueError(f"`matrix`: {name!r} is not a network (omega) matrix.")
+        weights = np.asarray(model.getmatrix(name, group=group), dtype=float)
+        networks[_title(name)] = weights
+        if significant:
+            thresholded = model.getmatrix(name, group=group, threshold=True, alpha=alpha)
+            masks[_title(name)] = np.abs(thresholded) > 0
+    labels = list(_labels(model, names[0]))
+    if len(networks) == 1:
+        title, weights = next(iter(networks.items()))
+        return plots.plot_network(weights, labels, title=title, significant=masks.get(title) if significant else None,
+                                  filename=filename, **kwargs)
+    return plots.plot_networks(networks, labels, significant=masks if significant else None, filename=filename,
+                               **kwargs)
+
+
+def plot_path(model: "Model", *, group: int | str | None = None, filename: str | None = None, **kwargs: Any) -> Any:
+    """Path diagram of a fitted two-level factor model (shared loadings, latent covariances per level)."""
+    if model.family.name != "ml_lvm":
+        raise ValueError("`model`: a path diagram needs a latent variable model (ml_lvm and its wrappers).")
+    if len(model.stats) > 1 and group is None:
+        group = 0
+    get = lambda name: np.asarray(model.getmatrix(name, group=group), dtype=float)  # noqa: E731
+    return plots.plot_path_diagram(
+        get("lambda"), list(model.family.latents), list(model.family.observed),  # type: ignore[attr-defined]
+        latent_cov_within=get("sigma_zeta_within"), latent_cov_between=get("sigma_zeta_between"),
+        beta_within=get("beta_within"), beta_between=get("beta_between"), filename=filename, **kwargs)
+
+
+def plot_network(model: "Model", matrix: str | Sequence[str] | None = None, *, filename: str | None = None,
+                 **kwargs: Any) -> Any:
+    """Functional form of ``model.plot(...)``."""
+    return plot_model(model, matrix, filename=filename, **kwargs)

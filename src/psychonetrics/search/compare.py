@@ -1,0 +1,63 @@
+"""compare(): a table of nested (or non-nested) models fitted to the same data."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+from scipy import stats as sps
+
+if TYPE_CHECKING:
+    from ..model import Model
+
+
+def _same_statistics(a: "Model", b: "Model") -> bool:
+    if len(a.stats) != len(b.stats):
+        return False
+    for sa, sb in zip(a.stats, b.stats):
+        if sa is sb:
+            continue
+        if (sa.vars != sb.vars or sa.n_units != sb.n_units or sa.n_clusters != sb.n_clusters
+                or not np.allclose(sa.within_cov, sb.within_cov, rtol=1e-12, atol=0)
+                or not np.array_equal(sa.sizes, sb.sizes)
+                or not np.allclose(sa.size_means, sb.size_means, rtol=1e-12, atol=1e-300)):
+            return False
+    return True
+
+
+def compare(*models: "Model", **named: "Model") -> pd.DataFrame:
+    """Compare fitted models as psychonetrics does: one row per model, sorted by df.
+
+    Columns: model, DF, AIC, BIC, RMSEA, Chisq, Chisq_diff, DF_diff, p_value
+    (the chi-square difference test against the previous row).
+
+    Raises
+    ------
+    ValueError
+        When fewer than two models are given, a model is not fitted, or the
+        models were fitted to different data.
+    """
+    items = [(f"Model {k + 1}", m) for k, m in enumerate(models)] + list(named.items())
+    if len(items) < 2:
+        raise ValueError("`models`: compare() needs at least two models.")
+    for name, m in items:
+        if not m.computed:
+            raise ValueError(f"`{name}`: the model is not fitted; call runmodel() first.")
+    first = items[0][1]
+    for name, m in items[1:]:
+        if not _same_statistics(first, m):
+            raise ValueError(f"`{name}`: the models were fitted to different data; compare() needs the same data.")
+    rows = []
+    for name, m in items:
+        fit = m.fit()
+        rows.append({"model": name, "DF": int(fit["df"]), "AIC": fit["aic.ll"], "BIC": fit["bic"],
+                     "RMSEA": fit["rmsea"], "Chisq": fit["chisq"]})
+    frame = pd.DataFrame(rows).sort_values("DF", kind="stable").reset_index(drop=True)
+    chisq_diff = frame["Chisq"].diff().abs()
+    df_diff = frame["DF"].diff().abs()
+    frame["Chisq_diff"] = chisq_diff
+    frame["DF_diff"] = df_diff
+    with np.errstate(invalid="ignore"):
+        frame["p_value"] = [np.nan if not (d > 0) else float(sps.chi2.sf(c, d)) for c, d in zip(chisq_diff, df_diff)]
+    return frame

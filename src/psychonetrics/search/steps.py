@@ -1,0 +1,280 @@
+"""Model search: prune, stepup and the combined modelsearch of psychonetrics.
+
+Each returns a new fitted model.  Searches print progress on a terminal
+(quiet otherwise) and can be interrupted with Ctrl-C, returning the best
+model so far with a warning.  A candidate whose refit fails or does not
+converge is skipped; the skips are reported once at the end.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import warnings
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+from scipy import stats as sps
+
+from .._arg import choice
+from ..exceptions import ConvergenceWarning, PsychonetricsWarning
+from ..inference.modindices import modification_indices
+from ..inference.padjust import P_ADJUST_METHODS, p_adjust
+from ..spec import edit
+
+if TYPE_CHECKING:
+    from ..model import Model
+
+log = logging.getLogger("psychonetrics.search")
+CRITERIA = ("bic", "aic", "ebic", "chisq")
+
+
+class SearchWarning(PsychonetricsWarning):
+    """A model search skipped candidates or was interrupted."""
+
+
+class _Progress:
+    """One status line on a terminal; silent when stderr is not a terminal."""
+
+    def __init__(self, what: str, *, enabled: bool | None = None) -> None:
+        self.what = what
+        self.enabled = sys.stderr.isatty() if enabled is None else enabled
+
+    def update(self, text: str) -> None:
+        if self.enabled:
+            sys.stderr.write(f"\r{self.what}: {text}\x1b[K")
+            sys.stderr.flush()
+
+    def close(self) -> None:
+        if self.enabled:
+            sys.stderr.write("\n")
+
+
+def network_matrices(model: "Model") -> list[str]:
+    """The omega_* matrices of the model."""
+    return [s.name for s in model.table.specs if s.kind == "omega"]
+
+
+def _criterion(model: "Model", criterion: str) -> float:
+    fit = model.fit()
+    key = {"bic": "bic", "aic": "aic.ll", "ebic": "ebic.5", "chisq": "chisq"}[criterion]
+    return float(fit[key])
+
+
+def _refit(model: "Model") -> "Model | None":
+    """Fit quietly; None when the fit fails or does not converge."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PsychonetricsWarning)
+        try:
+            fitted = model.runmodel(verbose=False)
+        except (ValueError, np.linalg.LinAlgError, FloatingPointError):
+            return None
+    return fitted if fitted.converged else None
+
+
+def _tested(model: "Model", matrices: Sequence[str] | None) -> list[str]:
+    names = list(matrices) if matrices is not None else network_matrices(model)
+    if not names:
+        raise ValueError(
+            "`matrices`: this model has no network (omega) matrix; name the matrices to search, "
+            "e.g. matrices=['lambda']."
+        )
+    known = {s.name for s in model.table.specs}
+    bad = [n for n in names if n not in known]
+    if bad:
+        raise ValueError(f"`matrices`: {bad} are not matrices of this model.")
+    return names
+
+
+def _pvalues(model: "Model", matrices: Sequence[str], adjust: str) -> tuple[np.ndarray, np.ndarray]:
+    """Free table rows of ``matrices`` (first row per parameter, off-diagonal) and their adjusted p-values."""
+    table = model.table
+    names = table.names()
+    rows = [int(i) for i in table.free_rows
+            if names[i] in matrices and not (table.row[i] == table.col[i] and table.specs[table.matrix[i]].square
+                                             and table.specs[table.matrix[i]].kind != "lambda")]
+    rows_arr = np.asarray(rows, dtype=np.int64)
+    if rows_arr.size == 0:
+        return rows_arr, np.zeros(0)
+    se = model.fitted.se[table.par[rows_arr] - 1]  # type: ignore[union-attr]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p = 2 * sps.norm.sf(np.abs(table.value[rows_arr] / se))
+    return rows_arr, p_adjust(p, adjust)
+
+
+def prune(model: "Model", *, alpha: float = 0.01, adjust: str = "none", matrices: Sequence[str] | None = None,
+          recursive: bool = False, verbose: bool | None = None) -> "Model":
+    """Fix every non-significant free element of ``matrices`` at zero and refit.
+
+    Parameters
+    ----------
+    alpha : float
+        Significance level.
+    adjust : str
+        p-value adjustment across the tested elements (R's ``p.adjust`` methods).
+    matrices : sequence of str, optional
+        Matrices to prune (default: the ``omega_*`` network matrices present).
+    recursive : bool
+        Repeat until nothing is removed.
+    """
+    choice("adjust", adjust, P_ADJUST_METHODS)
+    if not 0 < alpha < 1:
+        raise ValueError(f"`alpha`: expected a level between 0 and 1, got {alpha!r}.")
+    if not model.computed:
+        model = model.runmodel()
+    tested = _tested(model, matrices)
+    verbose = model.verbose if verbose is None else verbose
+    current = model
+    try:
+        while True:
+            rows, p = _pvalues(current, tested, adjust)
+            drop = rows[~(p <= alpha)]
+            if drop.size == 0:
+                return current
+            table = current.table
+            par_drop = np.unique(table.par[drop])
+            all_rows = np.flatnonzero(np.isin(table.par, par_drop))
+            what = [f"{table.names()[i]}[{table.row[i] + 1},{table.col[i] + 1}]" for i in drop]
+            msg = f"prune: removing {len(what)} element(s): {', '.join(what)}"
+            log.info(msg)
+            if verbose:
+                print(msg)
+            candidate = current._with_table(edit.fix(table, all_rows, 0.0))
+            refit = _refit(candidate)
+            if refit is None:
+                warnings.warn("prune: the pruned model did not converge; returning the model before this step.",
+                              ConvergenceWarning, stacklevel=2)
+                return current
+            current = refit
+            if not recursive:
+                return current
+    except KeyboardInterrupt:
+        warnings.warn("prune interrupted; returning the last fitted model.", SearchWarning, stacklevel=2)
+        return current
+
+
+def _candidates(model: "Model", matrices: Sequence[str], mi: str, alpha: float):  # noqa: ANN202
+    mis = modification_indices(model)
+    col = {"mi": "mi", "mi_equal": "mi_equal"}[mi]
+    if col not in mis:
+        raise ValueError("`mi`: 'mi_equal' needs a multi-group model.")
+    sel = mis[mis["matrix"].isin(matrices) & mis[col].notna()].copy()
+    sel["p_use"] = sps.chi2.sf(sel[col].to_numpy(dtype=float), 1)
+    sel = sel[sel["p_use"] < alpha].sort_values(col, ascending=False)
+    return sel
+
+
+def _free_candidate(model: "Model", row, mi: str) -> "Model":  # noqa: ANN001
+    group = None if mi == "mi_equal" else row["group"]
+    rows = edit.element_rows(model.table, row["matrix"], int(row["row"]), int(row["col"]),
+                             group=group if model.table.n_groups > 1 else None)
+    start = row.get("epc", np.nan)
+    table = edit.free(model.table, rows, None if not np.isfinite(start) else float(start), shared=mi == "mi_equal")
+    return model._with_table(table)
+
+
+def stepup(model: "Model", *, alpha: float = 0.01, criterion: str = "bic", matrices: Sequence[str] | None = None,
+           mi: str = "mi", verbose: bool | None = None) -> "Model":
+    """Free, one at a time, the fixed element with the largest significant MI while ``criterion`` improves.
+
+    Default matrices: the network (omega) matrices and ``lambda``.
+    ``mi="mi_equal"`` (multi-group) frees an element in all groups as one
+    parameter constrained equal across groups.
+    """
+    choice("criterion", criterion, CRITERIA)
+    choice("mi", mi, ("mi", "mi_equal"))
+    if not model.computed:
+        model = model.runmodel()
+    if matrices is None:
+        matrices = network_matrices(model) + (["lambda"] if "lambda" in model.table.spec_index else [])
+    tested = _tested(model, matrices)
+    verbose = model.verbose if verbose is None else verbose
+    current, best = model, _criterion(model, criterion)
+    progress = _Progress("stepup")
+    skipped = 0
+    try:
+        while True:
+            cands = _candidates(current, tested, mi, alpha)
+            improved = False
+            for _, row in cands.iterrows():
+                refit = _refit(_free_candidate(current, row, mi))
+                if refit is None:
+                    skipped += 1
+                    continue
+                value = _criterion(refit, criterion)
+                if value < best:
+                    msg = f"stepup: freed {row['matrix']}[{row['row']},{row['col']}] ({criterion} {best:.2f} -> {value:.2f})"
+                    log.info(msg)
+                    if verbose:
+                        print(msg)
+                    progress.update(msg)
+                    current, best, improved = refit, value, True
+                break
+            if not improved:
+                break
+    except KeyboardInterrupt:
+        warnings.warn("stepup interrupted; returning the best model so far.", SearchWarning, stacklevel=2)
+    finally:
+        progress.close()
+    if skipped:
+        warnings.warn(f"stepup: {skipped} candidate fit(s) failed or did not converge and were skipped.",
+                      SearchWarning, stacklevel=2)
+    return current
+
+
+def modelsearch(model: "Model", *, criterion: str = "bic", prunealpha: float = 0.01, addalpha: float = 0.01,
+                matrices: Sequence[str] | None = None, verbose: bool | None = None, max_steps: int = 200) -> "Model":
+    """Combined add/remove search (psychonetrics' ``modelsearch``).
+
+    Each step considers removing the tested free element with the largest
+    p-value (if above ``prunealpha``) and adding the fixed element with the
+    largest MI (if its p-value is below ``addalpha``); the change that
+    improves ``criterion`` most is kept.  Stops when neither improves.
+    """
+    choice("criterion", criterion, CRITERIA)
+    if not model.computed:
+        model = model.runmodel()
+    tested = _tested(model, matrices)
+    verbose = model.verbose if verbose is None else verbose
+    current, best = model, _criterion(model, criterion)
+    progress = _Progress("modelsearch")
+    skipped = 0
+    try:
+        for step in range(max_steps):
+            options = []
+            rows, p = _pvalues(current, tested, "none")
+            if rows.size and np.nanmax(p) > prunealpha:
+                worst = rows[int(np.nanargmax(p))]
+                table = current.table
+                cand = current._with_table(edit.fix(table, np.flatnonzero(table.par == table.par[worst]), 0.0))
+                options.append(("remove", worst, cand))
+            cands = _candidates(current, tested, "mi", addalpha)
+            if len(cands):
+                options.append(("add", cands.iloc[0], _free_candidate(current, cands.iloc[0], "mi")))
+            scored = []
+            for kind, what, cand in options:
+                refit = _refit(cand)
+                if refit is None:
+                    skipped += 1
+                    continue
+                scored.append((_criterion(refit, criterion), kind, refit))
+            if not scored:
+                break
+            value, kind, refit = min(scored, key=lambda t: t[0])
+            if value >= best:
+                break
+            msg = f"modelsearch step {step + 1}: {kind} ({criterion} {best:.2f} -> {value:.2f})"
+            log.info(msg)
+            if verbose:
+                print(msg)
+            progress.update(msg)
+            current, best = refit, value
+    except KeyboardInterrupt:
+        warnings.warn("modelsearch interrupted; returning the best model so far.", SearchWarning, stacklevel=2)
+    finally:
+        progress.close()
+    if skipped:
+        warnings.warn(f"modelsearch: {skipped} candidate fit(s) failed or did not converge and were skipped.",
+                      SearchWarning, stacklevel=2)
+    return current
