@@ -12,12 +12,41 @@ from .construct import ml_ggm, ml_lnm, ml_lrnm, ml_lvm, ml_rnm, ml_varcov
 from .data import TwoLevelStats
 from .exceptions import ConvergenceWarning, DataWarning, ImproperSolutionWarning, ModelSyntaxError
 from .model import Model
+from .report.network import plot_network, plot_path
+from .search import compare, modelsearch, prune, stepup
+from .syntax import parse_model
+
+
+def runmodel(model: Model, **kwargs: object) -> Model:
+    """Functional alias of ``model.runmodel()``."""
+    return model.runmodel(**kwargs)  # type: ignore[arg-type]
+
+
+def fit(model: Model):  # noqa: ANN201
+    """Functional alias of ``model.fit()``."""
+    return model.fit()
+
+
+def parameters(model: Model, **kwargs: object):  # noqa: ANN201
+    """Functional alias of ``model.parameters()``."""
+    return model.parameters(**kwargs)  # type: ignore[arg-type]
+
+
+def getmatrix(model: Model, matrix: str, **kwargs: object):  # noqa: ANN201
+    """Functional alias of ``model.getmatrix()``."""
+    return model.getmatrix(matrix, **kwargs)  # type: ignore[arg-type]
+
+
+def MIs(model: Model):  # noqa: ANN201, N802
+    """Functional alias of ``model.MIs()``."""
+    return model.MIs()
 
 __version__ = "0.1.0"
 
 __all__ = [
     "ml_lvm", "ml_lnm", "ml_rnm", "ml_lrnm", "ml_varcov", "ml_ggm",
-    "Model", "TwoLevelStats", "datasets",
+    "Model", "TwoLevelStats", "datasets", "runmodel", "fit", "parameters", "getmatrix", "MIs",
+    "prune", "stepup", "modelsearch", "compare", "plot_network", "plot_path", "parse_model",
     "ConvergenceWarning", "DataWarning", "ImproperSolutionWarning", "ModelSyntaxError",
     "__version__",
 ]

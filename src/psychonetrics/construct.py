@@ -14,6 +14,7 @@ from .families.ml_lvm import MlLvm
 from .families.ml_varcov import MlVarcov
 from .model import Model
 from .spec.build import IDENTIFICATION, build_partable, identify, parse_patterns, with_start_values
+from .spec.patterns import Pattern
 
 ESTIMATORS = ("default", "ML", "FIML")
 
@@ -54,11 +55,14 @@ def _resolve_estimator(estimator: str, stats: Sequence[TwoLevelStats], verbose: 
 
 def _build(family: Family, stats: tuple[TwoLevelStats, ...], patterns: dict[str, object], *, identify_model: bool,
            identification: str, equal: Sequence[str], estimator: str, optimizer: str, verbose: bool,
-           wrapper: str) -> Model:
+           wrapper: str, fixed_values: dict[str, np.ndarray] | None = None) -> Model:
     choice("identification", identification, IDENTIFICATION)
     equal = tuple([equal] if isinstance(equal, str) else equal)
     est = _resolve_estimator(estimator, stats, verbose)
     pats = parse_patterns(family, patterns)
+    for name, values in (fixed_values or {}).items():
+        known = ~np.isnan(values)
+        pats[name] = Pattern(np.where(known, 0, pats[name].codes), np.where(known, values, pats[name].fixed))
     group_pats, marks = [], []
     for g in range(len(stats)):
         if identify_model:
@@ -94,8 +98,8 @@ def ml_lvm(
     within_residual: str = "cov",
     between_latent: str = "cov",
     between_residual: str = "cov",
-    beta_within: object = "zero",
-    beta_between: object = "zero",
+    beta_within: object = None,
+    beta_between: object = None,
     nu: object = None,
     nu_eta: object = None,
     latents: Sequence[str] | None = None,
@@ -119,7 +123,10 @@ def ml_lvm(
     lambda_ : array (p, m) or str
         Loading pattern: 0 fixed at zero, 1 free, integer > 1 equality label;
         a non-integer value fixes the loading at that value.  The same
-        loadings hold on both levels.
+        loadings hold on both levels.  Or model syntax, e.g.
+        ``"F1 =~ y1 + y2 + y3; F2 =~ y4 + y5 + y6; F2 ~ F1"``: it sets the
+        variables, latent names, loadings and (on both levels) the latent
+        regressions.
     clusters : str
         Column with the cluster ids.
     vars : sequence of str, optional
@@ -160,12 +167,26 @@ def ml_lvm(
     Sigma_W = Lambda (I - B_W)^-1 Psi_W (I - B_W)^-T Lambda' + Theta_W;
     Sigma_B likewise with the between matrices.
     """
+    fixed_loadings = None
+    syntax_beta = None
+    if isinstance(lambda_, str) and ("=~" in lambda_ or "\n" in lambda_ or ";" in lambda_):
+        from .syntax import parse_model
+
+        parsed = parse_model(lambda_, observed=vars)
+        vars = list(parsed.vars)
+        if latents is None:
+            latents = parsed.latents
+        if parsed.lambda_fixed is not None:
+            fixed_loadings = np.asarray(parsed.lambda_fixed, dtype=float)
+        syntax_beta = np.asarray(parsed.beta)
+        lambda_ = np.asarray(parsed.lambda_)
     stats = _statistics(data, vars=vars, clusters=clusters, groups=groups, standardize=standardize)
     observed = stats[0].vars
     if lambda_ is None:
         raise ValueError("`lambda_`: required; give the p x m loading pattern (rows: variables, columns: latents).")
     if isinstance(lambda_, str):
-        raise ValueError("`lambda_`: expected a p x m array (0 = fixed zero, 1 = free), not a word.")
+        raise ValueError("`lambda_`: expected a p x m array (0 = fixed zero, 1 = free) or model syntax "
+                         "such as 'F1 =~ y1 + y2 + y3', not a word.")
     lam = np.asarray(lambda_, dtype=float)
     if lam.ndim == 1:
         lam = lam.reshape(-1, 1)
@@ -185,14 +206,26 @@ def ml_lvm(
     _check_patterns(_wrapper, family, patterns)
     pats: dict[str, object] = dict(patterns)
     pats["lambda"] = lam
-    pats["beta_within"] = beta_within
-    pats["beta_between"] = beta_between
+    if syntax_beta is not None and syntax_beta.any():
+        # As lavaan: residuals of endogenous latent variables are uncorrelated with other latents.
+        endogenous = syntax_beta.any(axis=1)
+        cov_pattern = np.ones((m, m), dtype=int)
+        cov_pattern[endogenous, :] = 0
+        cov_pattern[:, endogenous] = 0
+        np.fill_diagonal(cov_pattern, 1)
+        for level, kind in (("within", within_latent), ("between", between_latent)):
+            if kind == "cov":
+                pats.setdefault(f"sigma_zeta_{level}", cov_pattern)
+    default_beta = syntax_beta if syntax_beta is not None else "zero"
+    pats["beta_within"] = default_beta if beta_within is None else beta_within
+    pats["beta_between"] = default_beta if beta_between is None else beta_between
     if nu is not None:
         pats["nu"] = nu
     if nu_eta is not None:
         pats["nu_eta"] = nu_eta
+    fixed = {"lambda": fixed_loadings} if fixed_loadings is not None else {}
     return _build(family, stats, pats, identify_model=identify, identification=identification, equal=equal,
-                  estimator=estimator, optimizer=optimizer, verbose=verbose, wrapper=_wrapper)
+                  estimator=estimator, optimizer=optimizer, verbose=verbose, wrapper=_wrapper, fixed_values=fixed)
 
 
 def ml_lnm(data: object, lambda_: object = None, clusters: str | None = None, vars: Sequence[str] | None = None,

@@ -82,9 +82,8 @@ def parameters_text(model: "Model", *, digits: int = 3) -> str:
     """Parameters grouped by matrix, as psychonetrics prints them."""
     frame = model.parameters()
     out = []
-    for (group, matrix), sub in frame.groupby(["group", "matrix"], sort=False):
-        if sub["fixed"].all() and np.allclose(sub["est"].to_numpy(dtype=float), 0.0):
-            continue
+    shown = ~frame["fixed"] | (frame["est"].abs() > 0)
+    for (group, matrix), sub in frame.loc[shown].groupby(["group", "matrix"], sort=False):
         header = f" - {matrix}" + (f" (group {group})" if len(model.stats) > 1 else "")
         out.append(header)
         table = pd.DataFrame({
