@@ -1,0 +1,218 @@
+"""Pieces shared by the out-of-core engines (DuckDB, Spark).
+
+Both engines make the same three passes over the rows and hand back small
+tables; this module checks the column arguments, turns the first pass
+(counts and shift) into the same errors and warnings as the in-memory stage,
+and assembles :class:`TwoLevelStats` from the per-size aggregates.
+
+Pass 1 (per group): row counts, rows without cluster id, infinite values,
+incomplete and empty rows, observed counts per variable, and the mean of
+every variable over the usable rows (the shift ``c``).
+Pass 2 (per group and cluster): ``n_j`` and the mean ``m_j`` of ``z = y - c``.
+Pass 3 (per group): ``sum (z - m_j)(z - m_j)'`` over the rows, joined to
+their cluster; per group and cluster size: the count, the mean of ``m_j`` and
+the mean of ``(m_j - a_s)(m_j - a_s)'``.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from .._arg import preview
+from ..exceptions import DataWarning
+from .frame import _check_variances
+from .stats import TwoLevelStats
+
+#: Word used for the data argument in messages of the out-of-core engines.
+SOURCE = "source"
+
+FIML_HINT = (
+    "pass dropna=True to drop them (listwise deletion), or load the data into a pandas "
+    'DataFrame and fit ml_lvm(data, ..., estimator="FIML") to use every observed value'
+)
+
+
+def resolve_names(
+    columns: Sequence[str],
+    numeric: Sequence[bool],
+    *,
+    vars: Sequence[str] | None,
+    clusters: str | None,
+    groups: str | None,
+) -> list[str]:
+    """Check the column arguments against a source's columns; return the variable names.
+
+    The messages are those of :func:`psychonetrics.data.frame.resolve_columns`.
+    """
+    if clusters is None:
+        raise ValueError("`clusters`: required; name the column that holds the cluster ids.")
+    if not isinstance(clusters, str):
+        raise TypeError(f"`clusters`: expected one column name (str), got {type(clusters).__name__}.")
+    if groups is not None and not isinstance(groups, str):
+        raise TypeError(f"`groups`: expected one column name (str) or None, got {type(groups).__name__}.")
+    columns = [str(c) for c in columns]
+    is_numeric = dict(zip(columns, numeric))
+    for arg, col in (("clusters", clusters), ("groups", groups)):
+        if col is not None and col not in columns:
+            raise ValueError(f"`{arg}`: column {col!r} is not in `{SOURCE}` (columns: {preview(columns)}).")
+    if vars is None:
+        names = [c for c in columns if c not in (clusters, groups)]
+    else:
+        if isinstance(vars, str):
+            vars = [vars]
+        names = [str(v) for v in vars]
+        unknown = [v for v in names if v not in columns]
+        if unknown:
+            raise ValueError(f"`vars`: {preview(unknown)} not in `{SOURCE}` (columns: {preview(columns)}).")
+        if len(set(names)) != len(names):
+            raise ValueError("`vars`: contains duplicated names.")
+        if clusters in names or (groups is not None and groups in names):
+            raise ValueError("`vars`: must not include the `clusters` or `groups` column.")
+    if not names:
+        raise ValueError(f"`vars`: no variables to model (`{SOURCE}` has only the cluster/group columns).")
+    bad = [v for v in names if not is_numeric[v]]
+    if bad:
+        raise TypeError(
+            f"`{SOURCE}`: variable(s) {preview(bad)} are not numeric; convert or leave them out of `vars`."
+        )
+    return names
+
+
+@dataclass
+class GroupCounts:
+    """Result of pass 1 for one group (``label`` None: no `groups` column)."""
+
+    label: str | None
+    n_rows: int
+    n_no_cluster: int
+    n_incomplete: int
+    n_empty: int
+    n_inf: list[int]
+    n_observed: list[int]
+    shift: list[float | None]
+
+
+def check_pass1(
+    counts: list[GroupCounts],
+    *,
+    names: Sequence[str],
+    grouped: bool,
+    dropna: bool,
+    stacklevel: int,
+) -> tuple[list[GroupCounts], int, int]:
+    """Raise or warn as the in-memory stage does; return the usable groups and drop counts.
+
+    ``counts`` may hold a group with ``label`` None when ``grouped``: the rows
+    whose group label is missing (all counted as dropped).
+    """
+    n_no_cluster = sum(c.n_no_cluster for c in counts)
+    if n_no_cluster:
+        what = "cluster id" if not grouped else "cluster id or group label"
+        warnings.warn(
+            f"`{SOURCE}`: {n_no_cluster} row(s) with a missing {what} were dropped.",
+            DataWarning,
+            stacklevel=stacklevel,
+        )
+    usable = [c for c in counts if c.n_rows > c.n_no_cluster]
+    p = len(names)
+    n_inf = [sum(c.n_inf[k] for c in usable) for k in range(p)]
+    bad = [names[k] for k in range(p) if n_inf[k]]
+    if bad:
+        raise ValueError(
+            f"`{SOURCE}`: variable(s) {preview(bad)} contain infinite values; recode them as missing (NULL/NaN)."
+        )
+    n_empty = sum(c.n_empty for c in usable)
+    if n_empty:
+        warnings.warn(
+            f"`{SOURCE}`: {n_empty} row(s) with every variable missing carry no information and were dropped.",
+            DataWarning,
+            stacklevel=stacklevel,
+        )
+    n_observed = [sum(c.n_observed[k] for c in usable) for k in range(p)]
+    never = [names[k] for k in range(p) if usable and n_observed[k] == 0]
+    if never:
+        raise ValueError(
+            f"`{SOURCE}`: variable(s) {preview(never)} are missing in every row; leave them out of `vars`."
+        )
+    n_partial = sum(c.n_incomplete - c.n_empty for c in usable)
+    if n_partial and not dropna:
+        total = sum(c.n_rows - c.n_no_cluster - c.n_empty for c in usable)
+        raise ValueError(
+            f"`{SOURCE}`: {n_partial} of {total} row(s) have missing values (NULL or NaN) in the selected "
+            f"variables, and out-of-core statistics need complete rows; {FIML_HINT}."
+        )
+    if not usable:
+        raise ValueError("`clusters`: the data have 0 cluster(s); a two-level model needs at least two.")
+    return usable, n_no_cluster, n_empty
+
+
+def tri_indices(p: int) -> list[tuple[int, int]]:
+    """Pairs (k, l) with k <= l, in the order the engines emit cross-products."""
+    return [(k, l) for k in range(p) for l in range(k, p)]
+
+
+def _unpack_tri(values: Sequence[float], p: int) -> np.ndarray:
+    out = np.zeros((p, p))
+    for (k, l), v in zip(tri_indices(p), values):
+        out[k, l] = out[l, k] = float(v)
+    return out
+
+
+def assemble(
+    *,
+    names: Sequence[str],
+    label: str | None,
+    shift: Sequence[float],
+    sizes: Sequence[int],
+    counts: Sequence[int],
+    centred_means: Sequence[Sequence[float]],
+    cov_tri: Sequence[Sequence[float]],
+    within_tri: Sequence[float],
+    n_dropped_missing_cluster: int,
+    n_dropped_empty: int,
+) -> TwoLevelStats:
+    """Build :class:`TwoLevelStats` of one group from the engines' per-size aggregates.
+
+    ``centred_means[k]`` is the mean of the cluster means of size ``sizes[k]``
+    on the shifted scale (``y - shift``); the shift is added back here, after
+    the covariances were formed, so huge offsets cost no digits.
+    """
+    where = "" if label is None else f" (group {label!r})"
+    p = len(names)
+    order = np.argsort(np.asarray(sizes, dtype=np.int64), kind="stable")
+    sizes_arr = np.asarray(sizes, dtype=np.int64)[order]
+    counts_arr = np.asarray(counts, dtype=np.int64)[order]
+    n_clusters = int(counts_arr.sum())
+    if n_clusters < 2:
+        raise ValueError(
+            f"`clusters`: the data{where} have {n_clusters} cluster(s); a two-level model needs at least two."
+        )
+    if int(sizes_arr.max()) < 2:
+        raise ValueError(
+            f"`clusters`: every cluster{where} has a single unit, so the within-cluster level is not "
+            "identified; a two-level model needs clusters with two or more units."
+        )
+    n_units = int((sizes_arr * counts_arr).sum())
+    means = np.asarray(centred_means, dtype=float).reshape(-1, p)[order] + np.asarray(shift, dtype=float)
+    covs = np.stack([_unpack_tri(cov_tri[i], p) for i in order])
+    within = _unpack_tri(within_tri, p) / (n_units - n_clusters)
+    stats = TwoLevelStats(
+        vars=tuple(names),
+        n_units=n_units,
+        n_clusters=n_clusters,
+        within_cov=within,
+        sizes=sizes_arr,
+        size_counts=counts_arr,
+        size_means=means,
+        size_covs=covs,
+        group=label,
+        units=None,
+        n_dropped_missing_cluster=n_dropped_missing_cluster,
+        n_dropped_empty=n_dropped_empty,
+    )
+    _check_variances(stats, where)
+    return stats

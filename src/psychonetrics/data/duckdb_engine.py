@@ -1,0 +1,259 @@
+"""DuckDB engine: two-level statistics of Parquet/CSV files, tables or relations, out of core.
+
+Three streaming passes, all in SQL; nothing of size N leaves DuckDB:
+
+1. per group: counts for validation and the mean ``c`` of every variable
+   over the usable rows (the shift);
+2. per (group, cluster): ``n_j`` and ``m_j = mean(y - c)`` (a materialised
+   table of J rows);
+3. the rows again, joined to their cluster, for
+   ``W = sum (y - c - m_j)(y - c - m_j)'``; and, from the cluster table, per
+   (group, size): ``m_s``, ``a_s = mean(m_j)`` and ``mean((m_j - a_s)(m_j - a_s)')``.
+
+Numerical stability: every cross-product is formed on deviations from the
+cluster mean (a two-pass scheme, as the numpy stage) rather than with the
+one-pass identity ``sum zz' - n m m'``, which cancels catastrophically when
+the between-cluster spread is large next to the within spread.  With a shift
+close to the data, ``y - c`` is exact (Sterbenz) even for means around 1e6,
+and the shift is added back to the size means only after the covariances
+are formed.
+
+Memory is bounded by the cluster table (J rows) and DuckDB's scan buffers,
+not by the number of rows.
+"""
+
+from __future__ import annotations
+
+import glob as _glob
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from ._engine_common import GroupCounts, assemble, check_pass1, resolve_names, tri_indices
+from .stats import TwoLevelStats
+
+SRC = "__psychonetrics_source"
+PARQUET = (".parquet", ".parq", ".pq")
+CSV = (".csv", ".tsv", ".txt", ".csv.gz", ".tsv.gz", ".csv.zst")
+NUMERIC = {
+    "TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
+    "UBIGINT", "UHUGEINT", "FLOAT", "DOUBLE", "REAL",
+}  # fmt: skip
+
+
+def import_duckdb() -> Any:
+    """Import duckdb or explain how to install it."""
+    try:
+        import duckdb
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise ImportError(
+            'Reading files, tables or relations out of core needs duckdb: pip install "psychonetrics[duckdb]"'
+        ) from exc
+    return duckdb
+
+
+def ident(name: str) -> str:
+    """Quote an SQL identifier (any characters)."""
+    return '"' + str(name).replace('"', '""') + '"'
+
+
+def literal(text: str) -> str:
+    """Quote an SQL string literal."""
+    return "'" + str(text).replace("'", "''") + "'"
+
+
+def double(x: float) -> str:
+    """An exact DOUBLE literal (round-trips through the shortest repr)."""
+    return f"{literal(repr(float(x)))}::DOUBLE"
+
+
+def _file_kind(path: str) -> str | None:
+    low = path.lower()
+    if low.endswith(PARQUET):
+        return "parquet"
+    if low.endswith(CSV):
+        return "csv"
+    return None
+
+
+def _looks_like_path(text: str) -> bool:
+    return any(ch in text for ch in "*?[") or _file_kind(text) is not None or Path(text).exists()
+
+
+def _file_relation(con: Any, source: str | Path | Sequence[str | Path]) -> Any:
+    """A relation over Parquet or CSV files (a path, a glob, a directory, or a list of them)."""
+    items = [source] if isinstance(source, (str, Path)) else list(source)
+    paths: list[str] = []
+    for item in items:
+        text = str(item)
+        if Path(text).is_dir():
+            text = str(Path(text) / "**" / "*.parquet")
+        paths.append(text)
+    kinds = {_file_kind(p) for p in paths}
+    if len(kinds) != 1 or None in kinds:
+        raise ValueError(
+            "`source`: expected Parquet (.parquet) or CSV (.csv) file paths or globs of one kind, "
+            f"got {paths[:3]!r}; for other formats pass a DuckDB relation."
+        )
+    for p in paths:
+        if not _glob.has_magic(p) and not Path(p).exists():
+            raise FileNotFoundError(f"`source`: no such file: {p!r}.")
+    files = "[" + ", ".join(literal(p) for p in paths) + "]"
+    if kinds == {"parquet"}:
+        return con.sql(f"SELECT * FROM read_parquet({files})")
+    return con.sql(f"SELECT * FROM read_csv({files}, nullstr = ['NA', ''])")
+
+
+def _is_numeric(type_name: str) -> bool:
+    return type_name in NUMERIC or type_name.startswith("DECIMAL")
+
+
+def duckdb_stats(
+    source: Any,
+    *,
+    vars: Sequence[str] | None,
+    clusters: str,
+    groups: str | None,
+    dropna: bool,
+    connection: Any = None,
+    stacklevel: int = 3,
+) -> list[TwoLevelStats]:
+    """Statistics of every group of a DuckDB-readable source (see :func:`twolevel_stats`).
+
+    Groups come in the order of their sorted labels.
+    """
+    duckdb = import_duckdb()
+    own = None
+    try:
+        if isinstance(source, duckdb.DuckDBPyRelation):
+            rel = source
+        elif isinstance(source, str) and connection is not None and not _looks_like_path(source):
+            rel = connection.table(source)
+        elif isinstance(source, (str, Path, list, tuple)):
+            con = connection
+            if con is None:
+                own = con = duckdb.connect()
+            rel = _file_relation(con, source)
+        elif type(source).__module__.startswith("pyarrow"):
+            con = connection
+            if con is None:
+                own = con = duckdb.connect()
+            rel = con.from_arrow(source)
+        else:
+            raise TypeError(f"`source`: cannot read a {type(source).__name__} with DuckDB.")
+        return _relation_stats(
+            rel, vars=vars, clusters=clusters, groups=groups, dropna=dropna, stacklevel=stacklevel + 1
+        )
+    finally:
+        if own is not None:
+            own.close()
+
+
+def _relation_stats(
+    rel: Any,
+    *,
+    vars: Sequence[str] | None,
+    clusters: str,
+    groups: str | None,
+    dropna: bool,
+    stacklevel: int,
+) -> list[TwoLevelStats]:
+    names = resolve_names(
+        rel.columns,
+        [_is_numeric(str(t)) for t in rel.types],
+        vars=vars,
+        clusters=clusters,
+        groups=groups,
+    )
+    p = len(names)
+    g_expr = ident(groups) if groups is not None else "0"
+    values = ", ".join(f"CAST({ident(v)} AS DOUBLE) AS v{k}" for k, v in enumerate(names))
+    missing = ", ".join(f"(v{k} IS NULL OR isnan(v{k})) AS miss{k}" for k in range(p))
+    any_miss = " OR ".join(f"miss{k}" for k in range(p))
+    all_miss = " AND ".join(f"miss{k}" for k in range(p))
+    base = (
+        "SELECT *, (" + any_miss + ") AS miss_any, (" + all_miss + ") AS miss_all FROM ("
+        f"SELECT *, {missing} FROM (SELECT {g_expr} AS g, {ident(clusters)} AS cl, {values} FROM {SRC}))"
+    )
+    has = "cl IS NOT NULL AND g IS NOT NULL"
+    per_var = ", ".join(
+        f"count(*) FILTER (WHERE {has} AND isinf(v{k})) AS inf{k}, "
+        f"count(*) FILTER (WHERE {has} AND NOT miss{k}) AS obs{k}, "
+        f"avg(v{k}) FILTER (WHERE {has} AND NOT miss_any) AS c{k}"
+        for k in range(p)
+    )
+    pass1 = (
+        "SELECT g IS NULL AS g_null, CAST(g AS VARCHAR) AS label, count(*) AS n_rows, "
+        f"count(*) FILTER (WHERE NOT ({has})) AS n_no_cluster, "
+        f"count(*) FILTER (WHERE {has} AND miss_any) AS n_incomplete, "
+        f"count(*) FILTER (WHERE {has} AND miss_all) AS n_empty, {per_var} "
+        f"FROM ({base}) GROUP BY g ORDER BY g NULLS LAST"
+    )
+    rows = rel.query(SRC, pass1).fetchall()
+    counts = [
+        GroupCounts(
+            label=None if r[0] else r[1],
+            n_rows=int(r[2]),
+            n_no_cluster=int(r[3]),
+            n_incomplete=int(r[4]),
+            n_empty=int(r[5]),
+            n_inf=[int(r[6 + 3 * k]) for k in range(p)],
+            n_observed=[int(r[7 + 3 * k]) for k in range(p)],
+            shift=[r[8 + 3 * k] for k in range(p)],
+        )
+        for r in rows
+    ]
+    usable, n_no_cluster, n_empty = check_pass1(
+        counts, names=names, grouped=groups is not None, dropna=dropna, stacklevel=stacklevel + 1
+    )
+    usable = [c for c in usable if c.shift[0] is not None]  # groups left with no complete row
+    if not usable:
+        raise ValueError("`clusters`: the data have 0 cluster(s); a two-level model needs at least two.")
+
+    # Shift of every variable: a literal, or a CASE over the group labels.
+    def shift_expr(k: int) -> str:
+        if groups is None:
+            return double(usable[0].shift[k])
+        whens = " ".join(f"WHEN {literal(c.label)} THEN {double(c.shift[k])}" for c in usable)
+        return f"(CASE CAST(g AS VARCHAR) {whens} END)"
+
+    centred = ", ".join(f"v{k} - {shift_expr(k)} AS z{k}" for k in range(p))
+    z = f"SELECT CAST(g AS VARCHAR) AS g, cl, {centred} FROM ({base}) WHERE {has} AND NOT miss_any"
+    pairs = tri_indices(p)
+    mean_cols = ", ".join(f"sum(z{k}) / count(*) AS m{k}" for k in range(p))
+    size_means = ", ".join(f"avg(m{k}) AS a{k}" for k in range(p))
+    size_cov = ", ".join(f"avg((c.m{k} - s.a{k}) * (c.m{l} - s.a{l})) AS b{k}_{l}" for k, l in pairs)
+    within = ", ".join(f"sum((r.z{k} - c.m{k}) * (r.z{l} - c.m{l})) AS w{k}_{l}" for k, l in pairs)
+    main = (
+        f"WITH clus AS MATERIALIZED (SELECT g, cl, count(*) AS n, {mean_cols} FROM ({z}) GROUP BY g, cl), "
+        f"sz AS MATERIALIZED (SELECT g, n, count(*) AS m, {size_means} FROM clus GROUP BY g, n), "
+        f"szc AS (SELECT c.g, c.n, {size_cov} FROM clus c JOIN sz s ON c.g = s.g AND c.n = s.n "
+        "GROUP BY c.g, c.n), "
+        f"w AS (SELECT r.g, {within} FROM ({z}) r JOIN clus c ON r.g = c.g AND r.cl = c.cl GROUP BY r.g) "
+        "SELECT s.*, "
+        + ", ".join(f"szc.b{k}_{l}" for k, l in pairs)
+        + ", "
+        + ", ".join(f"w.w{k}_{l}" for k, l in pairs)
+        + " FROM sz s JOIN szc ON s.g = szc.g AND s.n = szc.n JOIN w ON s.g = w.g ORDER BY s.g, s.n"
+    )
+    result = rel.query(SRC, main).fetchall()
+    q = len(pairs)
+    out = []
+    for c in usable:
+        key = c.label if groups is not None else "0"
+        mine = [r for r in result if r[0] == key]
+        out.append(
+            assemble(
+                names=names,
+                label=c.label if groups is not None else None,
+                shift=[float(s) for s in c.shift],
+                sizes=[int(r[1]) for r in mine],
+                counts=[int(r[2]) for r in mine],
+                centred_means=[r[3 : 3 + p] for r in mine],
+                cov_tri=[r[3 + p : 3 + p + q] for r in mine],
+                within_tri=mine[0][3 + p + q :] if mine else [0.0] * q,
+                n_dropped_missing_cluster=n_no_cluster,
+                n_dropped_empty=n_empty,
+            )
+        )
+    return out
