@@ -122,3 +122,12 @@ def test_complete_case_fiml_reproduces_ml(name: str) -> None:
     np.testing.assert_allclose(fiml.fitted.se, ml.fitted.se, rtol=1e-6, atol=1e-9)
     for key in ("logl", "chisq", "cfi", "tli", "rmsea", "bic"):
         assert abs(fiml.fit()[key] - ml.fit()[key]) < 1e-6 * max(1.0, abs(ml.fit()[key])), key
+
+
+def test_two_groups_equal_loadings() -> None:
+    """lavaan group.equal = 'loadings'; SEs from the information summed over both groups' clusters."""
+    case = load_case("two_groups")
+    model = _fitted(case)
+    assert model.converged
+    assert model.group_labels == ("A", "B")
+    _check_case(case, model)

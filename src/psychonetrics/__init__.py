@@ -10,10 +10,12 @@
 from . import datasets
 from .construct import ml_ggm, ml_lnm, ml_lrnm, ml_lvm, ml_rnm, ml_varcov
 from .data import TwoLevelStats
+from .data.engines import twolevel_stats
 from .exceptions import ConvergenceWarning, DataWarning, ImproperSolutionWarning, ModelSyntaxError
 from .model import Model
 from .report.network import plot_network, plot_path
 from .search import compare, modelsearch, prune, stepup
+from .simulate import generate
 from .syntax import parse_model
 
 
@@ -45,8 +47,8 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ml_lvm", "ml_lnm", "ml_rnm", "ml_lrnm", "ml_varcov", "ml_ggm",
-    "Model", "TwoLevelStats", "datasets", "runmodel", "fit", "parameters", "getmatrix", "MIs",
-    "prune", "stepup", "modelsearch", "compare", "plot_network", "plot_path", "parse_model",
+    "Model", "TwoLevelStats", "twolevel_stats", "datasets", "runmodel", "fit", "parameters", "getmatrix", "MIs",
+    "prune", "stepup", "modelsearch", "compare", "plot_network", "plot_path", "parse_model", "generate",
     "ConvergenceWarning", "DataWarning", "ImproperSolutionWarning", "ModelSyntaxError",
     "__version__",
 ]

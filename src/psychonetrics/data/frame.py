@@ -216,20 +216,18 @@ def _group_stats(
     center = np.where(observed, values, 0.0).sum(axis=0) / count
     centred = np.where(observed, values - center, 0.0)
 
-    patterns, pattern_index = np.unique(observed, axis=0, return_inverse=True)
+    patterns, pattern_index = missingness_patterns(observed)
     units = UnitData(
         values=centred,
         observed=observed,
         cluster=codes,
-        pattern=pattern_index.reshape(-1).astype(np.int64),
-        patterns=patterns.astype(bool),
+        pattern=pattern_index,
+        patterns=patterns,
         center=center,
     )
     p = len(names)
     if complete:
-        sums = np.zeros((n_clusters, p))
-        np.add.at(sums, codes, centred)
-        means = sums / sizes[:, None]
+        means = cluster_sums(codes, centred, n_clusters) / sizes[:, None]
         dev = centred - means[codes]
         crossprod = dev.T @ dev
         stats = stats_from_cluster_sums(
@@ -244,10 +242,8 @@ def _group_stats(
         )
     else:
         # Pairwise-available statistics: used only for start values and checks.
-        obs_count = np.zeros((n_clusters, p))
-        np.add.at(obs_count, codes, observed.astype(float))
-        sums = np.zeros((n_clusters, p))
-        np.add.at(sums, codes, centred)
+        obs_count = cluster_sums(codes, observed.astype(float), n_clusters)
+        sums = cluster_sums(codes, centred, n_clusters)
         with np.errstate(invalid="ignore", divide="ignore"):
             means = np.where(obs_count > 0, sums / np.maximum(obs_count, 1), 0.0)
         dev = np.where(observed, centred - means[codes], 0.0)
@@ -265,6 +261,29 @@ def _group_stats(
         )
     _check_variances(stats, where)
     return stats
+
+
+def cluster_sums(codes: np.ndarray, values: np.ndarray, n_clusters: int) -> np.ndarray:
+    """Column sums of ``values`` (N, p) per cluster code, (J, p); one bincount per column."""
+    return np.column_stack([np.bincount(codes, weights=values[:, k], minlength=n_clusters)
+                            for k in range(values.shape[1])]) if values.shape[1] else np.zeros((n_clusters, 0))
+
+
+def missingness_patterns(observed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct rows of the (N, p) boolean ``observed`` and each row's pattern index.
+
+    Rows are hashed to integers (bit k = variable k observed) so that large
+    data need a 1-D ``unique`` rather than a row-wise sort.
+    """
+    n, p = observed.shape
+    if observed.all():
+        return np.ones((1, p), dtype=bool), np.zeros(n, dtype=np.int64)
+    if p <= 62:
+        keys = observed.astype(np.int64) @ (np.int64(1) << np.arange(p, dtype=np.int64))
+        uniq, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+        return observed[first].copy(), inverse.reshape(-1).astype(np.int64)
+    patterns, inverse = np.unique(observed, axis=0, return_inverse=True)
+    return patterns.astype(bool), inverse.reshape(-1).astype(np.int64)
 
 
 def _check_variances(stats: TwoLevelStats, where: str) -> None:

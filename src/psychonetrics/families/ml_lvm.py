@@ -25,7 +25,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..data.stats import TwoLevelStats
-from ..linalg import FloatArray, nearest_positive_definite, sym_jacobian
+from ..linalg import kron, FloatArray, nearest_positive_definite, sym_jacobian
 from ..parameterizations import derived_matrices
 from ..spec.matrices import MatrixSpec
 from .base import Block, Family, Moments, sample_between_cov, vech_rows
@@ -131,15 +131,15 @@ class MlLvm(Family):
         jac_lambda = np.zeros((n_phi, p * m))
         for level in ("within", "between"):
             a, _, c, _ = self._level(mats, level)
-            jac_lambda[rows[level]] = vech_rows(sym_jacobian(np.kron(lam @ c, eye_p), p), p)
+            jac_lambda[rows[level]] = vech_rows(sym_jacobian(kron(lam @ c, eye_p), p), p)
             # beta
             jac_beta = np.zeros((n_phi, m * m))
-            d_c = sym_jacobian(np.kron(c, a), m)
-            jac_beta[rows[level]] = vech_rows(np.kron(lam, lam) @ d_c, p)
+            d_c = sym_jacobian(kron(c, a), m)
+            jac_beta[rows[level]] = vech_rows(kron(lam, lam) @ d_c, p)
             out[f"beta_{level}"] = jac_beta
             # latent block: d vec Sigma = (LA kron LA) d vec Psi
             la = lam @ a
-            outer = np.kron(la, la)
+            outer = kron(la, la)
             for name, jac in self._blocks[f"zeta_{level}"].jacobian(mats).items():
                 block_jac = np.zeros((n_phi, jac.shape[1]))
                 block_jac[rows[level]] = vech_rows(outer @ jac, p)
@@ -150,8 +150,8 @@ class MlLvm(Family):
                 out[name] = block_jac
             if level == "between":
                 a_nu = a @ mats["nu_eta"][:, 0]
-                jac_lambda[rows["mu"]] = np.kron(a_nu[None, :], eye_p)
-                out["beta_between"][rows["mu"]] = np.kron(a_nu[None, :], la)
+                jac_lambda[rows["mu"]] = kron(a_nu[None, :], eye_p)
+                out["beta_between"][rows["mu"]] = kron(a_nu[None, :], la)
                 jac_nu_eta = np.zeros((n_phi, m))
                 jac_nu_eta[rows["mu"]] = la
                 out["nu_eta"] = jac_nu_eta

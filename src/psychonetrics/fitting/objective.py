@@ -88,6 +88,29 @@ class Objective:
             grad += (d_phi @ jac) @ free_map
         return total, grad
 
+    def scoring_quantities(self, x: FloatArray) -> tuple[float, FloatArray, FloatArray]:
+        """Log-likelihood, gradient and expected information at ``x``, sharing one Jacobian per group."""
+        values = self.table.values_at(x)
+        n = self.table.n_free
+        total = 0.0
+        grad = np.zeros(n)
+        info = np.zeros((n, n))
+        free_map = self.table.free_map()
+        for g, (st, route) in enumerate(zip(self.stats, self.routes)):
+            mats = self.table.matrices(values, g)
+            try:
+                mom = self.family.implied(mats)
+            except np.linalg.LinAlgError:
+                return -np.inf, np.full(n, np.nan), np.full((n, n), np.nan)
+            ll, d_phi = route.dloglik(mom, st)
+            if not np.isfinite(ll):
+                return -np.inf, np.full(n, np.nan), np.full((n, n), np.nan)
+            total += ll
+            jac = self.table.element_jacobian(self.family.jacobian(mats), g, self.family.n_phi) @ free_map
+            grad += d_phi @ jac
+            info += jac.T @ route.information(mom, st) @ jac
+        return total, grad, 0.5 * (info + info.T)
+
     def information(self, x: FloatArray, *, kind: str = "expected") -> FloatArray:
         """Information matrix of logL in the free parameters (sum over groups and clusters)."""
         if kind == "observed":

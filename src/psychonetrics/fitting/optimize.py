@@ -50,33 +50,24 @@ def _projected_gradient(x: FloatArray, grad: FloatArray, lo: FloatArray, hi: Flo
 
 
 def fisher_scoring(obj: Objective, x0: FloatArray, *, max_iter: int = 500, tol: float = 1e-9) -> OptimizerResult:
-    """Maximize logL by Fisher scoring with backtracking and bound handling."""
+    """Maximize logL by Fisher scoring with backtracking and bound handling.
+
+    Each iteration evaluates the gradient and expected information once
+    (sharing the Jacobian); the line search evaluates the likelihood only.
+    """
     lo, hi = obj.table.bounds()
     x = np.clip(x0.astype(float), lo, hi)
-    ll, grad = obj.loglik_and_gradient(x)
+    ll, grad, info = obj.scoring_quantities(x)
     if not np.isfinite(ll):
         return OptimizerResult(x, ll, False, 0, np.inf, "fisher", "start values are outside the parameter space")
     n = x.size
     ridge = 0.0
+    grad_tol = 1e-4 * max(1.0, obj.n_units) ** 0.5
     for it in range(1, max_iter + 1):
-        info = obj.information(x)
-        free = np.ones(n, dtype=bool)
-        for _ in range(3):
-            idx = np.flatnonzero(free)
-            sub = info[np.ix_(idx, idx)] + ridge * np.eye(idx.size) * max(np.mean(np.diag(info)), 1e-12)
-            try:
-                step_sub = np.linalg.solve(sub, grad[idx])
-            except np.linalg.LinAlgError:
-                step_sub = np.linalg.lstsq(sub, grad[idx], rcond=None)[0]
-            step = np.zeros(n)
-            step[idx] = step_sub
-            blocked = ((x <= lo + 1e-12) & (step < 0)) | ((x >= hi - 1e-12) & (step > 0))
-            if not (blocked & free).any():
-                break
-            free &= ~blocked
+        step = _scoring_step(x, grad, info, lo, hi, ridge)
         decrement = float(grad @ step)
         pg = _projected_gradient(x, grad, lo, hi)
-        if decrement < tol and np.max(np.abs(pg)) < 1e-4 * max(1.0, obj.n_units) ** 0.5:
+        if 0 <= decrement < tol and np.max(np.abs(pg), initial=0.0) < grad_tol:
             return OptimizerResult(x, ll, True, it - 1, float(np.linalg.norm(pg)), "fisher", "converged")
         if not np.isfinite(decrement) or decrement < 0:
             ridge = max(ridge * 10, 1e-6)
@@ -87,14 +78,13 @@ def fisher_scoring(obj: Objective, x0: FloatArray, *, max_iter: int = 500, tol: 
         accepted = False
         for _ in range(40):
             trial = np.clip(x + alpha * step, lo, hi)
-            ll_new, grad_new = obj.loglik_and_gradient(trial)
+            ll_new = obj.loglik(trial)
             if np.isfinite(ll_new) and ll_new >= ll + 1e-4 * alpha * decrement - 1e-12 * abs(ll):
                 accepted = True
                 break
             alpha *= 0.5
         if not accepted:
             if decrement < 1e-6:
-                pg = _projected_gradient(x, grad, lo, hi)
                 return OptimizerResult(x, ll, True, it, float(np.linalg.norm(pg)), "fisher",
                                        "converged (no further improvement possible)")
             ridge = max(ridge * 10, 1e-4)
@@ -102,10 +92,34 @@ def fisher_scoring(obj: Objective, x0: FloatArray, *, max_iter: int = 500, tol: 
                 break
             continue
         ridge = ridge / 10 if ridge > 1e-8 else 0.0
-        x, ll, grad = trial, ll_new, grad_new
+        x = trial
+        ll, grad, info = obj.scoring_quantities(x)
     pg = _projected_gradient(x, grad, lo, hi)
     return OptimizerResult(x, ll, False, max_iter, float(np.linalg.norm(pg)), "fisher",
                            "iteration limit reached or no ascent direction")
+
+
+def _scoring_step(x: FloatArray, grad: FloatArray, info: FloatArray, lo: FloatArray, hi: FloatArray,
+                  ridge: float) -> FloatArray:
+    """Solve (I + ridge) step = grad, holding parameters at an active bound fixed."""
+    n = x.size
+    free = np.ones(n, dtype=bool)
+    step = np.zeros(n)
+    scale = max(float(np.mean(np.abs(np.diag(info)))), 1e-12) if n else 1.0
+    for _ in range(3):
+        idx = np.flatnonzero(free)
+        sub = info[np.ix_(idx, idx)] + ridge * scale * np.eye(idx.size)
+        try:
+            step_sub = np.linalg.solve(sub, grad[idx])
+        except np.linalg.LinAlgError:
+            step_sub = np.linalg.lstsq(sub, grad[idx], rcond=None)[0]
+        step = np.zeros(n)
+        step[idx] = step_sub
+        blocked = ((x <= lo + 1e-12) & (step < 0)) | ((x >= hi - 1e-12) & (step > 0))
+        if not (blocked & free).any():
+            break
+        free &= ~blocked
+    return step
 
 
 def lbfgs(obj: Objective, x0: FloatArray, *, max_iter: int = 10000) -> OptimizerResult:

@@ -29,7 +29,7 @@ import numpy as np
 
 from ..data.stats import TwoLevelStats
 from ..families.base import Moments
-from ..linalg import FloatArray, vech_indices, vech_positions
+from ..linalg import kron, FloatArray, vech_indices, vech_positions
 
 LOG2PI = float(np.log(2.0 * np.pi))
 
@@ -66,7 +66,7 @@ def _rotated_moments(moments: Moments, stats: TwoLevelStats, rot: _Rotation) -> 
     """(R' d_s for every size (K, p), R'(C_s + d_s d_s')R (K, p, p))."""
     dev = stats.size_means - moments.mu  # (K, p)
     rd = dev @ rot.r
-    y = np.einsum("ik,sij,jl->skl", rot.r, stats.size_covs, rot.r, optimize=True)
+    y = rot.r.T @ stats.size_covs @ rot.r
     y += rd[:, :, None] * rd[:, None, :]
     return rd, y
 
@@ -128,7 +128,7 @@ def dloglik_dmoments_stats(moments: Moments, stats: TwoLevelStats) -> tuple[floa
 def _cov_transform(r: FloatArray) -> FloatArray:
     """U = (R kron R)' D, (p^2, p*): maps vech of a symmetric matrix to vec of R' X R."""
     p = r.shape[0]
-    kr = np.kron(r, r).T
+    kr = kron(r, r).T
     rows, cols = vech_indices(p)
     pos = rows + cols * p
     mirror = cols + rows * p

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..linalg import FloatArray, nearest_positive_definite, sym_jacobian
+from ..linalg import kron, FloatArray, nearest_positive_definite, sym_jacobian
 from ..spec.matrices import MatrixSpec
 from .base import CovarianceType, matrix_name, register
 
@@ -31,7 +31,7 @@ class Chol(CovarianceType):
         # d vec(L L') = (I + K)(L kron I) d vec(L)
         low = mats["lowertri"]
         n = low.shape[0]
-        return {"lowertri": sym_jacobian(np.kron(low, np.eye(n)), n)}
+        return {"lowertri": sym_jacobian(kron(low, np.eye(n)), n)}
 
     def from_sigma(self, sigma: FloatArray) -> dict[str, FloatArray]:
         try:

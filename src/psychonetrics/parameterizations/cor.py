@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..linalg import FloatArray, cov2cor
+from ..linalg import kron, FloatArray, cov2cor
 from ..spec.matrices import MatrixSpec
 from .base import CovarianceType, diagonal_spec, register, symmetric_spec
 
@@ -33,7 +33,7 @@ class Cor(CovarianceType):
         eye = np.eye(sd.shape[0])
         sr = sd @ rho
         # d(S R S) = dS (R S) + (S R) dS + S dR S
-        return {"SD": np.kron(sr, eye) + np.kron(eye, sr), "rho": np.kron(sd, sd)}
+        return {"SD": kron(sr, eye) + kron(eye, sr), "rho": kron(sd, sd)}
 
     def from_sigma(self, sigma: FloatArray) -> dict[str, FloatArray]:
         sd = np.sqrt(np.clip(np.diag(sigma), 1e-12, None))

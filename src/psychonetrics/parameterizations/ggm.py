@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..linalg import FloatArray, nearest_positive_definite
+from ..linalg import kron, FloatArray, nearest_positive_definite
 from ..spec.matrices import MatrixSpec
 from .base import CovarianceType, diagonal_spec, register, symmetric_spec
 
@@ -41,7 +41,7 @@ class GGM(CovarianceType):
         da = delta @ inner
         eye = np.eye(n)
         # d(D A D) = dD (A D) + (D A) dD + (D A) dOmega (A D)
-        return {"delta": np.kron(da, eye) + np.kron(eye, da), "omega": np.kron(da, da)}
+        return {"delta": kron(da, eye) + kron(eye, da), "omega": kron(da, da)}
 
     def from_sigma(self, sigma: FloatArray) -> dict[str, FloatArray]:
         try:

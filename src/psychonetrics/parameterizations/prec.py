@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..linalg import FloatArray, nearest_positive_definite
+from ..linalg import kron, FloatArray, nearest_positive_definite
 from ..spec.matrices import MatrixSpec
 from .base import CovarianceType, register, symmetric_spec
 
@@ -27,7 +27,7 @@ class Prec(CovarianceType):
     def jacobian(self, mats: dict[str, FloatArray]) -> dict[str, FloatArray]:
         # d vec(K^-1) = -(Sigma kron Sigma) d vec(K)
         sigma = np.linalg.inv(mats["kappa"])
-        return {"kappa": -np.kron(sigma, sigma)}
+        return {"kappa": -kron(sigma, sigma)}
 
     def from_sigma(self, sigma: FloatArray) -> dict[str, FloatArray]:
         try:
