@@ -67,8 +67,10 @@ def identify(
     lam_c, lam_f = codes["lambda"], fixed["lambda"]
     m = lam_c.shape[1]
 
-    # latent means
-    if not (group > 0 and "nu" in equal):
+    # latent means: fixed at 0, except in later groups when the intercepts are equal across groups
+    if group > 0 and "nu" in equal and "nu_eta" not in equal:
+        codes["nu_eta"][:, 0] = np.where(fixed["nu_eta"][:, 0] == 0, 1, codes["nu_eta"][:, 0])
+    else:
         for k in range(m):
             if codes["nu_eta"][k, 0] != 0:
                 codes["nu_eta"][k, 0] = 0
