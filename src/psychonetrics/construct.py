@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from ._arg import choice, preview
+from .data.checks import check_statistics
 from .data.frame import frame_to_stats
 from .data.stats import TwoLevelStats
 from .families.base import Family
@@ -37,6 +38,8 @@ def _statistics(data: object, *, vars: Sequence[str] | None, clusters: str | Non
 
 def _resolve_estimator(estimator: str, stats: Sequence[TwoLevelStats], verbose: bool) -> str:
     choice("estimator", estimator, ESTIMATORS)
+    for st in stats:
+        check_statistics(st)
     complete = all(s.complete for s in stats)
     if estimator == "default":
         big = max(s.max_cluster_size for s in stats) > 5

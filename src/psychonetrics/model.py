@@ -130,28 +130,27 @@ class Model:
                 ConvergenceWarning,
                 stacklevel=3,
             )
-        names = self.table.names()
-        free = self.table.par > 0
-        nan_se = free & np.isnan(np.where(free, fitted.se[np.maximum(self.table.par, 1) - 1], 0.0))
-        if nan_se.any() and res.converged:
-            which = sorted({f"{names[i]}[{self.table.row[i] + 1},{self.table.col[i] + 1}]" for i in np.flatnonzero(nan_se)})
-            warnings.warn(
-                "The information matrix is singular (the model may not be identified); no standard error for "
-                + ", ".join(which[:8]) + (" ..." if len(which) > 8 else "") + ".",
-                ImproperSolutionWarning,
-                stacklevel=3,
-            )
-        for g in range(len(self.stats)):
-            for block in self.family.blocks():
-                sigma = block.sigma(self.table.matrices(self.table.value, g))
-                bad = [block.labels[i] for i in np.flatnonzero(np.diag(sigma) < 0)]
-                if bad:
-                    warnings.warn(
-                        f"Improper solution: negative variance in the {block.name} block for {', '.join(bad)}"
-                        + ("" if len(self.stats) == 1 else f" (group {self.group_labels[g]})") + ".",
-                        ImproperSolutionWarning,
-                        stacklevel=3,
-                    )
+        from .inference.diagnostics import diagnose
+
+        problems = diagnose(self)
+        self._fit_cache["problems"] = problems
+        by_kind: dict[str, list] = {}
+        for problem in problems:
+            by_kind.setdefault(problem.kind, []).append(problem)
+        advice = {
+            "not identified": "the model may not be identified; these parameters have no standard error",
+            "negative variance": "improper solution (Heywood case)",
+            "not positive definite": "improper solution",
+            "at bound": "estimates on a bound; their standard errors and p-values are unreliable",
+            "near-singular network": "the block's covariance is (nearly) singular, so its network is not "
+                                     "interpretable; use a 'cov' or 'chol' block or drop variables without variance "
+                                     "on that level",
+        }
+        for kind, items in by_kind.items():
+            where = ", ".join(p.element(self.group_labels) for p in items[:8]) + (" ..." if len(items) > 8 else "")
+            detail = "" if kind == "not identified" else f" ({items[0].detail})"
+            warnings.warn(f"{kind.capitalize()}: {where}{detail}; {advice[kind]}.", ImproperSolutionWarning,
+                          stacklevel=3)
 
     def _with_table(self, table: ParTable) -> "Model":
         """An unfitted copy with a new parameter table (same data, cached reference fits)."""
@@ -271,6 +270,8 @@ class Model:
             srmr_between=srmr_b,
         )
         series = fit_measures(inputs)
+        if not fitted.result.converged:
+            series.attrs["warning"] = "the model did not converge: these fit measures are unreliable"
         self._fit_cache["fit"] = series
         return series.copy()
 
@@ -297,6 +298,13 @@ class Model:
             return standardized_solution(self)
         se = self.fitted.se if self.fitted is not None else None
         frame = parameter_frame(self.table, se)
+        problems = self._fit_cache.get("problems")
+        if problems is None and self.fitted is not None:
+            from .inference.diagnostics import diagnose
+
+            problems = self._fit_cache["problems"] = diagnose(self)
+        notes = {(p.matrix, p.row + 1, p.col + 1, self.group_labels[p.group]): p.kind for p in problems or []}
+        frame["note"] = [notes.get(key, "") for key in zip(frame["matrix"], frame["row"], frame["col"], frame["group"])]
         mi = self._fit_cache.get("mi_frame")
         if mi is not None:
             frame = frame.merge(mi, on=["matrix", "row", "col", "group"], how="left")

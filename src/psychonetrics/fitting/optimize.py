@@ -49,7 +49,7 @@ def _projected_gradient(x: FloatArray, grad: FloatArray, lo: FloatArray, hi: Flo
     return g
 
 
-def fisher_scoring(obj: Objective, x0: FloatArray, *, max_iter: int = 500, tol: float = 1e-9) -> OptimizerResult:
+def fisher_scoring(obj: Objective, x0: FloatArray, *, max_iter: int = 300, tol: float = 1e-9) -> OptimizerResult:
     """Maximize logL by Fisher scoring with backtracking and bound handling.
 
     Each iteration evaluates the gradient and expected information once
@@ -122,7 +122,7 @@ def _scoring_step(x: FloatArray, grad: FloatArray, info: FloatArray, lo: FloatAr
     return step
 
 
-def lbfgs(obj: Objective, x0: FloatArray, *, max_iter: int = 10000) -> OptimizerResult:
+def lbfgs(obj: Objective, x0: FloatArray, *, max_iter: int = 3000) -> OptimizerResult:
     """Maximize logL with scipy's L-BFGS-B and the analytic gradient."""
     lo, hi = obj.table.bounds()
     x0 = np.clip(x0.astype(float), lo, hi)
@@ -150,13 +150,14 @@ def lbfgs(obj: Objective, x0: FloatArray, *, max_iter: int = 10000) -> Optimizer
     return OptimizerResult(res.x, ll, converged, int(res.nit), float(np.linalg.norm(pg)), "lbfgs", str(res.message))
 
 
-def optimize(obj: Objective, x0: FloatArray, *, optimizer: str = "default") -> OptimizerResult:
-    """Run the chosen optimizer; ``"default"`` is Fisher scoring with an L-BFGS-B fallback."""
+def optimize(obj: Objective, x0: FloatArray, *, optimizer: str = "default", fallback: bool = True) -> OptimizerResult:
+    """Run the chosen optimizer; ``"default"`` is Fisher scoring with an L-BFGS-B fallback
+    (skipped when ``fallback`` is False, as for retries from alternative starts)."""
     choice("optimizer", optimizer, OPTIMIZERS)
     if optimizer == "lbfgs":
         return lbfgs(obj, x0)
     result = fisher_scoring(obj, x0)
-    if result.converged or optimizer == "fisher":
+    if result.converged or optimizer == "fisher" or not fallback:
         return result
     fallback = lbfgs(obj, result.x if np.isfinite(result.loglik) else x0)
     if fallback.converged or fallback.loglik > result.loglik:

@@ -71,7 +71,10 @@ def invert_information(info: FloatArray) -> tuple[FloatArray, bool]:
     if not np.all(np.isfinite(info)):
         return np.full((n, n), np.nan), True
     scale = np.sqrt(np.clip(np.diag(info), 1e-300, None))
-    scaled = info / np.outer(scale, scale)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        scaled = info / np.outer(scale, scale)
+    if not np.all(np.isfinite(scaled)):
+        return np.full((n, n), np.nan), True
     vals, vecs = np.linalg.eigh(scaled)
     tol = max(vals.max(), 1e-300) * 1e-10
     singular = vals < tol
@@ -99,6 +102,15 @@ def estimate(
     obj = Objective(family, table, tuple(stats), routes)
     start = table.start_vector() if x0 is None else x0
     result = optimize(obj, start, optimizer=optimizer)
+    if not result.converged:
+        # As psychonetrics: retry from shrunken and from emergency starts before giving up.
+        for alternative in alternative_starts(table, start):
+            retry = optimize(obj, alternative, optimizer=optimizer, fallback=False)
+            if retry.converged and (not result.converged or retry.loglik > result.loglik):
+                result = retry
+                break
+            if np.isfinite(retry.loglik) and retry.loglik > result.loglik:
+                result = retry
     kind = "observed" if any(r.information_kind == "observed" for r in routes) else "expected"
     if np.isfinite(result.loglik):
         info = obj.information(result.x, kind=kind)
@@ -110,6 +122,27 @@ def estimate(
     se = np.sqrt(np.clip(np.diag(vcov), 0.0, None))
     se[np.isnan(np.diag(vcov))] = np.nan
     return Estimates(result, table.with_values(result.x), vcov, se, kind, moments)
+
+
+def alternative_starts(table: ParTable, start: FloatArray) -> list[FloatArray]:
+    """Shrunken and emergency start vectors.
+
+    The emergency start zeroes every free off-diagonal element of symmetric
+    matrices, every regression and network edge, and sets free loadings to
+    0.5 (variances and intercepts keep their data-based starts); the shrunken
+    start lies halfway between it and ``start``.
+    """
+    emergency = start.copy()
+    for par0, row in enumerate(table.free_rows):
+        spec = table.specs[table.matrix[row]]
+        r, c = table.row[row], table.col[row]
+        if spec.kind == "lambda":
+            emergency[par0] = 0.5
+        elif spec.kind in ("beta", "omega", "rho") or (spec.storage in ("symmetric", "lowertri") and r != c):
+            emergency[par0] = 0.0
+    lo, hi = table.bounds()
+    shrunken = np.clip(0.5 * (start + emergency), lo, hi)
+    return [shrunken, np.clip(emergency, lo, hi)]
 
 
 def reference_fits(stats: Sequence[TwoLevelStats], *, estimator: str) -> ReferenceFits:

@@ -1,0 +1,87 @@
+"""Diagnostics of a fitted model: what is improper, where, and why.
+
+Each problem names its matrix element; ``Model.runmodel`` turns them into
+warnings (one per kind) and ``parameters()`` shows them in its ``note``
+column.
+
+Kinds
+-----
+* ``"not identified"``: a free parameter in a null direction of the
+  information matrix (its SE is NaN).
+* ``"negative variance"``: a negative diagonal of a block's covariance.
+* ``"not positive definite"``: a block covariance with a negative eigenvalue
+  although its variances are positive (reported on its first diagonal).
+* ``"near-singular network"``: a partial correlation (omega) within 0.01 of
+  +-1: the block's covariance is (nearly) singular, the GGM sits on the
+  boundary of its parameter space and its edges are not interpretable
+  (psychonetrics issue 36).
+* ``"at bound"``: a bounded parameter (delta, SD, Cholesky diagonal,
+  baseline variance) estimated on its bound.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from ..model import Model
+
+
+@dataclass(frozen=True)
+class Problem:
+    kind: str
+    matrix: str
+    row: int  # 0-based
+    col: int
+    group: int
+    detail: str
+
+    def element(self, labels: tuple[str, ...]) -> str:
+        where = "" if len(labels) < 2 else f" (group {labels[self.group]})"
+        return f"{self.matrix}[{self.row + 1},{self.col + 1}]{where}"
+
+
+def diagnose(model: "Model") -> list[Problem]:
+    """Every problem of a fitted model."""
+    fitted = model.fitted
+    if fitted is None:
+        return []
+    table = model.table
+    names = table.names()
+    out: list[Problem] = []
+    free = np.flatnonzero(table.par > 0)
+    se = fitted.se
+    for i in free:
+        if not np.isfinite(se[table.par[i] - 1]):
+            out.append(Problem("not identified", names[i], int(table.row[i]), int(table.col[i]), int(table.group[i]),
+                               "singular information matrix"))
+        lo = table.lower[i]
+        if np.isfinite(lo) and table.value[i] <= lo + 1e-8:
+            out.append(Problem("at bound", names[i], int(table.row[i]), int(table.col[i]), int(table.group[i]),
+                               f"estimate on its lower bound {lo:g}"))
+    for i in free:
+        if table.specs[table.matrix[i]].kind == "omega" and abs(table.value[i]) > 0.99:
+            out.append(Problem("near-singular network", names[i], int(table.row[i]), int(table.col[i]),
+                               int(table.group[i]), f"partial correlation {table.value[i]:.3f}"))
+    for g in range(len(model.stats)):
+        mats = table.matrices(table.value, g)
+        for block in model.family.blocks():
+            try:
+                sigma = block.sigma(mats)
+            except np.linalg.LinAlgError:
+                continue
+            name = block.variance_matrix()
+            diag = np.diag(sigma)
+            negative = np.flatnonzero(diag < 0)
+            for k in negative:
+                out.append(Problem("negative variance", name, int(k), int(k), g,
+                                   f"implied variance of {block.labels[k]} in {block.name} is {diag[k]:.4g}"))
+            if negative.size == 0 and sigma.shape[0] > 1:
+                eig = np.linalg.eigvalsh(0.5 * (sigma + sigma.T))
+                if eig[0] < -1e-8 * max(1.0, abs(eig).max()):
+                    out.append(Problem("not positive definite", name, 0, 0, g,
+                                       f"the {block.name} covariance has a negative eigenvalue ({eig[0]:.3g})"))
+    return out
