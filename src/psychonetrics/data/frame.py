@@ -126,7 +126,7 @@ def frame_to_stats(
     cluster_col = frame[clusters]
     missing_cluster = cluster_col.isna().to_numpy()
     if groups is not None:
-        missing_cluster |= frame[groups].isna().to_numpy()
+        missing_cluster = missing_cluster | frame[groups].isna().to_numpy()
     n_missing_cluster = int(missing_cluster.sum())
     if n_missing_cluster:
         what = "cluster id" if groups is None else "cluster id or group label"
