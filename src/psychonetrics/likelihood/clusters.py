@@ -105,6 +105,8 @@ class _State:
 
 def _state(moments: Moments, units: UnitData, lay: _Layout) -> _State | None:
     w, b = moments.sigma_within, moments.sigma_between
+    if not (np.all(np.isfinite(w)) and np.all(np.isfinite(b)) and np.all(np.isfinite(moments.mu))):
+        return None
     p = w.shape[0]
     k_pat = len(lay.pattern_obs)
     precisions = np.zeros((k_pat, p, p))
