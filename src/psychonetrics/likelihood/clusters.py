@@ -105,6 +105,8 @@ class _State:
 
 def _state(moments: Moments, units: UnitData, lay: _Layout) -> _State | None:
     w, b = moments.sigma_within, moments.sigma_between
+    if not (np.all(np.isfinite(w)) and np.all(np.isfinite(b)) and np.all(np.isfinite(moments.mu))):
+        return None
     p = w.shape[0]
     k_pat = len(lay.pattern_obs)
     precisions = np.zeros((k_pat, p, p))
@@ -125,6 +127,10 @@ def _state(moments: Moments, units: UnitData, lay: _Layout) -> _State | None:
     for k in range(k_pat):
         np.add.at(g, lay.entry_cluster[k], lay.entry_sum[k] @ precisions[k])
     kmat = np.eye(p) + np.matmul(b, h)
+    # Omega_j is positive definite iff every eigenvalue of I + B H_j (real: B H_j is similar to
+    # H^1/2 B H^1/2) is positive; a positive determinant alone misses an even number of negative ones.
+    if np.any(np.linalg.eigvals(kmat).real <= 0.0):
+        return None
     sign, logdet_k = np.linalg.slogdet(kmat)
     if np.any(sign <= 0):
         return None

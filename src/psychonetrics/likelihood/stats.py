@@ -46,11 +46,11 @@ class _Rotation:
 
 def _rotate(moments: Moments, stats: TwoLevelStats) -> _Rotation | None:
     w, b = moments.sigma_within, moments.sigma_between
+    if not (np.all(np.isfinite(w)) and np.all(np.isfinite(b)) and np.all(np.isfinite(moments.mu))):
+        return None
     try:
         low = np.linalg.cholesky(w)
     except np.linalg.LinAlgError:
-        return None
-    if not np.all(np.isfinite(b)):
         return None
     low_inv = np.linalg.inv(low)
     bt = low_inv @ b @ low_inv.T

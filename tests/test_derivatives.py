@@ -1,0 +1,315 @@
+"""Analytic derivatives against numerical differentiation.
+
+* every covariance type: ``jacobian`` = d vec(Sigma) / d vec(M) vs central
+  differences of ``sigma`` (and ``from_sigma`` inverts ``sigma``);
+* family Jacobians d phi / d element (every table row) vs central differences
+  of the implied moments;
+* the gradient of the log-likelihood (both routes) vs central differences of
+  the log-likelihood, for all 25 latent and all 25 residual type combinations
+  of ``ml_lvm`` and every type combination of ``ml_varcov``;
+* the expected information vs minus the numerical Hessian of the expected
+  log-likelihood: with statistics equal to the implied moments at x
+  (S_PW = Sigma_W, ybar_s = mu, C_s = (Sigma_W + s Sigma_B) / s) the Hessian of
+  the log-likelihood at x is minus the expected information.
+
+Relative errors are measured on the max-abs scale: max|a - n| / max|n|.
+"""
+
+from __future__ import annotations
+
+import itertools
+import zlib
+
+import numpy as np
+import pytest
+
+import psychonetrics as pn
+from conftest import load_case, model_kwargs
+from psychonetrics.data.stats import TwoLevelStats
+from psychonetrics.fitting.objective import Objective
+from psychonetrics.fitting.run import routes_for
+from psychonetrics.likelihood import STATS
+from psychonetrics.parameterizations import REGISTRY, TYPES
+
+LAMBDA = np.array([[1, 0]] * 3 + [[0, 1]] * 3)
+BETA = np.array([[0, 0], [1, 0]])
+# residual covariances y2-y1 and y5-y4 free (in the type's off-diagonal-carrying matrix)
+RESIDUAL_PATTERN = np.eye(6, dtype=int)
+RESIDUAL_PATTERN[1, 0] = RESIDUAL_PATTERN[4, 3] = 1
+RESIDUAL_MATRIX = {"cov": "sigma", "chol": "lowertri", "prec": "kappa", "ggm": "omega", "cor": "rho"}
+COMBOS = list(itertools.product(TYPES, TYPES))
+
+
+def rel_err(analytic: np.ndarray, numeric: np.ndarray) -> float:
+    scale = np.max(np.abs(numeric))
+    assert scale > 0, "degenerate check: the numerical derivative is identically zero"
+    return float(np.max(np.abs(analytic - numeric)) / scale)
+
+
+def central_diff(f, x: np.ndarray, step: float = 1e-5) -> np.ndarray:
+    """Jacobian of f (scalar or array valued) at x by central differences, (size(f), size(x))."""
+    x = np.asarray(x, dtype=float)
+    cols = []
+    for k in range(x.size):
+        h = step * max(1.0, abs(x[k]))
+        up, down = x.copy(), x.copy()
+        up[k] += h
+        down[k] -= h
+        cols.append((np.asarray(f(up), dtype=float) - np.asarray(f(down), dtype=float)).reshape(-1) / (2 * h))
+    return np.stack(cols, axis=1)
+
+
+@pytest.fixture(scope="module")
+def seed():
+    return pn.datasets.seed_example()
+
+
+# ----------------------------------------------------------------- types
+def random_type_matrices(name: str, n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """Valid matrices of a covariance type (PD Sigma)."""
+    a = rng.standard_normal((n, n))
+    pd_mat = a @ a.T + n * np.eye(n)
+    diag = np.diag(rng.uniform(0.5, 2.0, n))
+    small = rng.uniform(-0.15, 0.15, (n, n))
+    small = np.tril(small, -1) + np.tril(small, -1).T
+    if name == "cov":
+        return {"sigma": pd_mat}
+    if name == "chol":
+        low = np.tril(rng.standard_normal((n, n)))
+        np.fill_diagonal(low, rng.uniform(0.5, 2.0, n))
+        return {"lowertri": low}
+    if name == "prec":
+        return {"kappa": pd_mat}
+    if name == "ggm":
+        return {"omega": small, "delta": diag}
+    if name == "cor":
+        rho = small.copy()
+        np.fill_diagonal(rho, 1.0)
+        return {"rho": rho, "SD": diag}
+    raise AssertionError(name)
+
+
+def test_registry_has_the_five_types():
+    assert set(TYPES) == {"cov", "chol", "prec", "ggm", "cor"}
+
+
+@pytest.mark.parametrize("name", TYPES)
+@pytest.mark.parametrize("seed_value", [1, 2, 3])
+def test_type_jacobian_matches_finite_differences(name: str, seed_value: int) -> None:
+    rng = np.random.default_rng(seed_value)
+    n = 4
+    ctype = REGISTRY[name]
+    mats = random_type_matrices(name, n, rng)
+    assert np.all(np.linalg.eigvalsh(ctype.sigma(mats)) > 0)
+    jac = ctype.jacobian(mats)
+    assert set(jac) == set(ctype.kinds)
+    for kind in ctype.kinds:
+        def sigma_of(v, kind=kind):
+            changed = dict(mats)
+            changed[kind] = v.reshape(n, n, order="F")
+            return ctype.sigma(changed).reshape(-1, order="F")
+
+        numeric = central_diff(sigma_of, mats[kind].reshape(-1, order="F"), step=1e-6)
+        assert jac[kind].shape == (n * n, n * n)
+        assert rel_err(jac[kind], numeric) < 1e-6, (name, kind)
+
+
+@pytest.mark.parametrize("name", TYPES)
+def test_type_from_sigma_inverts_sigma(name: str) -> None:
+    rng = np.random.default_rng(7)
+    a = rng.standard_normal((5, 5))
+    sigma = a @ a.T + 2 * np.eye(5)
+    ctype = REGISTRY[name]
+    mats = ctype.from_sigma(sigma)
+    assert set(mats) == set(ctype.kinds)
+    np.testing.assert_allclose(ctype.sigma(mats), sigma, rtol=1e-10, atol=1e-10)
+
+
+# ------------------------------------------------------------ helpers for models
+def objective_of(model, stats=None, routes=None) -> Objective:
+    stats = model.stats if stats is None else stats
+    routes = routes_for(model.estimator, stats) if routes is None else routes
+    return Objective(model.family, model.table, tuple(stats), tuple(routes))
+
+
+def perturbed(obj: Objective, rng: np.random.Generator, scale: float = 0.03) -> np.ndarray:
+    """The start vector with small relative noise, still inside the parameter space."""
+    x0 = obj.table.start_vector()
+    for _ in range(20):
+        x = x0 + scale * rng.standard_normal(x0.size) * np.maximum(np.abs(x0), 0.1)
+        lo, hi = obj.table.bounds()
+        x = np.clip(x, lo + 1e-3, hi)
+        if np.isfinite(obj.loglik(x)):
+            return x
+    raise AssertionError("could not find a perturbed point inside the parameter space")
+
+
+def with_fixed_values(model, name: str, values: np.ndarray):
+    """The model with the fixed rows of matrix ``name`` set to ``values`` (flat, in row order)."""
+    table = model.table
+    rows = np.flatnonzero((table.names() == name) & (table.par == 0))
+    value = table.value.copy()
+    value[rows] = values
+    from dataclasses import replace
+
+    return replace(model, table=table.with_columns(value=value))
+
+
+def implied_stats(obj: Objective, x: np.ndarray, like: TwoLevelStats) -> TwoLevelStats:
+    """Statistics equal to the implied moments at x, with the cluster sizes of ``like``."""
+    mom = obj.moments(x)[0]
+    w, b = mom.sigma_within, mom.sigma_between
+    s = like.sizes.astype(float)
+    return TwoLevelStats(
+        vars=like.vars,
+        n_units=like.n_units,
+        n_clusters=like.n_clusters,
+        within_cov=w.copy(),
+        sizes=like.sizes.copy(),
+        size_counts=like.size_counts.copy(),
+        size_means=np.tile(mom.mu, (s.size, 1)),
+        size_covs=(w[None] + s[:, None, None] * b[None]) / s[:, None, None],
+    )
+
+
+def check_element_jacobian(obj: Objective, x: np.ndarray) -> None:
+    """d phi / d element (every table row, fixed ones too) vs central differences of phi."""
+    table, family = obj.table, obj.family
+    analytic = obj.jacobian(x, 0, free_only=False)
+    values = table.values_at(x)
+    group_rows = np.flatnonzero(table.group == 0)
+
+    def phi_of(v_rows):
+        v = values.copy()
+        v[group_rows] = v_rows
+        return family.implied(table.matrices(v, 0)).phi()
+
+    numeric = central_diff(phi_of, values[group_rows], step=1e-6)
+    assert rel_err(analytic[:, group_rows], numeric) < 1e-6
+
+
+def check_gradient(obj: Objective, x: np.ndarray, tol: float = 1e-6) -> None:
+    ll, grad = obj.loglik_and_gradient(x)
+    assert np.isfinite(ll)
+    assert ll == pytest.approx(obj.loglik(x), rel=1e-12)
+    numeric = central_diff(obj.loglik, x)[0]
+    assert rel_err(grad, numeric) < tol
+
+
+def check_information(obj: Objective, x: np.ndarray, tol: float = 1e-5) -> None:
+    """Expected information at x == minus the Hessian of logL when the statistics are the implied moments."""
+    st = implied_stats(obj, x, obj.stats[0])
+    at_truth = type(obj)(obj.family, obj.table, (st,), (STATS,))
+    _, grad = at_truth.loglik_and_gradient(x)
+    info = at_truth.information(x)
+    # x maximizes the expected log-likelihood: the score vanishes there
+    assert np.max(np.abs(grad)) < 1e-8 * np.max(np.abs(info))
+    hess = central_diff(lambda v: at_truth.loglik_and_gradient(v)[1], x, step=1e-5)
+    hess = 0.5 * (hess + hess.T)
+    assert rel_err(info, -hess) < tol
+
+
+# ------------------------------------------------------------------ ml_lvm
+@pytest.mark.parametrize("within_latent,between_latent", COMBOS)
+def test_ml_lvm_latent_types_derivatives(seed, within_latent: str, between_latent: str) -> None:
+    """Free beta on both levels and nonzero (fixed) latent means, so every mu term is exercised."""
+    rng = np.random.default_rng(zlib.crc32(repr((within_latent, between_latent)).encode()))
+    model = pn.ml_lvm(seed, lambda_=LAMBDA, clusters="cluster", within_latent=within_latent,
+                      between_latent=between_latent, beta_within=BETA, beta_between=BETA, estimator="ML")
+    model = with_fixed_values(model, "nu_eta", np.array([0.3, -0.2]))
+    obj = objective_of(model)
+    x = perturbed(obj, rng)
+    check_element_jacobian(obj, x)
+    check_gradient(obj, x)
+    check_information(obj, x)
+
+
+@pytest.mark.parametrize("within_residual,between_residual", COMBOS)
+def test_ml_lvm_residual_types_derivatives(seed, within_residual: str, between_residual: str) -> None:
+    """Residual blocks with two free off-diagonal elements; nu_eta free (identify=False)."""
+    rng = np.random.default_rng(zlib.crc32(repr((within_residual, between_residual)).encode()))
+    patterns = {
+        f"{RESIDUAL_MATRIX[within_residual]}_epsilon_within": RESIDUAL_PATTERN,
+        f"{RESIDUAL_MATRIX[between_residual]}_epsilon_between": RESIDUAL_PATTERN,
+    }
+    model = pn.ml_lvm(seed, lambda_=LAMBDA, clusters="cluster", within_residual=within_residual,
+                      between_residual=between_residual, beta_between=BETA, nu_eta="full", identify=False,
+                      estimator="ML", **patterns)
+    names = set(model.table.names()[model.table.par > 0])
+    assert "nu_eta" in names and set(patterns) <= names
+    obj = objective_of(model)
+    x = perturbed(obj, rng)
+    mats = model.table.matrices(model.table.values_at(x), 0)
+    assert np.any(mats["nu_eta"] != 0)
+    check_element_jacobian(obj, x)
+    check_gradient(obj, x)
+    check_information(obj, x)
+
+
+def test_ml_lvm_derivatives_three_factors_regressions() -> None:
+    """sem_regressions: 3 factors, eta3 ~ eta1 + eta2 on both levels, restricted latent blocks."""
+    case = load_case("sem_regressions")
+    model = pn.ml_lvm(case.data, estimator="ML", **model_kwargs(case))
+    model = with_fixed_values(model, "nu_eta", np.array([0.2, -0.1, 0.4]))
+    obj = objective_of(model)
+    x = perturbed(obj, np.random.default_rng(11))
+    check_element_jacobian(obj, x)
+    check_gradient(obj, x)
+    check_information(obj, x)
+
+
+def test_information_check_can_fail(seed) -> None:
+    """The information check is sensitive: a wrong information (scaled by 1 + 1e-4) is rejected."""
+    model = pn.ml_lvm(seed, lambda_=LAMBDA, clusters="cluster", estimator="ML")
+    obj = objective_of(model)
+    x = perturbed(obj, np.random.default_rng(5))
+
+    class Wrong(Objective):
+        def information(self, x, *, kind="expected"):
+            return super().information(x) * (1 + 1e-4)
+
+    check_information(obj, x)
+    with pytest.raises(AssertionError):
+        check_information(Wrong(obj.family, obj.table, obj.stats, obj.routes), x)
+
+
+# ------------------------------------------------------- per-cluster (FIML) route
+@pytest.mark.parametrize("case_name,types", [
+    ("missing_mcar", {}),
+    ("missing_mcar", {"within_latent": "ggm", "between_latent": "prec",
+                      "within_residual": "chol", "between_residual": "cor"}),
+    ("seed_example", {}),
+    ("seed_example", {"within_latent": "cor", "between_latent": "ggm",
+                      "within_residual": "ggm", "between_residual": "prec"}),
+    ("tiny_clusters", {}),
+])
+def test_fiml_route_gradient(case_name: str, types: dict) -> None:
+    case = load_case(case_name)
+    kwargs = model_kwargs(case)
+    kwargs.update(types)
+    kwargs["beta_between"] = BETA
+    model = pn.ml_lvm(case.data, estimator="FIML", **kwargs)
+    model = with_fixed_values(model, "nu_eta", np.array([0.25, -0.15]))
+    obj = objective_of(model)
+    assert all(r.name == "clusters" for r in obj.routes)
+    assert obj.stats[0].complete == (case_name != "missing_mcar")
+    x = perturbed(obj, np.random.default_rng(3))
+    check_gradient(obj, x)
+
+
+# ------------------------------------------------------------------ ml_varcov
+@pytest.mark.parametrize("within,between", COMBOS)
+def test_ml_varcov_gradient(seed, within: str, between: str) -> None:
+    rng = np.random.default_rng(zlib.crc32(repr((within, between, "varcov")).encode()))
+    model = pn.ml_varcov(seed, clusters="cluster", within=within, between=between, estimator="ML")
+    obj = objective_of(model)
+    x = perturbed(obj, rng, scale=0.02)
+    check_gradient(obj, x)
+    check_element_jacobian(obj, x)
+
+
+@pytest.mark.parametrize("within,between", [("ggm", "ggm"), ("chol", "cor"), ("prec", "cov")])
+def test_ml_varcov_information(seed, within: str, between: str) -> None:
+    model = pn.ml_varcov(seed, clusters="cluster", within=within, between=between, estimator="ML")
+    obj = objective_of(model)
+    check_information(obj, perturbed(obj, np.random.default_rng(9), scale=0.02))
