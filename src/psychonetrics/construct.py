@@ -82,12 +82,13 @@ def _build(family: Family, stats: tuple[TwoLevelStats, ...], patterns: dict[str,
 
 
 def _check_patterns(fn: str, family: Family, patterns: dict[str, object]) -> None:
-    names = {s.name for s in family.specs()}
+    explicit = {"lambda", "nu", "nu_eta", "beta_within", "beta_between", "mu"}
+    names = {s.name for s in family.specs()} - explicit
     unknown = [k for k in patterns if k not in names]
     if unknown:
         raise TypeError(
-            f"{fn}() got unexpected keyword argument(s) {preview(unknown)}; matrix patterns of this model: "
-            f"{preview(sorted(names), limit=40)}."
+            f"{fn}() got unexpected keyword argument(s) {preview(unknown)}; the other matrix patterns of this "
+            f"model are {preview(sorted(names), limit=40)}."
         )
 
 
