@@ -96,8 +96,9 @@ def estimate(
     estimator: str,
     optimizer: str,
     x0: FloatArray | None = None,
+    standard_errors: bool = True,
 ) -> Estimates:
-    """Optimize ``table`` on ``stats`` and compute standard errors."""
+    """Optimize ``table`` on ``stats`` and compute standard errors (unless ``standard_errors`` is False)."""
     routes = routes_for(estimator, stats)
     obj = Objective(family, table, tuple(stats), routes)
     start = table.start_vector() if x0 is None else x0
@@ -112,9 +113,12 @@ def estimate(
             if np.isfinite(retry.loglik) and retry.loglik > result.loglik:
                 result = retry
     kind = "observed" if any(r.information_kind == "observed" for r in routes) else "expected"
-    if np.isfinite(result.loglik):
+    if np.isfinite(result.loglik) and standard_errors:
         info = obj.information(result.x, kind=kind)
         vcov, _ = invert_information(info)
+        moments = tuple(obj.moments(result.x))
+    elif np.isfinite(result.loglik):
+        vcov = np.full((table.n_free, table.n_free), np.nan)
         moments = tuple(obj.moments(result.x))
     else:
         vcov = np.full((table.n_free, table.n_free), np.nan)
@@ -153,7 +157,7 @@ def reference_fits(stats: Sequence[TwoLevelStats], *, estimator: str) -> Referen
     pats = parse_patterns(sat_family, {})
     table = build_partable(sat_family, [pats] * len(stats), [set()] * len(stats), equal=(), group_labels=labels)
     table = with_start_values(table, sat_family, stats, [pats] * len(stats))
-    sat = estimate(sat_family, table, stats, estimator=estimator, optimizer="default")
+    sat = estimate(sat_family, table, stats, estimator=estimator, optimizer="default", standard_errors=False)
 
     base_family = MlVarcov(observed, within="cov", between="cov")
     pats = parse_patterns(base_family, {"sigma_within": "diag", "sigma_between": "diag"})
@@ -162,7 +166,7 @@ def reference_fits(stats: Sequence[TwoLevelStats], *, estimator: str) -> Referen
     diag = (table.row == table.col) & np.isin(names, ["sigma_within", "sigma_between"])
     table = table.with_columns(lower=np.where(diag, 0.0, table.lower))
     table = with_start_values(table, base_family, stats, [pats] * len(stats))
-    base = estimate(base_family, table, stats, estimator=estimator, optimizer="default")
+    base = estimate(base_family, table, stats, estimator=estimator, optimizer="default", standard_errors=False)
     for what, fit in (("saturated", sat), ("baseline", base)):
         if not fit.result.converged:
             warnings.warn(

@@ -43,7 +43,15 @@ from .stats import LOG2PI, _fold_vech, information_expected_stats
 
 @dataclass(frozen=True, eq=False)
 class _Layout:
-    """Data-only quantities of one group, computed once."""
+    """Data-only quantities of one group, computed once.
+
+    Units are stored sorted by pattern (``values``, ``cluster``), so that
+    pattern k's units are the contiguous block ``unit_starts[k]:unit_starts[k+1]``.
+    Entries are the distinct (cluster, pattern) pairs with the sum of their
+    units' values, also sorted by pattern (block ``entry_starts``);
+    ``entry_by_cluster`` reorders them by cluster, where cluster j's entries
+    start at ``cluster_starts[j]``.
+    """
 
     n_clusters: int
     counts: FloatArray  # (J, K) units of pattern k in cluster j
@@ -52,9 +60,13 @@ class _Layout:
     pattern_n: FloatArray  # (K,)
     pattern_sum: FloatArray  # (K, p) sum of centred values
     pattern_cross: FloatArray  # (K, p, p) sum of y y'
-    unit_rows: list[np.ndarray]  # rows of each pattern
-    entry_cluster: list[np.ndarray]  # per pattern: cluster of each (cluster, pattern) entry
-    entry_sum: list[FloatArray]  # per pattern: sum of values of each entry
+    values: FloatArray  # (N, p) sorted by pattern
+    cluster: np.ndarray  # (N,) sorted by pattern
+    unit_starts: np.ndarray  # (K + 1,)
+    entry_sum: FloatArray  # (E, p) sorted by pattern
+    entry_starts: np.ndarray  # (K + 1,)
+    entry_by_cluster: np.ndarray  # (E,) permutation to cluster order
+    cluster_starts: np.ndarray  # (J,)
 
 
 _LAYOUTS: "weakref.WeakKeyDictionary[UnitData, _Layout]" = weakref.WeakKeyDictionary()
@@ -67,27 +79,27 @@ def _layout(units: UnitData) -> _Layout:
     y, pat, cl = units.values, units.pattern, units.cluster
     n_clusters = int(cl.max()) + 1
     k_pat = units.patterns.shape[0]
+    p = y.shape[1]
     counts = np.zeros((n_clusters, k_pat))
     np.add.at(counts, (cl, pat), 1.0)
-    rows, entry_cluster, entry_sum, obs = [], [], [], []
-    p_n = np.zeros(k_pat)
-    p_sum = np.zeros((k_pat, y.shape[1]))
-    p_cross = np.zeros((k_pat, y.shape[1], y.shape[1]))
-    for k in range(k_pat):
-        idx = np.flatnonzero(pat == k)
-        rows.append(idx)
-        obs.append(np.flatnonzero(units.patterns[k]))
-        yk = y[idx]
-        p_n[k] = idx.size
-        p_sum[k] = yk.sum(axis=0)
-        p_cross[k] = yk.T @ yk
-        clusters, inverse = np.unique(cl[idx], return_inverse=True)
-        sums = np.zeros((clusters.size, y.shape[1]))
-        np.add.at(sums, inverse.reshape(-1), yk)
-        entry_cluster.append(clusters)
-        entry_sum.append(sums)
-    layout = _Layout(n_clusters, counts, int(units.observed.sum()), obs, p_n, p_sum, p_cross, rows,
-                     entry_cluster, entry_sum)
+    order = np.argsort(pat, kind="stable")
+    p_n = np.bincount(pat, minlength=k_pat).astype(float)
+    unit_starts = np.concatenate([[0], np.cumsum(p_n)]).astype(np.int64)
+    y_sorted = np.ascontiguousarray(y[order])
+    p_sum = np.stack([y_sorted[a:b].sum(axis=0) for a, b in zip(unit_starts[:-1], unit_starts[1:])])
+    p_cross = np.stack([y_sorted[a:b].T @ y_sorted[a:b] for a, b in zip(unit_starts[:-1], unit_starts[1:])])
+    key = pat * n_clusters + cl  # entries sorted by pattern, then cluster
+    uniq, inverse = np.unique(key, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    entry_sum = np.column_stack([np.bincount(inverse, weights=y[:, a], minlength=uniq.size) for a in range(p)])
+    entry_pattern = uniq // n_clusters
+    entry_cluster = uniq % n_clusters
+    entry_starts = np.searchsorted(entry_pattern, np.arange(k_pat + 1))
+    by_cluster = np.argsort(entry_cluster, kind="stable")
+    cluster_starts = np.searchsorted(entry_cluster[by_cluster], np.arange(n_clusters))
+    layout = _Layout(n_clusters, counts, int(units.observed.sum()),
+                     [np.flatnonzero(units.patterns[k]) for k in range(k_pat)], p_n, p_sum, p_cross,
+                     y_sorted, cl[order], unit_starts, entry_sum, entry_starts, by_cluster, cluster_starts)
     _LAYOUTS[units] = layout
     return layout
 
@@ -119,17 +131,19 @@ def _state(moments: Moments, units: UnitData, lay: _Layout) -> _State | None:
         inv_low = np.linalg.inv(low)
         precisions[k][np.ix_(o, o)] = inv_low.T @ inv_low
         logdets[k] = 2.0 * np.log(np.diag(low)).sum()
-    if not np.all(np.isfinite(b)):
-        return None
     mu_c = moments.mu - units.center
     h = (lay.counts @ precisions.reshape(k_pat, -1)).reshape(-1, p, p)
-    g = -(h @ mu_c)
+    weighted = np.empty_like(lay.entry_sum)
     for k in range(k_pat):
-        np.add.at(g, lay.entry_cluster[k], lay.entry_sum[k] @ precisions[k])
+        a, z = lay.entry_starts[k], lay.entry_starts[k + 1]
+        weighted[a:z] = lay.entry_sum[a:z] @ precisions[k]
+    g = np.add.reduceat(weighted[lay.entry_by_cluster], lay.cluster_starts, axis=0) - h @ mu_c
     kmat = np.eye(p) + np.matmul(b, h)
     # Omega_j is positive definite iff every eigenvalue of I + B H_j (real: B H_j is similar to
-    # H^1/2 B H^1/2) is positive; a positive determinant alone misses an even number of negative ones.
-    if np.any(np.linalg.eigvals(kmat).real <= 0.0):
+    # H^1/2 B H^1/2) is positive; a positive determinant alone misses an even number of negative
+    # ones.  With B positive semi-definite every eigenvalue is >= 1, so only an indefinite B needs
+    # the per-cluster check.
+    if np.linalg.eigvalsh(0.5 * (b + b.T))[0] < 0.0 and np.any(np.linalg.eigvals(kmat).real <= 0.0):
         return None
     sign, logdet_k = np.linalg.slogdet(kmat)
     if np.any(sign <= 0):
@@ -140,13 +154,9 @@ def _state(moments: Moments, units: UnitData, lay: _Layout) -> _State | None:
 
 def _quadratic(state: _State, lay: _Layout) -> float:
     """sum_i r_i' P_i r_i from per-pattern sums."""
-    mu = state.mu_c
-    total = 0.0
-    for k in range(len(lay.pattern_obs)):
-        pk = state.precisions[k]
-        total += float(np.sum(pk * lay.pattern_cross[k]) - 2.0 * mu @ pk @ lay.pattern_sum[k]
-                       + lay.pattern_n[k] * mu @ pk @ mu)
-    return total
+    mu, pk = state.mu_c, state.precisions
+    return float(np.sum(pk * lay.pattern_cross) - 2.0 * np.einsum("a,kab,kb->", mu, pk, lay.pattern_sum)
+                 + np.einsum("k,a,kab,b->", lay.pattern_n, mu, pk, mu))
 
 
 def _loglik(state: _State, lay: _Layout) -> float:
@@ -186,15 +196,19 @@ def dloglik_dmoments_clusters(moments: Moments, stats: TwoLevelStats) -> tuple[f
     u = g - np.einsum("jab,jb->ja", h, mg)
     hm = np.matmul(h, m)
     d_b = h.sum(axis=0) - np.einsum("jab,jbc->ac", hm, h) - u.T @ u
-    d_w = np.zeros((p, p))
-    d_mu = np.zeros(p)
-    for k in range(len(lay.pattern_obs)):
-        pk = state.precisions[k]
-        rows = lay.unit_rows[k]
-        e = units.values[rows] - state.mu_c - mg[units.cluster[rows]]
-        inner = np.tensordot(lay.counts[:, k], m, axes=1) + e.T @ e
-        d_w += lay.pattern_n[k] * pk - pk @ inner @ pk
-        d_mu += -2.0 * pk @ e.sum(axis=0)
+    # per unit e_i = y_i - mu - M_j g_j, visited pattern by pattern
+    k_pat = len(lay.pattern_obs)
+    e_sum = np.empty((k_pat, p))
+    e_cross = np.empty((k_pat, p, p))
+    for k in range(k_pat):
+        a, z = lay.unit_starts[k], lay.unit_starts[k + 1]
+        e = lay.values[a:z] - state.mu_c - mg[lay.cluster[a:z]]
+        e_sum[k] = e.sum(axis=0)
+        e_cross[k] = e.T @ e
+    inner = (lay.counts.T @ m.reshape(m.shape[0], -1)).reshape(-1, p, p) + e_cross
+    pk = state.precisions
+    d_w = np.einsum("k,kab->ab", lay.pattern_n, pk) - np.einsum("kab,kbc,kcd->ad", pk, inner, pk)
+    d_mu = -2.0 * np.einsum("kab,kb->a", pk, e_sum)
     grad_f = np.concatenate([d_mu, _fold_vech(0.5 * (d_w + d_w.T)), _fold_vech(0.5 * (d_b + d_b.T))])
     return loglik, -0.5 * grad_f
 
