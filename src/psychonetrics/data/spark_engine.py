@@ -83,34 +83,48 @@ def spark_stats(
         return F.sum(F.when(cond, 1).otherwise(0))
 
     inf = float("inf")
-    aggs = [
-        F.count(F.lit(1)).alias("n_rows"),
-        count_if(~has).alias("n_no_cluster"),
-        count_if(has & miss_any).alias("n_incomplete"),
-        count_if(has & miss_all).alias("n_empty"),
-    ]
-    for k in range(p):
-        v = F.col(f"v{k}")
-        aggs += [
-            count_if(has & ((v == inf) | (v == -inf))).alias(f"inf{k}"),
-            count_if(has & ~miss[k]).alias(f"obs{k}"),
-            F.avg(F.when(ok, v)).alias(f"c{k}"),
-        ]
-    rows = base.groupBy("g").agg(*aggs).collect()
-    rows.sort(key=lambda r: (r["g"] is None, r["g"] if r["g"] is not None else 0))
-    counts = [
-        GroupCounts(
-            label=None if r["g"] is None else str(r["g"]),
-            n_rows=int(r["n_rows"]),
-            n_no_cluster=int(r["n_no_cluster"]),
-            n_incomplete=int(r["n_incomplete"]),
-            n_empty=int(r["n_empty"]),
-            n_inf=[int(r[f"inf{k}"]) for k in range(p)],
-            n_observed=[int(r[f"obs{k}"]) for k in range(p)],
-            shift=[r[f"c{k}"] for k in range(p)],
+    is_inf = [(F.col(f"v{k}") == inf) | (F.col(f"v{k}") == -inf) for k in range(p)]
+    any_inf = is_inf[0]
+    for e in is_inf[1:]:
+        any_inf = any_inf | e
+    # Few aggregates here (wide aggregates are slow in Spark); the per-variable
+    # counts that only name culprits in error messages are computed on demand.
+    rows = (
+        base.groupBy("g")
+        .agg(
+            F.count(F.lit(1)).alias("n_rows"),
+            count_if(~has).alias("n_no_cluster"),
+            count_if(has & miss_any).alias("n_incomplete"),
+            count_if(has & miss_all).alias("n_empty"),
+            count_if(has & any_inf).alias("n_inf"),
+            *[F.avg(F.when(ok, F.col(f"v{k}"))).alias(f"c{k}") for k in range(p)],
         )
-        for r in rows
-    ]
+        .collect()
+    )
+    rows.sort(key=lambda r: (r["g"] is None, r["g"] if r["g"] is not None else 0))
+    detail: dict[object, object] = {}
+    if any(r["n_inf"] or r["n_incomplete"] for r in rows):
+        per_var = base.groupBy("g").agg(
+            *[count_if(has & is_inf[k]).alias(f"inf{k}") for k in range(p)],
+            *[count_if(has & ~miss[k]).alias(f"obs{k}") for k in range(p)],
+        )
+        detail = {r["g"]: r for r in per_var.collect()}
+    counts = []
+    for r in rows:
+        d = detail.get(r["g"])
+        usable_rows = int(r["n_rows"]) - int(r["n_no_cluster"])
+        counts.append(
+            GroupCounts(
+                label=None if r["g"] is None else str(r["g"]),
+                n_rows=int(r["n_rows"]),
+                n_no_cluster=int(r["n_no_cluster"]),
+                n_incomplete=int(r["n_incomplete"]),
+                n_empty=int(r["n_empty"]),
+                n_inf=[int(d[f"inf{k}"]) if d is not None else 0 for k in range(p)],  # type: ignore[index]
+                n_observed=[int(d[f"obs{k}"]) if d is not None else usable_rows for k in range(p)],  # type: ignore[index]
+                shift=[r[f"c{k}"] for k in range(p)],
+            )
+        )
     values = {c.label: r["g"] for c, r in zip(counts, rows)}
     usable, n_no_cluster, n_empty = check_pass1(
         counts, names=names, grouped=groups is not None, dropna=dropna, stacklevel=stacklevel + 1
