@@ -119,7 +119,7 @@ def _memory_mb(kind: str) -> float:
     return rss / 1024 if sys.platform != "darwin" else rss / 2**20
 
 
-def _child(engine: str, path: str, out: str, threads: int | None) -> None:
+def _child(engine: str, path: str, out: str, threads: int | None, memory_limit: str | None) -> None:
     _ensure_package()
     from psychonetrics.data.engines import twolevel_stats
 
@@ -129,7 +129,12 @@ def _child(engine: str, path: str, out: str, threads: int | None) -> None:
     if engine == "duckdb":
         import duckdb
 
-        con = duckdb.connect(config={"threads": threads} if threads else {})
+        config: dict[str, object] = {}
+        if threads:
+            config["threads"] = threads
+        if memory_limit:
+            config["memory_limit"] = memory_limit
+        con = duckdb.connect(config=config)
         before = _memory_mb("VmRSS")
         start = time.perf_counter()
         stats = twolevel_stats(path, clusters="cluster", connection=con)
@@ -164,10 +169,12 @@ def _child(engine: str, path: str, out: str, threads: int | None) -> None:
     print(json.dumps({"seconds": seconds, "peak_mb": _memory_mb("VmHWM"), "start_mb": before, **extra}))
 
 
-def run_child(engine: str, path: Path, out: Path, threads: int | None) -> dict[str, float]:
+def run_child(engine: str, path: Path, out: Path, threads: int | None, memory_limit: str | None) -> dict[str, float]:
     cmd = [sys.executable, str(Path(__file__).resolve()), "--child", engine, "--path", str(path), "--out", str(out)]
     if threads:
         cmd += ["--threads", str(threads)]
+    if memory_limit:
+        cmd += ["--memory-limit", memory_limit]
     done = subprocess.run(cmd, capture_output=True, text=True)
     if done.returncode != 0:
         raise SystemExit(f"{engine} child failed:\n{done.stderr[-4000:]}")
@@ -190,6 +197,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--clusters", type=int, default=100_000, help="clusters of the large file")
     ap.add_argument("--memory-rows", type=int, default=2_000_000, help="rows of the in-memory comparison")
     ap.add_argument("--threads", type=int, default=None, help="DuckDB threads / Spark local cores")
+    ap.add_argument("--memory-limit", default=None, help="DuckDB memory_limit, e.g. 256MB (default: 80%% of RAM)")
     ap.add_argument("--spark", action="store_true", help="also time Spark local mode on the large file")
     ap.add_argument("--seed", type=int, default=2024)
     ap.add_argument("--keep", action="store_true", help="keep the temporary directory")
@@ -198,7 +206,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--out", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.child:
-        _child(args.child, args.path, args.out, args.threads)
+        _child(args.child, args.path, args.out, args.threads, args.memory_limit)
         return
 
     _ensure_package()
@@ -224,13 +232,16 @@ def main(argv: list[str] | None = None) -> None:
         for engine, name in runs:
             path, rows, clusters = files[name]
             out = tmp / f"{engine}-{name}.json"
-            r = run_child(engine, path, out, args.threads)
+            r = run_child(engine, path, out, args.threads, args.memory_limit if engine == "duckdb" else None)
             stats[engine, name] = TwoLevelStats.load(out)
             results.append((engine, rows, clusters, r))
             print(f"  done {engine} on {rows:,} rows: {r['seconds']:.2f} s", flush=True)
 
         print()
-        head = f"{'engine':<8} {'rows':>12} {'clusters':>9} {'stats s':>8} {'Mrows/s':>8} {'peak RSS MiB':>13} {'start MiB':>10}"
+        head = (
+            f"{'engine':<8} {'rows':>12} {'clusters':>9} {'stats s':>8} {'Mrows/s':>8} "
+            f"{'peak RSS MiB':>13} {'start MiB':>10}"
+        )
         print(head)
         print("-" * len(head))
         for engine, rows, clusters, r in results:

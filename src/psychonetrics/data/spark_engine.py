@@ -69,9 +69,8 @@ def spark_stats(
     )
     p = len(names)
     g = _col(F, groups) if groups is not None else F.lit(0)
-    base = df.select(
-        g.alias("g"), _col(F, clusters).alias("cl"), *[_col(F, v).cast("double").alias(f"v{k}") for k, v in enumerate(names)]
-    )
+    values_ = [_col(F, v).cast("double").alias(f"v{k}") for k, v in enumerate(names)]
+    base = df.select(g.alias("g"), _col(F, clusters).alias("cl"), *values_)
     miss = [F.col(f"v{k}").isNull() | F.isnan(F.col(f"v{k}")) for k in range(p)]
     miss_any, miss_all = miss[0], miss[0]
     for m in miss[1:]:
@@ -120,8 +119,8 @@ def spark_stats(
                 n_no_cluster=int(r["n_no_cluster"]),
                 n_incomplete=int(r["n_incomplete"]),
                 n_empty=int(r["n_empty"]),
-                n_inf=[int(d[f"inf{k}"]) if d is not None else 0 for k in range(p)],  # type: ignore[index]
-                n_observed=[int(d[f"obs{k}"]) if d is not None else usable_rows for k in range(p)],  # type: ignore[index]
+                n_inf=[0 if d is None else int(d[f"inf{k}"]) for k in range(p)],  # type: ignore[index]
+                n_observed=[usable_rows if d is None else int(d[f"obs{k}"]) for k in range(p)],  # type: ignore[index]
                 shift=[r[f"c{k}"] for k in range(p)],
             )
         )
@@ -134,15 +133,13 @@ def spark_stats(
         raise ValueError("`clusters`: the data have 0 cluster(s); a two-level model needs at least two.")
 
     def shift_col(k: int) -> Any:
-        expr = None
+        """The shift of variable k: CASE over the group values."""
+        expr = F
         for c in usable:
-            cond = F.col("g") == F.lit(values[c.label])
-            expr = F.when(cond, F.lit(float(c.shift[k]))) if expr is None else expr.when(cond, F.lit(float(c.shift[k])))
+            expr = expr.when(F.col("g") == F.lit(values[c.label]), F.lit(float(c.shift[k])))
         return expr
 
-    z = base.where(ok).select(
-        "g", "cl", *[(F.col(f"v{k}") - shift_col(k)).alias(f"z{k}") for k in range(p)]
-    )
+    z = base.where(ok).select("g", "cl", *[(F.col(f"v{k}") - shift_col(k)).alias(f"z{k}") for k in range(p)])
     clus = (
         z.groupBy("g", "cl")
         .agg(F.count(F.lit(1)).alias("n"), *[F.sum(f"z{k}").alias(f"s{k}") for k in range(p)])
@@ -151,10 +148,12 @@ def spark_stats(
     )
     try:
         pairs = tri_indices(p)
+        deviations = z.join(clus, on=["g", "cl"]).select(
+            "g", *[(F.col(f"z{k}") - F.col(f"m{k}")).alias(f"d{k}") for k in range(p)]
+        )
         within = (
-            z.join(clus, on=["g", "cl"])
-            .groupBy("g")
-            .agg(*[F.sum((F.col(f"z{k}") - F.col(f"m{k}")) * (F.col(f"z{l}") - F.col(f"m{l}"))).alias(f"w{k}_{l}") for k, l in pairs])
+            deviations.groupBy("g")
+            .agg(*[F.sum(F.col(f"d{k}") * F.col(f"d{l}")).alias(f"w{k}_{l}") for k, l in pairs])
             .collect()
         )
         sz = clus.groupBy("g", "n").agg(
@@ -162,11 +161,16 @@ def spark_stats(
         )
         size_rows = (
             clus.join(sz, on=["g", "n"])
+            .select(
+                "g", "n", "m",
+                *[f"a{k}" for k in range(p)],
+                *[(F.col(f"m{k}") - F.col(f"a{k}")).alias(f"e{k}") for k in range(p)],
+            )  # fmt: skip
             .groupBy("g", "n")
             .agg(
                 F.first("m").alias("m"),
                 *[F.first(f"a{k}").alias(f"a{k}") for k in range(p)],
-                *[F.avg((F.col(f"m{k}") - F.col(f"a{k}")) * (F.col(f"m{l}") - F.col(f"a{l}"))).alias(f"b{k}_{l}") for k, l in pairs],
+                *[F.avg(F.col(f"e{k}") * F.col(f"e{l}")).alias(f"b{k}_{l}") for k, l in pairs],
             )
             .collect()
         )
