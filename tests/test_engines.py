@@ -176,6 +176,21 @@ def test_relation_and_table_name_with_connection() -> None:
     assert_same_stats(twolevel_stats(rel, vars=["y2", "y1"], clusters="cluster"), expected)
 
 
+def test_pyarrow_table_and_missing_group_labels() -> None:
+    pa = pytest.importorskip("pyarrow")
+    frame = read_case("two_groups")
+    expected = frame_to_stats(frame, vars=None, clusters="cluster", groups="group")
+    holed = frame.astype({"group": object})
+    holed.loc[[5, 700], "group"] = None
+    table = pa.Table.from_pandas(pd.concat([frame, holed.loc[[5, 700]]]), preserve_index=False)
+    with pytest.warns(DataWarning, match="2 row.*missing cluster id or group label"):
+        got = twolevel_stats(table, clusters="cluster", groups="group")
+    assert [g.group for g in got] == ["A", "B"]
+    for g, e in zip(got, expected):
+        assert g.n_dropped_missing_cluster == 2
+        assert_same_stats(g, e)
+
+
 def test_string_cluster_ids_and_awkward_names(tmp_path: Path) -> None:
     frame = simulate(p=3, seed=5)
     frame.columns = ["y.1", "y 2", 'q"uote', "cluster"]
@@ -196,7 +211,8 @@ def test_missing_values_raise_unless_dropna(tmp_path: Path) -> None:
     frame.loc[40, "cluster"] = np.nan  # missing cluster id: dropped with a warning
     path = tmp_path / "missing.parquet"
     frame.to_parquet(path, index=False)
-    with pytest.warns(DataWarning), pytest.raises(ValueError, match=r"4 of .* row\(s\) have missing.*dropna=True.*FIML"):
+    incomplete = r"4 of .* row\(s\) have missing.*dropna=True.*FIML"
+    with pytest.warns(DataWarning), pytest.raises(ValueError, match=incomplete):
         twolevel_stats(path, clusters="cluster")
     with pytest.warns(DataWarning) as record:
         got = twolevel_stats(path, clusters="cluster", dropna=True)

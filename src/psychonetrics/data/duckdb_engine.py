@@ -2,8 +2,10 @@
 
 Three streaming passes, all in SQL; nothing of size N leaves DuckDB:
 
-1. per group: counts for validation and the mean ``c`` of every variable
-   over the usable rows (the shift);
+1. per group: row counts and the mean ``c`` of every variable over the
+   usable rows (the shift), with plain ``count``/``avg`` aggregates; only when
+   these reveal NULL, NaN or infinite values does a slower pass count them
+   per variable for the error messages;
 2. per (group, cluster): ``n_j`` and ``m_j = mean(y - c)`` (a materialised
    table of J rows);
 3. the rows again, joined to their cluster, for
@@ -25,6 +27,7 @@ not by the number of rows.
 from __future__ import annotations
 
 import glob as _glob
+import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -176,33 +179,9 @@ def _relation_stats(
         f"SELECT *, {missing} FROM (SELECT {g_expr} AS g, {ident(clusters)} AS cl, {values} FROM {SRC}))"
     )
     has = "cl IS NOT NULL AND g IS NOT NULL"
-    per_var = ", ".join(
-        f"count(*) FILTER (WHERE {has} AND isinf(v{k})) AS inf{k}, "
-        f"count(*) FILTER (WHERE {has} AND NOT miss{k}) AS obs{k}, "
-        f"avg(v{k}) FILTER (WHERE {has} AND NOT miss_any) AS c{k}"
-        for k in range(p)
-    )
-    pass1 = (
-        "SELECT g IS NULL AS g_null, CAST(g AS VARCHAR) AS label, count(*) AS n_rows, "
-        f"count(*) FILTER (WHERE NOT ({has})) AS n_no_cluster, "
-        f"count(*) FILTER (WHERE {has} AND miss_any) AS n_incomplete, "
-        f"count(*) FILTER (WHERE {has} AND miss_all) AS n_empty, {per_var} "
-        f"FROM ({base}) GROUP BY g ORDER BY g NULLS LAST"
-    )
-    rows = rel.query(SRC, pass1).fetchall()
-    counts = [
-        GroupCounts(
-            label=None if r[0] else r[1],
-            n_rows=int(r[2]),
-            n_no_cluster=int(r[3]),
-            n_incomplete=int(r[4]),
-            n_empty=int(r[5]),
-            n_inf=[int(r[6 + 3 * k]) for k in range(p)],
-            n_observed=[int(r[7 + 3 * k]) for k in range(p)],
-            shift=[r[8 + 3 * k] for k in range(p)],
-        )
-        for r in rows
-    ]
+    counts = _fast_pass1(rel, p=p, g_expr=g_expr, cluster=clusters, values=values)
+    if counts is None:  # missing or infinite values somewhere: count them in detail
+        counts = _detailed_pass1(rel, p=p, base=base, has=has)
     usable, n_no_cluster, n_empty = check_pass1(
         counts, names=names, grouped=groups is not None, dropna=dropna, stacklevel=stacklevel + 1
     )
@@ -223,13 +202,15 @@ def _relation_stats(
     mean_cols = ", ".join(f"sum(z{k}) / count(*) AS m{k}" for k in range(p))
     size_means = ", ".join(f"avg(m{k}) AS a{k}" for k in range(p))
     size_cov = ", ".join(f"avg((c.m{k} - s.a{k}) * (c.m{l} - s.a{l})) AS b{k}_{l}" for k, l in pairs)
-    within = ", ".join(f"sum((r.z{k} - c.m{k}) * (r.z{l} - c.m{l})) AS w{k}_{l}" for k, l in pairs)
+    within = ", ".join(f"sum(d{k} * d{l}) AS w{k}_{l}" for k, l in pairs)
+    deviations = ", ".join(f"r.z{k} - c.m{k} AS d{k}" for k in range(p))
     main = (
         f"WITH clus AS MATERIALIZED (SELECT g, cl, count(*) AS n, {mean_cols} FROM ({z}) GROUP BY g, cl), "
         f"sz AS MATERIALIZED (SELECT g, n, count(*) AS m, {size_means} FROM clus GROUP BY g, n), "
         f"szc AS (SELECT c.g, c.n, {size_cov} FROM clus c JOIN sz s ON c.g = s.g AND c.n = s.n "
         "GROUP BY c.g, c.n), "
-        f"w AS (SELECT r.g, {within} FROM ({z}) r JOIN clus c ON r.g = c.g AND r.cl = c.cl GROUP BY r.g) "
+        f"w AS (SELECT g, {within} FROM (SELECT r.g, {deviations} "
+        f"FROM ({z}) r JOIN clus c ON r.g = c.g AND r.cl = c.cl) GROUP BY g) "
         "SELECT s.*, "
         + ", ".join(f"szc.b{k}_{l}" for k, l in pairs)
         + ", "
@@ -257,3 +238,75 @@ def _relation_stats(
             )
         )
     return out
+
+
+def _fast_pass1(rel: Any, *, p: int, g_expr: str, cluster: str, values: str) -> list[GroupCounts] | None:
+    """Pass 1 with plain aggregates (no FILTER clauses: several times faster).
+
+    ``count(v)`` finds NULLs and a non-finite ``avg(v)`` finds NaN and
+    infinities; returns None when any is present, so that the detailed pass
+    counts them.
+    """
+    counts = ", ".join(f"count(v{k})" for k in range(p))
+    means = ", ".join(f"avg(v{k})" for k in range(p))
+    sql = (
+        "SELECT g IS NULL, CAST(g AS VARCHAR), cl IS NULL AS no_cl, count(*), "
+        f"{counts}, {means} FROM (SELECT {g_expr} AS g, {ident(cluster)} AS cl, {values} FROM {SRC}) "
+        "GROUP BY g, cl IS NULL ORDER BY g NULLS LAST, no_cl"
+    )
+    out: dict[tuple[bool, str], GroupCounts] = {}
+    for r in rel.query(SRC, sql).fetchall():
+        g_null, label, no_cl, n = bool(r[0]), r[1], bool(r[2]), int(r[3])
+        c = out.setdefault(
+            (g_null, label),
+            GroupCounts(
+                label=None if g_null else label,
+                n_rows=0,
+                n_no_cluster=0,
+                n_incomplete=0,
+                n_empty=0,
+                n_inf=[0] * p,
+                n_observed=[0] * p,
+                shift=[None] * p,
+            ),
+        )
+        c.n_rows += n
+        if no_cl or g_null:
+            c.n_no_cluster += n
+            continue
+        observed = [int(x) for x in r[4 : 4 + p]]
+        shift = list(r[4 + p : 4 + 2 * p])
+        if any(o != n for o in observed) or not all(math.isfinite(x) for x in shift):
+            return None
+        c.n_observed, c.shift = observed, shift
+    return list(out.values())
+
+
+def _detailed_pass1(rel: Any, *, p: int, base: str, has: str) -> list[GroupCounts]:
+    """Pass 1 with every count the messages need (used when values are missing or infinite)."""
+    per_var = ", ".join(
+        f"count(*) FILTER (WHERE {has} AND isinf(v{k})) AS inf{k}, "
+        f"count(*) FILTER (WHERE {has} AND NOT miss{k}) AS obs{k}, "
+        f"avg(v{k}) FILTER (WHERE {has} AND NOT miss_any) AS c{k}"
+        for k in range(p)
+    )
+    sql = (
+        "SELECT g IS NULL AS g_null, CAST(g AS VARCHAR) AS label, count(*) AS n_rows, "
+        f"count(*) FILTER (WHERE NOT ({has})) AS n_no_cluster, "
+        f"count(*) FILTER (WHERE {has} AND miss_any) AS n_incomplete, "
+        f"count(*) FILTER (WHERE {has} AND miss_all) AS n_empty, {per_var} "
+        f"FROM ({base}) GROUP BY g ORDER BY g NULLS LAST"
+    )
+    return [
+        GroupCounts(
+            label=None if r[0] else r[1],
+            n_rows=int(r[2]),
+            n_no_cluster=int(r[3]),
+            n_incomplete=int(r[4]),
+            n_empty=int(r[5]),
+            n_inf=[int(r[6 + 3 * k]) for k in range(p)],
+            n_observed=[int(r[7 + 3 * k]) for k in range(p)],
+            shift=[r[8 + 3 * k] for k in range(p)],
+        )
+        for r in rel.query(SRC, sql).fetchall()
+    ]

@@ -5,7 +5,7 @@
 ========================================  ==========================================
 source                                    engine
 ========================================  ==========================================
-pandas / polars DataFrame                 in memory, :func:`frame.frame_to_stats`
+pandas / polars (Lazy)Frame              in memory, :func:`frame.frame_to_stats`
 path, glob, directory, list of paths      DuckDB (``read_parquet`` / ``read_csv``)
 ``duckdb.DuckDBPyRelation``               DuckDB
 table or view name + ``connection=``      DuckDB (``connection.table(name)``)
@@ -118,6 +118,8 @@ def _frame_stats(
     groups: str | None,
     dropna: bool,
 ) -> list[TwoLevelStats]:
+    if type(data).__name__ == "LazyFrame":  # polars
+        data = data.collect()  # type: ignore[attr-defined]
     frame = as_pandas(data, argument="source")
     if dropna:
         names = resolve_columns(frame, vars=vars, clusters=clusters, groups=groups)

@@ -69,9 +69,8 @@ def spark_stats(
     )
     p = len(names)
     g = _col(F, groups) if groups is not None else F.lit(0)
-    base = df.select(
-        g.alias("g"), _col(F, clusters).alias("cl"), *[_col(F, v).cast("double").alias(f"v{k}") for k, v in enumerate(names)]
-    )
+    values_ = [_col(F, v).cast("double").alias(f"v{k}") for k, v in enumerate(names)]
+    base = df.select(g.alias("g"), _col(F, clusters).alias("cl"), *values_)
     miss = [F.col(f"v{k}").isNull() | F.isnan(F.col(f"v{k}")) for k in range(p)]
     miss_any, miss_all = miss[0], miss[0]
     for m in miss[1:]:
@@ -83,34 +82,48 @@ def spark_stats(
         return F.sum(F.when(cond, 1).otherwise(0))
 
     inf = float("inf")
-    aggs = [
-        F.count(F.lit(1)).alias("n_rows"),
-        count_if(~has).alias("n_no_cluster"),
-        count_if(has & miss_any).alias("n_incomplete"),
-        count_if(has & miss_all).alias("n_empty"),
-    ]
-    for k in range(p):
-        v = F.col(f"v{k}")
-        aggs += [
-            count_if(has & ((v == inf) | (v == -inf))).alias(f"inf{k}"),
-            count_if(has & ~miss[k]).alias(f"obs{k}"),
-            F.avg(F.when(ok, v)).alias(f"c{k}"),
-        ]
-    rows = base.groupBy("g").agg(*aggs).collect()
-    rows.sort(key=lambda r: (r["g"] is None, r["g"] if r["g"] is not None else 0))
-    counts = [
-        GroupCounts(
-            label=None if r["g"] is None else str(r["g"]),
-            n_rows=int(r["n_rows"]),
-            n_no_cluster=int(r["n_no_cluster"]),
-            n_incomplete=int(r["n_incomplete"]),
-            n_empty=int(r["n_empty"]),
-            n_inf=[int(r[f"inf{k}"]) for k in range(p)],
-            n_observed=[int(r[f"obs{k}"]) for k in range(p)],
-            shift=[r[f"c{k}"] for k in range(p)],
+    is_inf = [(F.col(f"v{k}") == inf) | (F.col(f"v{k}") == -inf) for k in range(p)]
+    any_inf = is_inf[0]
+    for e in is_inf[1:]:
+        any_inf = any_inf | e
+    # Few aggregates here (wide aggregates are slow in Spark); the per-variable
+    # counts that only name culprits in error messages are computed on demand.
+    rows = (
+        base.groupBy("g")
+        .agg(
+            F.count(F.lit(1)).alias("n_rows"),
+            count_if(~has).alias("n_no_cluster"),
+            count_if(has & miss_any).alias("n_incomplete"),
+            count_if(has & miss_all).alias("n_empty"),
+            count_if(has & any_inf).alias("n_inf"),
+            *[F.avg(F.when(ok, F.col(f"v{k}"))).alias(f"c{k}") for k in range(p)],
         )
-        for r in rows
-    ]
+        .collect()
+    )
+    rows.sort(key=lambda r: (r["g"] is None, r["g"] if r["g"] is not None else 0))
+    detail: dict[object, object] = {}
+    if any(r["n_inf"] or r["n_incomplete"] for r in rows):
+        per_var = base.groupBy("g").agg(
+            *[count_if(has & is_inf[k]).alias(f"inf{k}") for k in range(p)],
+            *[count_if(has & ~miss[k]).alias(f"obs{k}") for k in range(p)],
+        )
+        detail = {r["g"]: r for r in per_var.collect()}
+    counts = []
+    for r in rows:
+        d = detail.get(r["g"])
+        usable_rows = int(r["n_rows"]) - int(r["n_no_cluster"])
+        counts.append(
+            GroupCounts(
+                label=None if r["g"] is None else str(r["g"]),
+                n_rows=int(r["n_rows"]),
+                n_no_cluster=int(r["n_no_cluster"]),
+                n_incomplete=int(r["n_incomplete"]),
+                n_empty=int(r["n_empty"]),
+                n_inf=[0 if d is None else int(d[f"inf{k}"]) for k in range(p)],  # type: ignore[index]
+                n_observed=[usable_rows if d is None else int(d[f"obs{k}"]) for k in range(p)],  # type: ignore[index]
+                shift=[r[f"c{k}"] for k in range(p)],
+            )
+        )
     values = {c.label: r["g"] for c, r in zip(counts, rows)}
     usable, n_no_cluster, n_empty = check_pass1(
         counts, names=names, grouped=groups is not None, dropna=dropna, stacklevel=stacklevel + 1
@@ -120,15 +133,13 @@ def spark_stats(
         raise ValueError("`clusters`: the data have 0 cluster(s); a two-level model needs at least two.")
 
     def shift_col(k: int) -> Any:
-        expr = None
+        """The shift of variable k: CASE over the group values."""
+        expr = F
         for c in usable:
-            cond = F.col("g") == F.lit(values[c.label])
-            expr = F.when(cond, F.lit(float(c.shift[k]))) if expr is None else expr.when(cond, F.lit(float(c.shift[k])))
+            expr = expr.when(F.col("g") == F.lit(values[c.label]), F.lit(float(c.shift[k])))
         return expr
 
-    z = base.where(ok).select(
-        "g", "cl", *[(F.col(f"v{k}") - shift_col(k)).alias(f"z{k}") for k in range(p)]
-    )
+    z = base.where(ok).select("g", "cl", *[(F.col(f"v{k}") - shift_col(k)).alias(f"z{k}") for k in range(p)])
     clus = (
         z.groupBy("g", "cl")
         .agg(F.count(F.lit(1)).alias("n"), *[F.sum(f"z{k}").alias(f"s{k}") for k in range(p)])
@@ -137,10 +148,12 @@ def spark_stats(
     )
     try:
         pairs = tri_indices(p)
+        deviations = z.join(clus, on=["g", "cl"]).select(
+            "g", *[(F.col(f"z{k}") - F.col(f"m{k}")).alias(f"d{k}") for k in range(p)]
+        )
         within = (
-            z.join(clus, on=["g", "cl"])
-            .groupBy("g")
-            .agg(*[F.sum((F.col(f"z{k}") - F.col(f"m{k}")) * (F.col(f"z{l}") - F.col(f"m{l}"))).alias(f"w{k}_{l}") for k, l in pairs])
+            deviations.groupBy("g")
+            .agg(*[F.sum(F.col(f"d{k}") * F.col(f"d{l}")).alias(f"w{k}_{l}") for k, l in pairs])
             .collect()
         )
         sz = clus.groupBy("g", "n").agg(
@@ -148,11 +161,16 @@ def spark_stats(
         )
         size_rows = (
             clus.join(sz, on=["g", "n"])
+            .select(
+                "g", "n", "m",
+                *[f"a{k}" for k in range(p)],
+                *[(F.col(f"m{k}") - F.col(f"a{k}")).alias(f"e{k}") for k in range(p)],
+            )  # fmt: skip
             .groupBy("g", "n")
             .agg(
                 F.first("m").alias("m"),
                 *[F.first(f"a{k}").alias(f"a{k}") for k in range(p)],
-                *[F.avg((F.col(f"m{k}") - F.col(f"a{k}")) * (F.col(f"m{l}") - F.col(f"a{l}"))).alias(f"b{k}_{l}") for k, l in pairs],
+                *[F.avg(F.col(f"e{k}") * F.col(f"e{l}")).alias(f"b{k}_{l}") for k, l in pairs],
             )
             .collect()
         )
