@@ -52,15 +52,9 @@ def _ensure_package() -> None:
 
 # --------------------------------------------------------------------------- model fitting hook
 def fit_from_stats(stats):  # type: ignore[no-untyped-def]
-    """HOOK (to be completed with the estimator): fit a two-factor ml_lvm from the statistics.
+    """Fit a two-factor ml_lvm (5 indicators per factor) from the statistics."""
+    from psychonetrics import ml_lvm
 
-    Returns None while ``psychonetrics.ml_lvm`` does not exist yet; otherwise
-    fits ``lambda_`` = 5 indicators per factor and returns the fitted model.
-    """
-    try:
-        from psychonetrics import ml_lvm  # type: ignore[attr-defined]
-    except ImportError:
-        return None
     return ml_lvm(stats, lambda_=LAMBDA_PATTERN).runmodel()
 
 

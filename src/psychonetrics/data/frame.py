@@ -287,17 +287,17 @@ def missingness_patterns(observed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _check_variances(stats: TwoLevelStats, where: str) -> None:
+    """Warn for variables without within- or between-cluster variance (relative to their total variance)."""
     within = np.diag(stats.within_cov)
-    scale = np.maximum(np.abs(stats.grand_mean), 1.0)
-    flat_within = [v for v, s, c in zip(stats.vars, within, scale) if not s > 1e-12 * c * c]
+    between = np.diag(stats.between_cov())
+    total = within + np.clip(between, 0.0, None)
+    flat_within = [v for v, w, t in zip(stats.vars, within, total) if not w > 1e-12 * t or t == 0]
     if flat_within:
         warnings.warn(
             f"`data`{where}: variable(s) {preview(flat_within)} have zero within-cluster variance.",
             DataWarning,
             stacklevel=4,
         )
-    between = np.diag(stats.between_cov())
-    total = within + between
     flat_between = [v for v, b, t in zip(stats.vars, between, total) if t > 0 and not b > 1e-12 * t]
     if flat_between:
         warnings.warn(
