@@ -305,6 +305,9 @@ class Model:
             problems = self._fit_cache["problems"] = diagnose(self)
         notes = {(p.matrix, p.row + 1, p.col + 1, self.group_labels[p.group]): p.kind for p in problems or []}
         frame["note"] = [notes.get(key, "") for key in zip(frame["matrix"], frame["row"], frame["col"], frame["group"])]
+        if self.fitted is not None:
+            frame.attrs["information"] = self.fitted.information_kind
+            frame.attrs["se"] = f"standard errors from the {self.fitted.information_kind} information"
         mi = self._fit_cache.get("mi_frame")
         if mi is not None:
             frame = frame.merge(mi, on=["matrix", "row", "col", "group"], how="left")

@@ -105,6 +105,16 @@ def summary_text(model: "Model") -> str:
 
 
 def model_html(model: "Model") -> str:
-    """HTML for Jupyter: the header and, when fitted, the main fit measures."""
-    text = html.escape(model_text(model))
-    return f"<pre>{text}</pre>"
+    """HTML for Jupyter: the printed header, then (when fitted) the main fit measures and the
+    parameters grouped by matrix as tables."""
+    parts = [f"<pre>{html.escape(model_text(model))}</pre>"]
+    if model.fitted is None:
+        return "".join(parts)
+    keys = ["chisq", "df", "pvalue", "cfi", "tli", "rmsea", "srmr_within", "srmr_between", "aic.ll", "bic"]
+    fit = model.fit()[keys].to_frame("value")
+    parts.append("<h4>Fit</h4>" + fit.to_html(float_format=lambda v: f"{v:.4g}"))
+    frame = model.parameters()
+    shown = frame.loc[~frame["fixed"] | (frame["est"].abs() > 0),
+                      ["group", "matrix", "var1", "op", "var2", "est", "se", "p", "note"]]
+    parts.append("<h4>Parameters</h4>" + shown.to_html(index=False, float_format=lambda v: f"{v:.3f}", na_rep=""))
+    return "".join(parts)
