@@ -114,9 +114,13 @@ def test_random_specifications_raise_only_documented_errors(spec: dict) -> None:
     assert 0.0 <= fit["cfi"] <= 1.0 or np.isnan(fit["cfi"])
     params = fitted.parameters()
     assert params["est"].notna().all()
-    if fitted.converged:
-        # never worse than the start values, never above the saturated model
+    proper = all(np.linalg.eigvalsh(m)[0] >= -1e-10 for mom in fitted.fitted.moments
+                 for m in (mom.sigma_within, mom.sigma_between))
+    if fitted.converged and proper:
+        # a proper solution never beats the (PSD-constrained) saturated model
         assert fit["logl"] <= fit["unrestricted.logl"] + 1e-4
+    if fit["chisq"] < -1e-4:
+        assert not proper and "negative chi-square" in fit.attrs.get("warning", "")
 
 
 @given(st.integers(0, 2**31 - 1), st.sampled_from(["ML", "FIML"]))

@@ -88,19 +88,10 @@ def kron(a: FloatArray, b: FloatArray) -> FloatArray:
     return (a[:, None, :, None] * b[None, :, None, :]).reshape(a.shape[0] * b.shape[0], a.shape[1] * b.shape[1])
 
 
-def is_positive_definite(a: FloatArray) -> bool:
-    """True when ``a`` is symmetric positive definite (Cholesky succeeds)."""
-    try:
-        np.linalg.cholesky(a)
-    except np.linalg.LinAlgError:
-        return False
-    return bool(np.all(np.isfinite(a)))
-
-
 def cov2cor(a: FloatArray) -> FloatArray:
     """Correlation matrix of a covariance matrix (zero variances give NaN rows)."""
-    sd = np.sqrt(np.diag(a))
     with np.errstate(invalid="ignore", divide="ignore"):
+        sd = np.sqrt(np.diag(a))
         return a / np.outer(sd, sd)
 
 

@@ -272,6 +272,13 @@ class Model:
         series = fit_measures(inputs)
         if not fitted.result.converged:
             series.attrs["warning"] = "the model did not converge: these fit measures are unreliable"
+        elif series["chisq"] < 0:
+            series.attrs["warning"] = (
+                "negative chi-square: the model's implied covariance is not positive semi-definite (an improper "
+                "solution) and fits better than the saturated model, which keeps Sigma_W and Sigma_B positive "
+                "semi-definite (as psychonetrics)"
+            )
+            warnings.warn(f"Fit: {series.attrs['warning']}.", ImproperSolutionWarning, stacklevel=2)
         self._fit_cache["fit"] = series
         return series.copy()
 
@@ -389,15 +396,4 @@ class Model:
         return summary_text(self)
 
 
-def free_vector(model: Model) -> FloatArray:
-    """Current values of the model's free parameters."""
-    return model.table.start_vector()
-
-
-def same_data(models: Sequence[Model]) -> bool:
-    """True when every model was fitted on the same statistics."""
-    first = models[0].stats
-    return all(m.stats is first or all(a is b for a, b in zip(m.stats, first)) for m in models)
-
-
-__all__ = ["Model", "ParTable", "same_data"]
+__all__ = ["Model"]

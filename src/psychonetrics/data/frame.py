@@ -225,7 +225,6 @@ def _group_stats(
         patterns=patterns,
         center=center,
     )
-    p = len(names)
     if complete:
         means = cluster_sums(codes, centred, n_clusters) / sizes[:, None]
         dev = centred - means[codes]

@@ -12,7 +12,6 @@ The expected information is ``sum_g J_g' I_g(phi) J_g`` with the same J.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np

@@ -60,7 +60,6 @@ def fisher_scoring(obj: Objective, x0: FloatArray, *, max_iter: int = 300, tol: 
     ll, grad, info = obj.scoring_quantities(x)
     if not np.isfinite(ll):
         return OptimizerResult(x, ll, False, 0, np.inf, "fisher", "start values are outside the parameter space")
-    n = x.size
     ridge = 0.0
     grad_tol = 1e-4 * max(1.0, obj.n_units) ** 0.5
     for it in range(1, max_iter + 1):

@@ -175,8 +175,4 @@ def reference_fits(stats: Sequence[TwoLevelStats], *, estimator: str) -> Referen
                 ConvergenceWarning,
                 stacklevel=3,
             )
-    return ReferenceFits(sat, table_npar(sat.table), base, table_npar(base.table))
-
-
-def table_npar(table: ParTable) -> int:
-    return table.n_free
+    return ReferenceFits(sat, sat.table.n_free, base, base.table.n_free)

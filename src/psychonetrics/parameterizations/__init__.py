@@ -1,5 +1,7 @@
 """Covariance parameterizations: one module per type, found through :data:`REGISTRY`."""
 
+import numpy as np
+
 from . import chol, cor, cov, ggm, prec  # noqa: F401  (registration)
 from .base import REGISTRY, CovarianceType, get_type, matrix_name
 
@@ -12,7 +14,7 @@ def derived_matrices(sigma, block: str) -> dict[str, object]:
     for ctype in REGISTRY.values():
         try:
             mats = ctype.from_sigma(sigma)
-        except Exception:  # noqa: BLE001 - a singular block has no precision-type view
+        except (np.linalg.LinAlgError, ValueError, FloatingPointError):  # a singular block has no such view
             continue
         for kind, value in mats.items():
             out[matrix_name(kind, block)] = value

@@ -31,6 +31,7 @@ class Prec(CovarianceType):
 
     def from_sigma(self, sigma: FloatArray) -> dict[str, FloatArray]:
         try:
-            return {"kappa": np.linalg.inv(np.linalg.cholesky(sigma) @ np.linalg.cholesky(sigma).T)}
+            np.linalg.cholesky(sigma)
         except np.linalg.LinAlgError:
-            return {"kappa": np.linalg.inv(nearest_positive_definite(sigma))}
+            sigma = nearest_positive_definite(sigma)
+        return {"kappa": np.linalg.inv(sigma)}

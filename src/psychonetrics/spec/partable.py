@@ -159,25 +159,6 @@ class ParTable:
             mats[spec.name] = m
         return mats
 
-    @cached_property
-    def _jacobian_columns(self) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
-        """Per group: (table rows, matrix position offsets, mirror offsets, has-mirror) for the element Jacobian."""
-        out = []
-        for g in range(self.n_groups):
-            rows, pos, mirror, has = [], [], [], []
-            for spec, idx in self._layout[g]:
-                n = spec.shape[0]
-                r, c = self.row[idx], self.col[idx]
-                rows.append(idx)
-                pos.append(r + c * n)
-                m = (spec.storage == "symmetric") & (r != c)
-                mirror.append(c + r * n)
-                has.append(np.full(idx.size, m) if np.isscalar(m) else m)
-            out.append(
-                (np.concatenate(rows), np.concatenate(pos), np.concatenate(mirror), np.concatenate(has).astype(bool))
-            )
-        return out
-
     def element_jacobian(self, jac_by_matrix: dict[str, FloatArray], group: int, n_phi: int) -> FloatArray:
         """``d phi / d element`` for every table row of ``group``: (n_phi, n_rows) with other groups' columns 0.
 
