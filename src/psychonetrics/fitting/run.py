@@ -75,6 +75,13 @@ def invert_information(info: FloatArray) -> tuple[FloatArray, bool]:
         scaled = info / np.outer(scale, scale)
     if not np.all(np.isfinite(scaled)):
         return np.full((n, n), np.nan), True
+    try:  # the usual case: well conditioned, Cholesky suffices
+        low = np.linalg.cholesky(scaled)
+        if np.min(np.diag(low)) ** 2 > 1e-10:
+            inv_low = np.linalg.inv(low)
+            return (inv_low.T @ inv_low) / np.outer(scale, scale), False
+    except np.linalg.LinAlgError:
+        pass
     vals, vecs = np.linalg.eigh(scaled)
     tol = max(vals.max(), 1e-300) * 1e-10
     singular = vals < tol
