@@ -3,8 +3,10 @@
 >>> import psychonetrics as pn
 >>> data = pn.datasets.seed_example()
 >>> mod = pn.ml_lvm(data, lambda_=[[1, 0]] * 3 + [[0, 1]] * 3, clusters="cluster").runmodel()
->>> round(mod.fit()["chisq"], 2)
+>>> print(round(mod.fit()["chisq"], 2))
 15.92
+
+See ``docs/`` in the source distribution for the user guide.
 """
 
 from . import datasets
@@ -20,27 +22,140 @@ from .syntax import parse_model
 
 
 def runmodel(model: Model, **kwargs: object) -> Model:
-    """Functional alias of ``model.runmodel()``."""
+    """Fit ``model``: functional alias of ``model.runmodel()``.
+
+    Parameters
+    ----------
+    model : Model
+        A specified (or already fitted) model.
+    **kwargs
+        Passed to :meth:`Model.runmodel` (``verbose``).
+
+    Returns
+    -------
+    Model
+        A new, fitted model; ``model`` is left unchanged.
+
+    Examples
+    --------
+    >>> import psychonetrics as pn
+    >>> mod = pn.ml_lvm(pn.datasets.seed_example(), "F1 =~ y1 + y2 + y3; F2 =~ y4 + y5 + y6", clusters="cluster")
+    >>> fitted = pn.runmodel(mod)
+    >>> mod.computed, fitted.computed, fitted.converged
+    (False, True, True)
+    """
     return model.runmodel(**kwargs)  # type: ignore[arg-type]
 
 
 def fit(model: Model):  # noqa: ANN201
-    """Functional alias of ``model.fit()``."""
+    """Fit measures of a fitted model: functional alias of ``model.fit()``.
+
+    Parameters
+    ----------
+    model : Model
+        A fitted model.
+
+    Returns
+    -------
+    pandas.Series
+        Every fit measure (``logl``, ``chisq``, ``df``, ``cfi``, ``tli``,
+        ``rmsea``, ``bic``, ...); see ``docs/fit.md`` for the conventions.
+
+    Examples
+    --------
+    >>> import psychonetrics as pn
+    >>> mod = pn.ml_lvm(pn.datasets.seed_example(), "F1 =~ y1 + y2 + y3; F2 =~ y4 + y5 + y6", clusters="cluster")
+    >>> pn.fit(mod.runmodel())[["chisq", "df", "cfi"]].round(3).to_dict()
+    {'chisq': 15.921, 'df': 20.0, 'cfi': 1.0}
+    """
     return model.fit()
 
 
 def parameters(model: Model, **kwargs: object):  # noqa: ANN201
-    """Functional alias of ``model.parameters()``."""
+    """Parameter estimates: functional alias of ``model.parameters()``.
+
+    Parameters
+    ----------
+    model : Model
+        A fitted (or specified) model.
+    **kwargs
+        Passed to :meth:`Model.parameters` (``standardized``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per matrix element: var1, op, var2, est, se, z, p, matrix,
+        row, col, group, par, fixed.
+
+    Examples
+    --------
+    >>> import psychonetrics as pn
+    >>> mod = pn.ml_lvm(pn.datasets.seed_example(), "F1 =~ y1 + y2 + y3; F2 =~ y4 + y5 + y6", clusters="cluster")
+    >>> par = pn.parameters(mod.runmodel())
+    >>> par.loc[par["matrix"] == "lambda", ["var1", "op", "var2", "est", "se"]].round(3).head(3)
+      var1 op var2    est     se
+    0   F1 =~   y1  1.000    NaN
+    1   F1 =~   y2  0.794  0.057
+    2   F1 =~   y3  0.615  0.045
+    """
     return model.parameters(**kwargs)  # type: ignore[arg-type]
 
 
 def getmatrix(model: Model, matrix: str, **kwargs: object):  # noqa: ANN201
-    """Functional alias of ``model.getmatrix()``."""
+    """A model or derived matrix: functional alias of ``model.getmatrix()``.
+
+    Parameters
+    ----------
+    model : Model
+        A fitted (or specified) model.
+    matrix : str
+        Name of a model matrix (``lambda``, ``sigma_zeta_within``, ...) or a
+        derived one (``sigma_within``, ``omega_zeta_between``, ...).
+    **kwargs
+        Passed to :meth:`Model.getmatrix` (``group``, ``threshold``,
+        ``alpha``, ``adjust``).
+
+    Returns
+    -------
+    numpy.ndarray or dict
+        The matrix (a dict keyed by group label for several groups).
+
+    Examples
+    --------
+    >>> import psychonetrics as pn
+    >>> mod = pn.ml_lvm(pn.datasets.seed_example(), "F1 =~ y1 + y2 + y3; F2 =~ y4 + y5 + y6", clusters="cluster")
+    >>> pn.getmatrix(mod.runmodel(), "sigma_zeta_between").round(2)
+    array([[ 0.88, -0.14],
+           [-0.14,  0.76]])
+    """
     return model.getmatrix(matrix, **kwargs)  # type: ignore[arg-type]
 
 
 def MIs(model: Model):  # noqa: ANN201, N802
-    """Functional alias of ``model.MIs()``."""
+    """Modification indices: functional alias of ``model.MIs()``.
+
+    Parameters
+    ----------
+    model : Model
+        A fitted model.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per fixed element, sorted by MI: var1, op, var2, matrix,
+        row, col, group, mi, pmi (p-value), epc (expected parameter change);
+        for several groups also mi_equal / pmi_equal and mi_free / pmi_free /
+        epc_free.
+
+    Examples
+    --------
+    >>> import psychonetrics as pn
+    >>> mod = pn.ml_lvm(pn.datasets.seed_example(), "F1 =~ y1 + y2 + y3; F2 =~ y4 + y5 + y6", clusters="cluster")
+    >>> pn.MIs(mod.runmodel())[["var1", "op", "var2", "matrix", "mi"]].round(2).head(2)
+      var1  op var2                matrix    mi
+    0   y6  ~~   y3  sigma_epsilon_within  5.06
+    1   y4  ~~   y3  sigma_epsilon_within  5.02
+    """
     return model.MIs()
 
 __version__ = "0.1.0"

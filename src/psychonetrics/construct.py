@@ -170,6 +170,32 @@ def ml_lvm(
     mu = nu + Lambda (I - B_B)^-1 nu_eta;
     Sigma_W = Lambda (I - B_W)^-1 Psi_W (I - B_W)^-T Lambda' + Theta_W;
     Sigma_B likewise with the between matrices.
+
+    As in psychonetrics (and unlike lavaan's default two-level model) the
+    loadings are the same matrix on both levels.
+
+    Examples
+    --------
+    >>> import psychonetrics as pn
+    >>> data = pn.datasets.seed_example()
+    >>> mod = pn.ml_lvm(data, "F1 =~ y1 + y2 + y3; F2 =~ y4 + y5 + y6", clusters="cluster")
+    >>> mod = mod.runmodel()
+    >>> fit = mod.fit()
+    >>> print(round(fit["chisq"], 2), int(fit["df"]))
+    15.92 20
+    >>> mod.getmatrix("lambda").round(2)
+    array([[1.  , 0.  ],
+           [0.79, 0.  ],
+           [0.61, 0.  ],
+           [0.  , 1.  ],
+           [0.  , 0.79],
+           [0.  , 0.57]])
+
+    The same model with a loading pattern (0 fixed at zero, 1 free):
+
+    >>> lam = [[1, 0]] * 3 + [[0, 1]] * 3
+    >>> print(round(pn.ml_lvm(data, lambda_=lam, clusters="cluster").runmodel().fit()["chisq"], 2))
+    15.92
     """
     fixed_loadings = None
     syntax_beta = None
@@ -238,6 +264,28 @@ def ml_lnm(data: object, lambda_: object = None, clusters: str | None = None, va
 
     The latent partial-correlation networks are ``omega_zeta_within`` and
     ``omega_zeta_between``; residual blocks stay ``"cov"``.
+
+    Parameters
+    ----------
+    data, lambda_, clusters, vars
+        As in :func:`ml_lvm`.
+    **kwargs
+        Any other argument of :func:`ml_lvm`; ``within_latent`` and
+        ``between_latent`` default to ``"ggm"``.
+
+    Returns
+    -------
+    Model
+        Unfitted; call ``runmodel()``.
+
+    Examples
+    --------
+    >>> import psychonetrics as pn
+    >>> data = pn.datasets.seed_example()
+    >>> lnm = pn.ml_lnm(data, "F1 =~ y1 + y2 + y3; F2 =~ y4 + y5 + y6", clusters="cluster").runmodel()
+    >>> lnm.getmatrix("omega_zeta_between").round(3)
+    array([[ 0.   , -0.167],
+           [-0.167,  0.   ]])
     """
     for key in ("within_latent", "between_latent"):
         kwargs.setdefault(key, "ggm")
@@ -246,7 +294,36 @@ def ml_lnm(data: object, lambda_: object = None, clusters: str | None = None, va
 
 def ml_rnm(data: object, lambda_: object = None, clusters: str | None = None, vars: Sequence[str] | None = None,
            **kwargs: object) -> Model:
-    """Two-level residual network model: ``ml_lvm`` with both residual levels ``"ggm"``."""
+    """Two-level residual network model: ``ml_lvm`` with both residual levels ``"ggm"``.
+
+    The residual networks ``omega_epsilon_within`` and
+    ``omega_epsilon_between`` start empty (psychonetrics' default for
+    residual blocks); free edges with ``omega_epsilon_within=...`` patterns,
+    ``freepar`` or ``stepup``.
+
+    Parameters
+    ----------
+    data, lambda_, clusters, vars
+        As in :func:`ml_lvm`.
+    **kwargs
+        Any other argument of :func:`ml_lvm`; ``within_residual`` and
+        ``between_residual`` default to ``"ggm"``.
+
+    Returns
+    -------
+    Model
+        Unfitted; call ``runmodel()``.
+
+    Examples
+    --------
+    >>> import psychonetrics as pn
+    >>> data = pn.datasets.seed_example()
+    >>> rnm = pn.ml_rnm(data, "F1 =~ y1 + y2 + y3; F2 =~ y4 + y5 + y6", clusters="cluster").runmodel()
+    >>> print(round(rnm.fit()["chisq"], 2))
+    15.92
+    >>> int(abs(rnm.getmatrix("omega_epsilon_within")).sum())
+    0
+    """
     for key in ("within_residual", "between_residual"):
         kwargs.setdefault(key, "ggm")
     return ml_lvm(data, lambda_, clusters, vars, _wrapper="ml_rnm", **kwargs)  # type: ignore[arg-type]
@@ -254,7 +331,30 @@ def ml_rnm(data: object, lambda_: object = None, clusters: str | None = None, va
 
 def ml_lrnm(data: object, lambda_: object = None, clusters: str | None = None, vars: Sequence[str] | None = None,
             **kwargs: object) -> Model:
-    """Two-level latent and residual network model: all four blocks ``"ggm"``."""
+    """Two-level latent and residual network model: all four blocks ``"ggm"``.
+
+    Parameters
+    ----------
+    data, lambda_, clusters, vars
+        As in :func:`ml_lvm`.
+    **kwargs
+        Any other argument of :func:`ml_lvm`; the four block types default
+        to ``"ggm"``.
+
+    Returns
+    -------
+    Model
+        Unfitted; call ``runmodel()``.
+
+    Examples
+    --------
+    >>> import psychonetrics as pn
+    >>> data = pn.datasets.seed_example()
+    >>> lrnm = pn.ml_lrnm(data, "F1 =~ y1 + y2 + y3; F2 =~ y4 + y5 + y6", clusters="cluster").runmodel()
+    >>> lrnm.getmatrix("omega_zeta_within").round(3)
+    array([[0.   , 0.026],
+           [0.026, 0.   ]])
+    """
     for key in ("within_latent", "between_latent", "within_residual", "between_residual"):
         kwargs.setdefault(key, "ggm")
     return ml_lvm(data, lambda_, clusters, vars, _wrapper="ml_lrnm", **kwargs)  # type: ignore[arg-type]
@@ -283,6 +383,40 @@ def ml_varcov(
     (``"cov"``, ``"chol"``, ``"prec"``, ``"ggm"``, ``"cor"``); matrices are
     named ``mu``, ``<kind>_within`` and ``<kind>_between`` (``omega_within``,
     ``delta_between``, ``sigma_within``, ...).
+
+    Parameters
+    ----------
+    data : DataFrame (pandas or polars), TwoLevelStats, or list of TwoLevelStats
+        One row per unit, or precomputed two-level statistics.
+    clusters : str
+        Column with the cluster ids.
+    vars : sequence of str, optional
+        Observed variables (default: every column but ``clusters``/``groups``).
+    within, between : str
+        Covariance type of each level.
+    mu : pattern, optional
+        Means (default free).
+    groups, equal, estimator, optimizer, standardize, verbose
+        As in :func:`ml_lvm`.
+    **patterns
+        Pattern of any model matrix by name, e.g. ``sigma_between="diag"``
+        or ``omega_within=...``.
+
+    Returns
+    -------
+    Model
+        Unfitted; call ``runmodel()``.
+
+    Examples
+    --------
+    A model with uncorrelated between-cluster parts (a diagonal Sigma_B):
+
+    >>> import psychonetrics as pn
+    >>> data = pn.datasets.seed_example()
+    >>> mod = pn.ml_varcov(data, clusters="cluster", sigma_between="diag").runmodel()
+    >>> fit = mod.fit()
+    >>> print(round(fit["chisq"], 2), int(fit["df"]))
+    113.68 15
     """
     stats = _statistics(data, vars=vars, clusters=clusters, groups=groups, standardize=standardize)
     family = MlVarcov(stats[0].vars, within=within, between=between)
@@ -296,7 +430,34 @@ def ml_varcov(
 
 def ml_ggm(data: object, clusters: str | None = None, vars: Sequence[str] | None = None, **kwargs: object) -> Model:
     """Multilevel Gaussian graphical model: within and between partial-correlation networks
-    (``omega_within``, ``omega_between``) of the observed variables."""
+    (``omega_within``, ``omega_between``) of the observed variables.
+
+    ``ml_varcov`` with ``within="ggm"`` and ``between="ggm"``; saturated
+    until edges are removed (``prune``, ``modelsearch``, or ``omega_*``
+    patterns).
+
+    Parameters
+    ----------
+    data, clusters, vars
+        As in :func:`ml_varcov`.
+    **kwargs
+        Any other argument of :func:`ml_varcov`.
+
+    Returns
+    -------
+    Model
+        Unfitted; call ``runmodel()``.
+
+    Examples
+    --------
+    >>> import psychonetrics as pn
+    >>> data = pn.datasets.seed_example()
+    >>> ggm = pn.ml_ggm(data, clusters="cluster").runmodel()
+    >>> ggm.getmatrix("omega_within")[0].round(2)
+    array([ 0.  ,  0.47,  0.32, -0.02,  0.05,  0.01])
+    >>> int(ggm.prune(alpha=0.01).fit()["df"])
+    21
+    """
     kwargs.setdefault("within", "ggm")
     kwargs.setdefault("between", "ggm")
     return ml_varcov(data, clusters, vars, _wrapper="ml_ggm", **kwargs)  # type: ignore[arg-type]

@@ -50,6 +50,28 @@ class Model:
         Saturated and baseline fits of the same data (cached across verbs).
     wrapper : str
         Name of the function that built the model (``"ml_lnm"``, ...).
+
+    Examples
+    --------
+    Every verb returns a new model:
+
+    >>> import psychonetrics as pn
+    >>> data = pn.datasets.seed_example()
+    >>> mod = pn.ml_lnm(data, "F1 =~ y1 + y2 + y3; F2 =~ y4 + y5 + y6", clusters="cluster")
+    >>> fitted = mod.runmodel()
+    >>> mod.computed, fitted.computed, fitted.converged
+    (False, True, True)
+    >>> print(round(fitted.fit()["chisq"], 2), fitted.npar)
+    15.92 28
+    >>> fitted.getmatrix("omega_zeta_between").round(3)
+    array([[ 0.   , -0.167],
+           [-0.167,  0.   ]])
+    >>> no_edge = fitted.fixpar("omega_zeta_between", "F2", "F1", 0.0).runmodel()
+    >>> table = pn.compare(free=fitted, fixed=no_edge)
+    >>> table[["model", "DF", "Chisq_diff", "p_value"]].round(3)
+       model  DF  Chisq_diff  p_value
+    0   free  20         NaN      NaN
+    1  fixed  21        0.96    0.327
     """
 
     family: Family

@@ -85,6 +85,22 @@ def twolevel_stats(
     ------
     ImportError
         When the source needs duckdb or pyspark and it is not installed.
+
+    Examples
+    --------
+    >>> import psychonetrics as pn
+    >>> stats = pn.twolevel_stats(pn.datasets.seed_example(), clusters="cluster")
+    >>> stats.n_units, stats.n_clusters, stats.sizes.tolist()
+    (600, 60, [10])
+    >>> mod = pn.ml_lvm(stats, "F1 =~ y1 + y2 + y3; F2 =~ y4 + y5 + y6").runmodel()
+    >>> print(round(mod.fit()["chisq"], 2))
+    15.92
+
+    Out of core, from Parquet or CSV files (needs duckdb):
+
+    >>> pn.datasets.seed_example().to_parquet("seed.parquet")
+    >>> pn.twolevel_stats("seed.parquet", clusters="cluster").n_clusters
+    60
     """
     if not isinstance(dropna, bool):
         raise TypeError(f"`dropna`: expected True or False, got {type(dropna).__name__}.")

@@ -95,6 +95,21 @@ class TwoLevelStats:
         Rows dropped because their cluster id was missing.
     n_dropped_empty : int
         Rows dropped because every variable was missing.
+
+    Examples
+    --------
+    Statistics are all the ``"ML"`` estimator needs; they can be saved and
+    fitted later without the data:
+
+    >>> import psychonetrics as pn
+    >>> stats = pn.twolevel_stats(pn.datasets.seed_example(), clusters="cluster")
+    >>> stats.save("seed_stats.json")
+    >>> again = pn.TwoLevelStats.load("seed_stats.json")
+    >>> again.vars
+    ('y1', 'y2', 'y3', 'y4', 'y5', 'y6')
+    >>> mod = pn.ml_lvm(again, "F1 =~ y1 + y2 + y3; F2 =~ y4 + y5 + y6").runmodel()
+    >>> print(round(mod.fit()["chisq"], 2))
+    15.92
     """
 
     vars: tuple[str, ...]

@@ -14,6 +14,18 @@ def seed_example() -> pd.DataFrame:
     both levels (R: ``set.seed(2)``; loadings 1, .8, .6 per factor; between
     latent variance .5, within 1; residual variances .3 between, .5 within),
     with the cluster id in ``cluster``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        600 rows; columns ``y1``..``y6`` and ``cluster``.
+
+    Examples
+    --------
+    >>> import psychonetrics as pn
+    >>> data = pn.datasets.seed_example()
+    >>> data.shape, data["cluster"].nunique()
+    ((600, 7), 60)
     """
     with resources.files(__package__).joinpath("seed_example.csv").open("r") as fh:
         return pd.read_csv(fh)

@@ -62,7 +62,32 @@ def plot_model(model: "Model", matrix: str | Sequence[str] | None = None, *, gro
 
 
 def plot_path(model: "Model", *, group: int | str | None = None, filename: str | None = None, **kwargs: Any) -> Any:
-    """Path diagram of a fitted two-level factor model (shared loadings, latent covariances per level)."""
+    """Path diagram of a fitted two-level factor model (shared loadings, latent covariances per level).
+
+    Parameters
+    ----------
+    model : Model
+        A model of the ``ml_lvm`` family (any wrapper).
+    group : int or str, optional
+        Group to draw (default the first).
+    filename : str, optional
+        Save the figure (``.png``, ``.svg`` or ``.pdf``).
+    **kwargs
+        Passed to :func:`psychonetrics.report.plots.plot_path_diagram`.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> import psychonetrics as pn
+    >>> data = pn.datasets.seed_example()
+    >>> mod = pn.ml_lvm(data, "F1 =~ y1 + y2 + y3; F2 =~ y4 + y5 + y6", clusters="cluster").runmodel()
+    >>> fig = pn.plot_path(mod, filename="path.png")
+    >>> type(fig).__name__
+    'Figure'
+    """
     if model.family.name != "ml_lvm":
         raise ValueError("`model`: a path diagram needs a latent variable model (ml_lvm and its wrappers).")
     if len(model.stats) > 1 and group is None:
@@ -76,5 +101,36 @@ def plot_path(model: "Model", *, group: int | str | None = None, filename: str |
 
 def plot_network(model: "Model", matrix: str | Sequence[str] | None = None, *, filename: str | None = None,
                  **kwargs: Any) -> Any:
-    """Functional form of ``model.plot(...)``."""
+    """Network plot of a fitted model's ``omega_*`` matrices: functional form of ``model.plot(...)``.
+
+    Edges are blue (positive) or red (negative), wider for stronger partial
+    correlations.
+
+    Parameters
+    ----------
+    model : Model
+        A fitted model.
+    matrix : str or sequence of str, optional
+        Network matrices to draw side by side (default: every ``omega_*``
+        matrix of the model; for models without one, the derived latent or
+        observed networks of both levels).
+    filename : str, optional
+        Save the figure (``.png``, ``.svg`` or ``.pdf``).
+    **kwargs
+        ``group``, ``significant``, ``alpha`` (see :meth:`Model.plot`) and
+        the drawing options of :func:`psychonetrics.report.plots.plot_network`.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> import psychonetrics as pn
+    >>> data = pn.datasets.seed_example()
+    >>> ggm = pn.ml_ggm(data, clusters="cluster").runmodel()
+    >>> fig = pn.plot_network(ggm, filename="networks.png")
+    >>> len(fig.axes)
+    2
+    """
     return plot_model(model, matrix, filename=filename, **kwargs)

@@ -32,11 +32,34 @@ def compare(*models: "Model", **named: "Model") -> pd.DataFrame:
     Columns: model, DF, AIC, BIC, RMSEA, Chisq, Chisq_diff, DF_diff, p_value
     (the chi-square difference test against the previous row).
 
+    Parameters
+    ----------
+    *models : Model
+        Fitted models, named ``Model 1``, ``Model 2``, ...
+    **named : Model
+        Fitted models named by their keyword.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per model, sorted by DF.
+
     Raises
     ------
     ValueError
         When fewer than two models are given, a model is not fitted, or the
         models were fitted to different data.
+
+    Examples
+    --------
+    >>> import psychonetrics as pn
+    >>> data = pn.datasets.seed_example()
+    >>> ggm = pn.ml_ggm(data, clusters="cluster").runmodel()
+    >>> table = pn.compare(saturated=ggm, pruned=ggm.prune(alpha=0.01))
+    >>> table[["model", "DF", "BIC", "Chisq"]].round(1)
+           model  DF      BIC  Chisq
+    0  saturated   0  10474.3    0.0
+    1     pruned  21  10428.8   40.4
     """
     items = [(f"Model {k + 1}", m) for k, m in enumerate(models)] + list(named.items())
     if len(items) < 2:

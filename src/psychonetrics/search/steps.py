@@ -117,6 +117,22 @@ def prune(model: "Model", *, alpha: float = 0.01, adjust: str = "none", matrices
         Matrices to prune (default: the ``omega_*`` network matrices present).
     recursive : bool
         Repeat until nothing is removed.
+    verbose : bool, optional
+        Print what is removed (default: the model's ``verbose``).
+
+    Returns
+    -------
+    Model
+        A new, fitted model (``model`` is left unchanged).
+
+    Examples
+    --------
+    >>> import psychonetrics as pn
+    >>> data = pn.datasets.seed_example()
+    >>> ggm = pn.ml_ggm(data, clusters="cluster").runmodel()
+    >>> pruned = pn.prune(ggm, alpha=0.01)
+    >>> print(int(ggm.fit()["df"]), int(pruned.fit()["df"]))
+    0 21
     """
     choice("adjust", adjust, P_ADJUST_METHODS)
     if not 0 < alpha < 1:
@@ -181,6 +197,33 @@ def stepup(model: "Model", *, alpha: float = 0.01, criterion: str = "bic", matri
     Default matrices: the network (omega) matrices and ``lambda``.
     ``mi="mi_equal"`` (multi-group) frees an element in all groups as one
     parameter constrained equal across groups.
+
+    Parameters
+    ----------
+    model : Model
+        Fitted (or specified: it is fitted first) model.
+    alpha : float
+        An element is a candidate when the p-value of its MI is below ``alpha``.
+    criterion : {"bic", "aic", "ebic", "chisq"}
+        A candidate is kept only when it lowers this criterion.
+    matrices : sequence of str, optional
+        Matrices searched (default: the ``omega_*`` matrices and ``lambda``).
+    mi : {"mi", "mi_equal"}
+    verbose : bool, optional
+
+    Returns
+    -------
+    Model
+        A new, fitted model.
+
+    Examples
+    --------
+    >>> import psychonetrics as pn
+    >>> data = pn.datasets.seed_example()
+    >>> pruned = pn.ml_ggm(data, clusters="cluster").runmodel().prune(alpha=0.01)
+    >>> added = pn.stepup(pruned, alpha=0.01)
+    >>> print(int(pruned.fit()["df"]), int(added.fit()["df"]))
+    21 20
     """
     choice("criterion", criterion, CRITERIA)
     choice("mi", mi, ("mi", "mi_equal"))
@@ -231,6 +274,33 @@ def modelsearch(model: "Model", *, criterion: str = "bic", prunealpha: float = 0
     p-value (if above ``prunealpha``) and adding the fixed element with the
     largest MI (if its p-value is below ``addalpha``); the change that
     improves ``criterion`` most is kept.  Stops when neither improves.
+
+    Parameters
+    ----------
+    model : Model
+        Fitted (or specified: it is fitted first) model.
+    criterion : {"bic", "aic", "ebic", "chisq"}
+    prunealpha, addalpha : float
+        Levels for removing and adding elements.
+    matrices : sequence of str, optional
+        Matrices searched (default: the ``omega_*`` network matrices).
+    verbose : bool, optional
+        Print every step.
+    max_steps : int
+
+    Returns
+    -------
+    Model
+        A new, fitted model.
+
+    Examples
+    --------
+    >>> import psychonetrics as pn
+    >>> data = pn.datasets.seed_example()
+    >>> ggm = pn.ml_ggm(data, clusters="cluster").runmodel()
+    >>> best = pn.modelsearch(ggm)
+    >>> print(int(best.fit()["df"]), round(best.fit()["bic"], 1))
+    19 10414.9
     """
     choice("criterion", criterion, CRITERIA)
     if not model.computed:
