@@ -64,8 +64,22 @@ def _print_results(model, *, as_json: bool, matrices: Sequence[str]) -> None:  #
     print(parameters_text(model))
     for name in matrices:
         print(f"{name}:")
-        print(pd.DataFrame(np.asarray(model.getmatrix(name))).round(4).to_string())
+        values = np.asarray(model.getmatrix(name))
+        labels = _matrix_labels(model, name, values.shape)
+        print(pd.DataFrame(values, index=labels[0], columns=labels[1]).round(4).to_string())
         print()
+
+
+def _matrix_labels(model, name: str, shape: tuple[int, ...]) -> tuple[list[str], list[str]]:  # noqa: ANN001
+    """Row and column labels of a model or derived matrix."""
+    index = model.table.spec_index
+    if name in index:
+        spec = model.table.specs[index[name]]
+        return list(spec.row_labels), list(spec.col_labels)
+    latents = list(getattr(model.family, "latents", ()))
+    labels = latents if ("zeta" in name or "_eta_" in name) and len(latents) == shape[0] else list(model.family.observed)
+    cols = labels if len(shape) > 1 and shape[1] == len(labels) else [str(k) for k in range(shape[1] if len(shape) > 1 else 1)]
+    return labels, cols
 
 
 def _demo(args: argparse.Namespace) -> int:

@@ -36,6 +36,15 @@ def _statistics(data: object, *, vars: Sequence[str] | None, clusters: str | Non
     return tuple(frame_to_stats(data, vars=vars, clusters=clusters, groups=groups, standardize=standardize))
 
 
+def _given_stats(data: object) -> TwoLevelStats | None:
+    """The first group's statistics when ``data`` is a statistics object (or a list of them)."""
+    if isinstance(data, TwoLevelStats):
+        return data
+    if isinstance(data, (list, tuple)) and data and isinstance(data[0], TwoLevelStats):
+        return data[0]
+    return None
+
+
 def _resolve_estimator(estimator: str, stats: Sequence[TwoLevelStats], verbose: bool) -> str:
     choice("estimator", estimator, ESTIMATORS)
     for st in stats:
@@ -202,8 +211,17 @@ def ml_lvm(
     if isinstance(lambda_, str) and ("=~" in lambda_ or "\n" in lambda_ or ";" in lambda_):
         from .syntax import parse_model
 
+        given = _given_stats(data)
+        if given is not None and vars is None:
+            parsed = parse_model(lambda_)
+            if set(parsed.vars) != set(given.vars):
+                raise ValueError(
+                    f"`lambda_`: the model syntax uses {preview(parsed.vars)} but the statistics hold "
+                    f"{preview(given.vars)}; compute the statistics for exactly the model's variables."
+                )
+            vars = list(given.vars)
         parsed = parse_model(lambda_, observed=vars)
-        vars = list(parsed.vars)
+        vars = None if given is not None else list(parsed.vars)
         if latents is None:
             latents = parsed.latents
         if parsed.lambda_fixed is not None:

@@ -26,9 +26,6 @@ from .inference.parameters import parameter_frame
 from .linalg import FloatArray
 from .spec.partable import ParTable
 
-ESTIMATOR_LABEL = {"ML": "ML (two-level sufficient statistics)", "FIML": "FIML (cluster by cluster)"}
-
-
 @dataclass(frozen=True, eq=False)
 class Model:
     """A two-level model. Build it with :func:`psychonetrics.ml_lvm` and its wrappers.
@@ -132,7 +129,9 @@ class Model:
         """Fit the model (and, once, its saturated and baseline models); returns a new Model."""
         verbose = self.verbose if verbose is None else verbose
         if verbose:
-            print(f"Estimating {self.wrapper} with {ESTIMATOR_LABEL[self.estimator]}...")
+            from .report.printing import route_label
+
+            print(f"Estimating {self.wrapper} with {route_label(self)}...")
         fitted = estimate(self.family, self.table, self.stats, estimator=self.estimator, optimizer=self.optimizer)
         reference = self.reference
         if reference is None:

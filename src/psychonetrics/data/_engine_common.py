@@ -60,7 +60,8 @@ def resolve_names(
         if col is not None and col not in columns:
             raise ValueError(f"`{arg}`: column {col!r} is not in `{SOURCE}` (columns: {preview(columns)}).")
     if vars is None:
-        names = [c for c in columns if c not in (clusters, groups)]
+        # pandas writes a non-default index as "__index_level_0__": never a variable
+        names = [c for c in columns if c not in (clusters, groups) and not str(c).startswith("__index_level_")]
     else:
         if isinstance(vars, str):
             vars = [vars]

@@ -125,6 +125,13 @@ class TwoLevelStats:
     n_dropped_missing_cluster: int = 0
     n_dropped_empty: int = 0
 
+    def __repr__(self) -> str:
+        group = "" if self.group is None else f", group={self.group!r}"
+        kind = "complete" if self.complete else "with missing values"
+        sizes = f"{self.sizes.min()}..{self.sizes.max()}" if self.sizes.size else "-"
+        return (f"TwoLevelStats(N={self.n_units}, J={self.n_clusters}, p={self.n_vars}, cluster sizes {sizes} "
+                f"({self.sizes.size} distinct), {kind}{group}; vars={list(self.vars)})")
+
     @property
     def n_vars(self) -> int:
         """p, the number of observed variables."""

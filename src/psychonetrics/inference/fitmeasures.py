@@ -75,9 +75,10 @@ def fit_measures(inp: FitInputs) -> pd.Series:
     t = -2.0 * (inp.logl - inp.unrestricted_logl)
     if -1e-6 < t <= 0.0:
         t = 0.0  # rounding at the saturated optimum (and no negative zero)
-    df = inp.nobs - inp.npar
+    df = np.float64(inp.nobs - inp.npar)
     tb = -2.0 * (inp.baseline_logl - inp.unrestricted_logl)
-    dfb = inp.nobs - inp.baseline_npar
+    dfb = np.float64(inp.nobs - inp.baseline_npar)
+    t, tb = np.float64(t), np.float64(tb)  # numpy division: x/0 is inf or nan, never an exception
     j = inp.n_clusters
     with np.errstate(divide="ignore", invalid="ignore"):
         pvalue = float(sps.chi2.sf(t, df)) if df > 0 else np.nan
@@ -103,12 +104,12 @@ def fit_measures(inp: FitInputs) -> pd.Series:
         "nvar": inp.nvar,
         "nobs": inp.nobs,
         "npar": k,
-        "df": df,
+        "df": int(df),
         "objective": inp.objective,
         "chisq": t,
         "pvalue": pvalue,
         "baseline.chisq": tb,
-        "baseline.df": dfb,
+        "baseline.df": int(dfb),
         "baseline.pvalue": pb,
         "nfi": nfi,
         "pnfi": pnfi,

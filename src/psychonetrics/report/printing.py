@@ -11,7 +11,13 @@ import pandas as pd
 if TYPE_CHECKING:
     from ..model import Model
 
-ROUTES = {"ML": "ML (two-level sufficient statistics)", "FIML": "FIML (cluster by cluster)"}
+def route_label(model: "Model") -> str:
+    """Estimator and the computational route it takes on these data."""
+    if model.estimator == "ML" and all(s.complete for s in model.stats):
+        return "ML (two-level sufficient statistics)"
+    if model.estimator == "ML":
+        return "ML (cluster by cluster over the observed values: the data have missing values)"
+    return "FIML (cluster by cluster over the observed values)"
 
 
 def _types_line(model: "Model") -> str:
@@ -31,7 +37,7 @@ def _fmt(x: float, digits: int = 3) -> str:
 def model_text(model: "Model") -> str:
     """The text printed by ``print(model)``."""
     lines = [f"psychonetrics {model.wrapper} model (family {model.family.name})", f"  Types: {_types_line(model)}"]
-    lines.append(f"  Estimator: {ROUTES.get(model.estimator, model.estimator)}; optimizer: {model.optimizer}")
+    lines.append(f"  Estimator: {route_label(model)}; optimizer: {model.optimizer}")
     groups = len(model.stats)
     lines.append(
         f"  Clusters: {model.n_clusters}, units: {model.n_units}, variables: {model.family.n_vars}, "
