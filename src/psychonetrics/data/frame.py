@@ -65,11 +65,12 @@ def resolve_columns(
             raise ValueError("`vars`: must not include the `clusters` or `groups` column.")
     if not names:
         raise ValueError("`vars`: no variables to model (data has only the cluster/group columns).")
-    bad = [v for v in names if not (pd.api.types.is_numeric_dtype(frame[v]) and not pd.api.types.is_bool_dtype(frame[v]))]
+    dtypes = frame.dtypes
+    bad = [v for v in names if not (pd.api.types.is_numeric_dtype(dtypes[v]) and not pd.api.types.is_bool_dtype(dtypes[v]))]
     if bad:
         raise TypeError(
             f"`data`: variable(s) {preview(bad)} are not numeric "
-            f"(dtypes: {', '.join(str(frame[v].dtype) for v in bad[:5])}); convert or leave them out of `vars`."
+            f"(dtypes: {', '.join(str(dtypes[v]) for v in bad[:5])}); convert or leave them out of `vars`."
         )
     return [str(v) for v in names]
 

@@ -109,6 +109,10 @@ class Family(ABC):
     def jacobian(self, mats: dict[str, FloatArray]) -> dict[str, FloatArray]:
         """``d phi / d vec(M)`` for every matrix M, shape (n_phi, size(M))."""
 
+    def moments_and_jacobian(self, mats: dict[str, FloatArray]) -> tuple[Moments, dict[str, FloatArray]]:
+        """Implied moments and their Jacobian (families may share work between the two)."""
+        return self.implied(mats), self.jacobian(mats)
+
     @abstractmethod
     def start(self, stats: TwoLevelStats, codes: dict[str, np.ndarray], fixed: dict[str, np.ndarray]) -> dict[str, FloatArray]:
         """Start values of every matrix from the data."""

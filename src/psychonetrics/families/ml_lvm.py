@@ -104,23 +104,30 @@ class MlLvm(Family):
     def _level(self, mats: dict[str, FloatArray], level: str) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
         """(A, Psi, C, Theta) of one level."""
         m = len(self.latents)
-        a = np.linalg.inv(np.eye(m) - mats[f"beta_{level}"])
+        beta = mats[f"beta_{level}"]
+        a = np.linalg.inv(np.eye(m) - beta) if beta.any() else np.eye(m)
         psi = self._blocks[f"zeta_{level}"].sigma(mats)
         c = a @ psi @ a.T
         theta = self._blocks[f"epsilon_{level}"].sigma(mats)
         return a, psi, c, theta
 
-    def implied(self, mats: dict[str, FloatArray]) -> Moments:
+    def implied(self, mats: dict[str, FloatArray], levels: dict | None = None) -> Moments:
         lam = mats["lambda"]
-        _, _, c_w, theta_w = self._level(mats, "within")
-        a_b, _, c_b, theta_b = self._level(mats, "between")
+        levels = levels or {lv: self._level(mats, lv) for lv in ("within", "between")}
+        _, _, c_w, theta_w = levels["within"]
+        a_b, _, c_b, theta_b = levels["between"]
         mu = mats["nu"][:, 0] + lam @ (a_b @ mats["nu_eta"][:, 0])
         sigma_w = lam @ c_w @ lam.T + theta_w
         sigma_b = lam @ c_b @ lam.T + theta_b
         return Moments(mu, 0.5 * (sigma_w + sigma_w.T), 0.5 * (sigma_b + sigma_b.T))
 
-    def jacobian(self, mats: dict[str, FloatArray]) -> dict[str, FloatArray]:
+    def moments_and_jacobian(self, mats: dict[str, FloatArray]) -> tuple[Moments, dict[str, FloatArray]]:
+        levels = {lv: self._level(mats, lv) for lv in ("within", "between")}
+        return self.implied(mats, levels), self.jacobian(mats, levels)
+
+    def jacobian(self, mats: dict[str, FloatArray], levels: dict | None = None) -> dict[str, FloatArray]:
         lam = mats["lambda"]
+        levels = levels or {lv: self._level(mats, lv) for lv in ("within", "between")}
         p, m = lam.shape
         ps = p * (p + 1) // 2
         n_phi = p + 2 * ps
@@ -130,7 +137,7 @@ class MlLvm(Family):
 
         jac_lambda = np.zeros((n_phi, p * m))
         for level in ("within", "between"):
-            a, _, c, _ = self._level(mats, level)
+            a, _, c, _ = levels[level]
             jac_lambda[rows[level]] = vech_rows(sym_jacobian(kron(lam @ c, eye_p), p), p)
             # beta
             jac_beta = np.zeros((n_phi, m * m))

@@ -98,16 +98,16 @@ class Objective:
         for g, (st, route) in enumerate(zip(self.stats, self.routes)):
             mats = self.table.matrices(values, g)
             try:
-                mom = self.family.implied(mats)
+                mom, jac_mats = self.family.moments_and_jacobian(mats)
             except np.linalg.LinAlgError:
                 return -np.inf, np.full(n, np.nan), np.full((n, n), np.nan)
-            ll, d_phi = route.dloglik(mom, st)
+            ll, d_phi, info_phi = route.scoring(mom, st)
             if not np.isfinite(ll):
                 return -np.inf, np.full(n, np.nan), np.full((n, n), np.nan)
             total += ll
-            jac = self.table.element_jacobian(self.family.jacobian(mats), g, self.family.n_phi) @ free_map
+            jac = self.table.element_jacobian(jac_mats, g, self.family.n_phi) @ free_map
             grad += d_phi @ jac
-            info += jac.T @ route.information(mom, st) @ jac
+            info += jac.T @ info_phi @ jac
         return total, grad, 0.5 * (info + info.T)
 
     def information(self, x: FloatArray, *, kind: str = "expected") -> FloatArray:

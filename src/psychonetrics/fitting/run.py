@@ -23,7 +23,7 @@ from ..exceptions import ConvergenceWarning
 from ..families.base import Family, Moments
 from ..families.ml_varcov import MlVarcov
 from ..likelihood import Route, route_for
-from ..linalg import FloatArray
+from ..linalg import FloatArray, nearest_positive_definite
 from ..spec.build import build_partable, parse_patterns, with_start_values
 from ..spec.partable import ParTable
 from .objective import Objective
@@ -121,7 +121,10 @@ def estimate(
                 result = retry
     kind = "observed" if any(r.information_kind == "observed" for r in routes) else "expected"
     if np.isfinite(result.loglik) and standard_errors:
-        info = obj.information(result.x, kind=kind)
+        if kind == "expected" and result.information is not None:
+            info = result.information  # computed by the optimizer at the solution
+        else:
+            info = obj.information(result.x, kind=kind)
         vcov, _ = invert_information(info)
         moments = tuple(obj.moments(result.x))
     elif np.isfinite(result.loglik):
@@ -156,15 +159,50 @@ def alternative_starts(table: ParTable, start: FloatArray) -> list[FloatArray]:
     return [shrunken, np.clip(emergency, lo, hi)]
 
 
+def _saturated(stats: Sequence[TwoLevelStats], *, estimator: str, labels: list[str]) -> Estimates:
+    """The saturated model: free mu, Sigma_W and Sigma_B, both kept positive semi-definite.
+
+    Fitted first with unconstrained covariance blocks (cheap: the Jacobian is
+    an identity).  When that maximum has positive semi-definite Sigma_W and
+    Sigma_B it is also the constrained maximum; otherwise the Cholesky
+    parameterization (as psychonetrics) is fitted from the projected solution.
+    """
+    observed = stats[0].vars
+    family = MlVarcov(observed, within="cov", between="cov")
+    pats = parse_patterns(family, {})
+    table = build_partable(family, [pats] * len(stats), [set()] * len(stats), equal=(), group_labels=labels)
+    table = with_start_values(table, family, stats, [pats] * len(stats))
+    free = estimate(family, table, stats, estimator=estimator, optimizer="fisher", standard_errors=False)
+    if free.result.converged and all(
+        np.linalg.eigvalsh(m)[0] >= -1e-12 * max(1.0, np.abs(m).max())
+        for mom in free.moments for m in (mom.sigma_within, mom.sigma_between)
+    ):
+        return free
+    chol_family = MlVarcov(observed, within="chol", between="chol")
+    pats = parse_patterns(chol_family, {})
+    table = build_partable(chol_family, [pats] * len(stats), [set()] * len(stats), equal=(), group_labels=labels)
+    table = with_start_values(table, chol_family, stats, [pats] * len(stats))
+    if free.moments:
+        # start from the unconstrained maximum projected onto the PSD cone
+        values = table.value.copy()
+        names = table.names()
+        for g, mom in enumerate(free.moments):
+            start = {"mu": mom.mu.reshape(-1, 1)}
+            for level, sigma in (("within", mom.sigma_within), ("between", mom.sigma_between)):
+                start[f"lowertri_{level}"] = chol_family.blocks()[0].ctype.from_sigma(
+                    nearest_positive_definite(sigma, floor=1e-6))["lowertri"]
+            rows = np.flatnonzero((table.group == g) & (table.par > 0))
+            for i in rows:
+                values[i] = start[names[i]][table.row[i], table.col[i]]
+        table = table.with_columns(value=values)
+    return estimate(chol_family, table, stats, estimator=estimator, optimizer="default", standard_errors=False)
+
+
 def reference_fits(stats: Sequence[TwoLevelStats], *, estimator: str) -> ReferenceFits:
     """Fit the saturated and baseline models of ``stats``."""
     observed = stats[0].vars
     labels = [st.group or "1" for st in stats]
-    sat_family = MlVarcov(observed, within="chol", between="chol")
-    pats = parse_patterns(sat_family, {})
-    table = build_partable(sat_family, [pats] * len(stats), [set()] * len(stats), equal=(), group_labels=labels)
-    table = with_start_values(table, sat_family, stats, [pats] * len(stats))
-    sat = estimate(sat_family, table, stats, estimator=estimator, optimizer="default", standard_errors=False)
+    sat = _saturated(stats, estimator=estimator, labels=labels)
 
     base_family = MlVarcov(observed, within="cov", between="cov")
     pats = parse_patterns(base_family, {"sigma_within": "diag", "sigma_between": "diag"})

@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
+
 from ..data.stats import TwoLevelStats
 from ..families.base import Moments
 from ..linalg import FloatArray
@@ -35,6 +37,16 @@ class Route:
     dloglik: Callable[[Moments, TwoLevelStats], tuple[float, FloatArray]]
     information: Callable[[Moments, TwoLevelStats], FloatArray]
     information_kind: str = "expected"
+    scoring_fn: Callable[[Moments, TwoLevelStats], tuple[float, FloatArray, FloatArray]] | None = None
+
+    def scoring(self, moments: Moments, stats: TwoLevelStats) -> tuple[float, FloatArray, FloatArray]:
+        """Log-likelihood, gradient and expected information in phi (shared work where the route allows)."""
+        if self.scoring_fn is not None:
+            return self.scoring_fn(moments, stats)
+        ll, grad = self.dloglik(moments, stats)
+        if not np.isfinite(ll):
+            return ll, grad, np.full((grad.size, grad.size), np.nan)
+        return ll, grad, self.information(moments, stats)
 
 
 STATS = Route(
@@ -42,6 +54,7 @@ STATS = Route(
     _stats.loglik_stats,
     _stats.dloglik_dmoments_stats,
     _stats.information_expected_stats,
+    scoring_fn=_stats.scoring_stats,
 )
 
 

@@ -92,14 +92,15 @@ def _fold_vech(g: FloatArray) -> FloatArray:
     return np.where(r == c, 1.0, 2.0) * g[r, c]
 
 
-def dloglik_dmoments_stats(moments: Moments, stats: TwoLevelStats) -> tuple[float, FloatArray]:
+def dloglik_dmoments_stats(moments: Moments, stats: TwoLevelStats, rot: _Rotation | None = None,
+                           ) -> tuple[float, FloatArray]:
     """Log-likelihood and its gradient with respect to phi = (mu, vech W, vech B).
 
     Returns ``(-inf, nan-vector)`` outside the parameter space.
     """
     p = stats.n_vars
     n_phi = p + p * (p + 1)
-    rot = _rotate(moments, stats)
+    rot = _rotate(moments, stats) if rot is None else rot
     if rot is None:
         return -np.inf, np.full(n_phi, np.nan)
     rd, y = _rotated_moments(moments, stats, rot)
@@ -138,7 +139,7 @@ def _cov_transform(r: FloatArray) -> FloatArray:
     return u
 
 
-def information_expected_stats(moments: Moments, stats: TwoLevelStats) -> FloatArray:
+def information_expected_stats(moments: Moments, stats: TwoLevelStats, rot: _Rotation | None = None) -> FloatArray:
     """Expected (Fisher) information of logL in phi = (mu, vech W, vech B), summed over clusters.
 
     Notes
@@ -155,7 +156,7 @@ def information_expected_stats(moments: Moments, stats: TwoLevelStats) -> FloatA
     """
     p = stats.n_vars
     ps = p * (p + 1) // 2
-    rot = _rotate(moments, stats)
+    rot = _rotate(moments, stats) if rot is None else rot
     if rot is None:
         return np.full((p + 2 * ps, p + 2 * ps), np.nan)
     m, s = stats.size_counts.astype(float), stats.sizes.astype(float)
@@ -177,4 +178,13 @@ def information_expected_stats(moments: Moments, stats: TwoLevelStats) -> FloatA
     return info
 
 
-__all__ = ["loglik_stats", "dloglik_dmoments_stats", "information_expected_stats", "vech_positions"]
+def scoring_stats(moments: Moments, stats: TwoLevelStats) -> tuple[float, FloatArray, FloatArray]:
+    """Log-likelihood, gradient and expected information in phi, sharing one decomposition."""
+    rot = _rotate(moments, stats)
+    ll, grad = dloglik_dmoments_stats(moments, stats, rot)
+    if not np.isfinite(ll):
+        return ll, grad, np.full((grad.size, grad.size), np.nan)
+    return ll, grad, information_expected_stats(moments, stats, rot)
+
+
+__all__ = ["loglik_stats", "scoring_stats", "dloglik_dmoments_stats", "information_expected_stats", "vech_positions"]

@@ -159,6 +159,29 @@ class ParTable:
             mats[spec.name] = m
         return mats
 
+    @cached_property
+    def _jacobian_layout(self) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+        """Per group: (table rows, column in the stacked Jacobian, mirror column, has-mirror mask).
+
+        The family's Jacobians are stacked horizontally in ``specs`` order;
+        a stored symmetric off-diagonal element also collects its mirror.
+        """
+        out = []
+        for g in range(self.n_groups):
+            rows, pos, mirror, has = [], [], [], []
+            offset = 0
+            for spec, idx in self._layout[g]:
+                n = spec.shape[0]
+                r, c = self.row[idx], self.col[idx]
+                rows.append(idx)
+                pos.append(offset + r + c * n)
+                mirror.append(offset + c + r * n)
+                has.append((spec.storage == "symmetric") & (r != c))
+                offset += spec.shape[0] * spec.shape[1]
+            out.append((np.concatenate(rows), np.concatenate(pos), np.concatenate(mirror),
+                        np.concatenate(has).astype(bool)))
+        return out
+
     def element_jacobian(self, jac_by_matrix: dict[str, FloatArray], group: int, n_phi: int) -> FloatArray:
         """``d phi / d element`` for every table row of ``group``: (n_phi, n_rows) with other groups' columns 0.
 
@@ -166,18 +189,16 @@ class ParTable:
         elements treated as independent; symmetric off-diagonal rows get the
         sum of the (i, j) and (j, i) columns.
         """
-        out = np.zeros((n_phi, self.n_rows))
-        for spec, idx in self._layout[group]:
-            jac = jac_by_matrix.get(spec.name)
-            if jac is None or idx.size == 0:
-                continue
-            n = spec.shape[0]
-            r, c = self.row[idx], self.col[idx]
-            block = jac[:, r + c * n]
-            if spec.storage == "symmetric":
-                off = r != c
-                block[:, off] += jac[:, (c + r * n)[off]]
-            out[:, idx] = block
+        stacked = np.hstack([jac_by_matrix[spec.name] if spec.name in jac_by_matrix
+                             else np.zeros((n_phi, spec.shape[0] * spec.shape[1])) for spec in self.specs])
+        rows, pos, mirror, has = self._jacobian_layout[group]
+        block = stacked[:, pos]
+        block[:, has] += stacked[:, mirror[has]]
+        if self.n_groups == 1 and rows.size == self.n_rows:
+            out = np.empty((n_phi, self.n_rows))
+        else:
+            out = np.zeros((n_phi, self.n_rows))
+        out[:, rows] = block
         return out
 
     def free_map(self) -> np.ndarray:
