@@ -125,9 +125,15 @@ def _scoring_step(x: FloatArray, grad: FloatArray, info: FloatArray, lo: FloatAr
                   ridge: float) -> FloatArray:
     """Solve (I + ridge) step = grad, holding parameters at an active bound fixed."""
     n = x.size
+    scale = max(float(np.mean(np.abs(np.diag(info)))), 1e-12) if n else 1.0
+    at_bound = (x <= lo + 1e-12) | (x >= hi - 1e-12)
+    if not at_bound.any():  # the usual case: one solve
+        try:
+            return np.linalg.solve(info + ridge * scale * np.eye(n), grad)
+        except np.linalg.LinAlgError:
+            return np.linalg.lstsq(info + ridge * scale * np.eye(n), grad, rcond=None)[0]
     free = np.ones(n, dtype=bool)
     step = np.zeros(n)
-    scale = max(float(np.mean(np.abs(np.diag(info)))), 1e-12) if n else 1.0
     for _ in range(3):
         idx = np.flatnonzero(free)
         sub = info[np.ix_(idx, idx)] + ridge * scale * np.eye(idx.size)

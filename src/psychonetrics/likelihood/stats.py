@@ -115,8 +115,9 @@ def dloglik_dmoments_stats(moments: Moments, stats: TwoLevelStats, rot: _Rotatio
     # dF/dV_s in rotated coordinates: E_s - s E_s Y_s E_s, with E_s = diag(1/e_s).
     eye = np.eye(p)
     per_size = inv_e[:, :, None] * eye - s[:, None, None] * y * inv_e[:, :, None] * inv_e[:, None, :]
-    z_w = np.tensordot(m, per_size, axes=1)
-    z_b = np.tensordot(m * s, per_size, axes=1)
+    flat = per_size.reshape(len(s), -1)
+    z_w = (m @ flat).reshape(p, p)
+    z_b = ((m * s) @ flat).reshape(p, p)
     r = rot.r
     w_inv = rot.w_inv
     g_w = (n - j) * (w_inv - w_inv @ stats.within_cov @ w_inv) + r @ z_w @ r.T

@@ -125,54 +125,76 @@ def build_partable(
     bad = [e for e in equal if e not in names]
     if bad:
         raise ValueError(f"`equal`: unknown matrix name(s) {preview(bad)} (matrices: {preview(names)}).")
-    cols: dict[str, list] = {k: [] for k in ("group", "matrix", "row", "col", "par", "value", "lower", "upper", "ident")}
-    labels: dict[int, int] = {}
-    first_group_par: dict[tuple[int, int, int], int] = {}
-    next_par = 1
+    parts: dict[str, list[np.ndarray]] = {k: [] for k in ("group", "matrix", "row", "col", "code", "value", "lower", "ident")}
     for g, pats in enumerate(group_patterns):
         for k, spec in enumerate(specs):
             pat = pats[spec.name]
             rows, cs = spec.elements()
-            for r, c in zip(rows.tolist(), cs.tolist()):
-                code = int(pat.codes[r, c])
-                if code == 0:
-                    par = 0
-                elif code > 1:
-                    if code not in labels:
-                        labels[code] = next_par
-                        next_par += 1
-                    par = labels[code]
-                elif g > 0 and spec.name in equal and first_group_par.get((k, r, c), 0) > 0:
-                    par = first_group_par[(k, r, c)]
-                else:
-                    par = next_par
-                    next_par += 1
-                if g == 0:
-                    first_group_par[(k, r, c)] = par
-                lower = spec.diagonal_lower if (spec.diagonal_lower is not None and r == c) else -np.inf
-                cols["group"].append(g)
-                cols["matrix"].append(k)
-                cols["row"].append(r)
-                cols["col"].append(c)
-                cols["par"].append(par)
-                cols["value"].append(float(pat.fixed[r, c]) if par == 0 else 0.0)
-                cols["lower"].append(lower)
-                cols["upper"].append(np.inf)
-                cols["ident"].append((spec.name, r, c) in group_marks[g])
+            codes = pat.codes[rows, cs]
+            diag = rows == cs
+            lower = np.full(rows.size, -np.inf)
+            if spec.diagonal_lower is not None:
+                lower[diag] = spec.diagonal_lower
+            marks = group_marks[g]
+            ident = np.array([(spec.name, r, c) in marks for r, c in zip(rows.tolist(), cs.tolist())], dtype=bool) \
+                if marks else np.zeros(rows.size, dtype=bool)
+            parts["group"].append(np.full(rows.size, g))
+            parts["matrix"].append(np.full(rows.size, k))
+            parts["row"].append(rows)
+            parts["col"].append(cs)
+            parts["code"].append(codes)
+            parts["value"].append(np.where(codes == 0, pat.fixed[rows, cs], 0.0))
+            parts["lower"].append(lower)
+            parts["ident"].append(ident)
+    cols = {k: np.concatenate(v) for k, v in parts.items()}
+    par = _number_parameters(cols, specs, equal)
     table = ParTable(
         specs=specs,
-        group=np.array(cols["group"], dtype=np.int64),
-        matrix=np.array(cols["matrix"], dtype=np.int64),
-        row=np.array(cols["row"], dtype=np.int64),
-        col=np.array(cols["col"], dtype=np.int64),
-        par=np.array(cols["par"], dtype=np.int64),
-        value=np.array(cols["value"], dtype=float),
-        lower=np.array(cols["lower"], dtype=float),
-        upper=np.array(cols["upper"], dtype=float),
-        identification=np.array(cols["ident"], dtype=bool),
+        group=cols["group"].astype(np.int64),
+        matrix=cols["matrix"].astype(np.int64),
+        row=cols["row"].astype(np.int64),
+        col=cols["col"].astype(np.int64),
+        par=par,
+        value=cols["value"].astype(float),
+        lower=cols["lower"].astype(float),
+        upper=np.full(par.size, np.inf),
+        identification=cols["ident"],
         group_labels=tuple(group_labels),
     )
     return table.renumbered()
+
+
+def _number_parameters(cols: dict[str, np.ndarray], specs: tuple, equal: Sequence[str]) -> np.ndarray:
+    """Free-parameter numbers: 1 = a new parameter, labels > 1 shared model-wide, ``equal`` matrices
+    shared with the first group's element (when free there)."""
+    code = cols["code"]
+    n = code.size
+    par = np.zeros(n, dtype=np.int64)
+    # key of an element within its group, to find the first group's copy
+    key = (cols["matrix"] * 1_000_003 + cols["row"]) * 1_000_003 + cols["col"]
+    first_group = cols["group"] == 0
+    equal_idx = {i for i, s in enumerate(specs) if s.name in equal}
+    in_equal = np.isin(cols["matrix"], list(equal_idx)) if equal_idx else np.zeros(n, dtype=bool)
+    labels: dict[int, int] = {}
+    next_par = 1
+    first_par: dict[int, int] = {}
+    for i in range(n):
+        c = code[i]
+        if c == 0:
+            continue
+        if c > 1:
+            if c not in labels:
+                labels[c] = next_par
+                next_par += 1
+            par[i] = labels[c]
+        elif not first_group[i] and in_equal[i] and first_par.get(key[i], 0) > 0:
+            par[i] = first_par[key[i]]
+        else:
+            par[i] = next_par
+            next_par += 1
+        if first_group[i]:
+            first_par[key[i]] = par[i]
+    return par
 
 
 def with_start_values(table: ParTable, family: Family, stats: Sequence[TwoLevelStats],
