@@ -230,16 +230,6 @@ def _group_stats(
         means = cluster_sums(codes, centred, n_clusters) / sizes[:, None]
         dev = centred - means[codes]
         crossprod = dev.T @ dev
-        stats = stats_from_cluster_sums(
-            vars=names,
-            cluster_sizes=sizes,
-            cluster_means=means + center,
-            within_crossprod=crossprod,
-            group=label,
-            units=units,
-            n_dropped_missing_cluster=dropped_cluster,
-            n_dropped_empty=dropped_empty,
-        )
     else:
         # Pairwise-available statistics: used only for start values and checks.
         obs_count = cluster_sums(codes, observed.astype(float), n_clusters)
@@ -249,16 +239,16 @@ def _group_stats(
         dev = np.where(observed, centred - means[codes], 0.0)
         pair = observed.T.astype(float) @ observed.astype(float)
         crossprod = dev.T @ dev * (observed.shape[0] - n_clusters) / np.maximum(pair - n_clusters, 1.0)
-        stats = stats_from_cluster_sums(
-            vars=names,
-            cluster_sizes=sizes,
-            cluster_means=means + center,
-            within_crossprod=crossprod,
-            group=label,
-            units=units,
-            n_dropped_missing_cluster=dropped_cluster,
-            n_dropped_empty=dropped_empty,
-        )
+    stats = stats_from_cluster_sums(
+        vars=names,
+        cluster_sizes=sizes,
+        cluster_means=means + center,
+        within_crossprod=crossprod,
+        group=label,
+        units=units,
+        n_dropped_missing_cluster=dropped_cluster,
+        n_dropped_empty=dropped_empty,
+    )
     _check_variances(stats, where)
     return stats
 
