@@ -106,3 +106,15 @@ def test_stepup_can_add_parameter_equal_across_groups(two_groups: pd.DataFrame) 
         assert new.groupby(["row", "col"])["par"].nunique().eq(1).all()
         assert len(new) == 2 * added
     assert stepped.fit()["aic.ll"] <= mod.fit()["aic.ll"] + 1e-9
+
+
+def test_multigroup_with_fiml_and_network_types(two_groups: pd.DataFrame) -> None:
+    ml = pn.ml_lvm(two_groups, SYNTAX, clusters="cluster", groups="group", equal=["lambda"]).runmodel()
+    fiml = pn.ml_lvm(two_groups, SYNTAX, clusters="cluster", groups="group", equal=["lambda"],
+                     estimator="FIML").runmodel()
+    assert abs(ml.fit()["logl"] - fiml.fit()["logl"]) < 1e-6
+    np.testing.assert_allclose(fiml.fitted.se, ml.fitted.se, rtol=1e-5)
+    lnm = pn.ml_lnm(two_groups, SYNTAX, clusters="cluster", groups="group", equal=["lambda"]).runmodel()
+    assert abs(lnm.fit()["logl"] - ml.fit()["logl"]) < 1e-6  # saturated latent blocks: same model
+    omega = lnm.getmatrix("omega_zeta_within")
+    assert set(omega) == {"A", "B"} and all(np.all(np.diag(v) == 0) for v in omega.values())
