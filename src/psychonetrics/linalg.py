@@ -15,7 +15,7 @@ Invariants
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 from numpy.typing import NDArray
@@ -24,7 +24,7 @@ FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
 
 
-@lru_cache(maxsize=None)
+@cache
 def vech_indices(n: int) -> tuple[IntArray, IntArray]:
     """Row and column indices of the vech elements of an n x n matrix."""
     rows, cols = [], []
@@ -35,14 +35,14 @@ def vech_indices(n: int) -> tuple[IntArray, IntArray]:
     return np.array(rows, dtype=np.int64), np.array(cols, dtype=np.int64)
 
 
-@lru_cache(maxsize=None)
+@cache
 def vech_positions(n: int) -> IntArray:
     """Positions in ``vec`` (column-major) of the vech elements of an n x n matrix."""
     r, c = vech_indices(n)
     return r + c * n
 
 
-@lru_cache(maxsize=None)
+@cache
 def commutation_permutation(n: int, q: int | None = None) -> IntArray:
     """Permutation ``perm`` with ``vec(A')[k] = vec(A)[perm[k]]`` for A of shape (n, q)."""
     q = n if q is None else q
@@ -72,7 +72,7 @@ def unvech(v: FloatArray, n: int) -> FloatArray:
     return out
 
 
-@lru_cache(maxsize=None)
+@cache
 def duplication_matrix(n: int) -> FloatArray:
     """D with ``vec(A) = D vech(A)`` for symmetric A, shape (n^2, n(n+1)/2)."""
     r, c = vech_indices(n)

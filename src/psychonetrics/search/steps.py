@@ -323,7 +323,7 @@ def modelsearch(model: "Model", *, criterion: str = "bic", prunealpha: float = 0
             if len(cands):
                 options.append(("add", cands.iloc[0], _free_candidate(current, cands.iloc[0], "mi")))
             scored = []
-            for kind, what, cand in options:
+            for kind, _what, cand in options:
                 refit = _refit(cand)
                 if refit is None:
                     skipped += 1
