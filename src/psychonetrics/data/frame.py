@@ -169,7 +169,7 @@ def frame_to_stats(
 
     out = []
     for g, label in enumerate(group_labels):
-        rows = group_codes == g
+        rows = slice(None) if len(group_labels) == 1 else group_codes == g  # one group: no copy
         out.append(
             _group_stats(
                 values[rows],
@@ -196,10 +196,14 @@ def _group_stats(
 ) -> TwoLevelStats:
     where = "" if label is None else f" (group {label!r})"
     codes, _ = pd.factorize(pd.Series(cluster_ids), sort=False)
-    order = np.argsort(codes, kind="stable")
-    codes = codes[order].astype(np.int64)
-    values = values[order]
-    observed = observed[order]
+    codes = codes.astype(np.int64)
+    if np.any(codes[1:] < codes[:-1]):  # rows not grouped by cluster: sort them (stable)
+        order = np.argsort(codes, kind="stable")
+        codes = codes[order]
+        values = values[order]
+        observed = observed[order]
+    else:
+        values = values.copy()  # centred in place below; the caller's array stays intact
     n_clusters = int(codes.max()) + 1 if codes.size else 0
     if n_clusters < 2:
         raise ValueError(
@@ -214,8 +218,10 @@ def _group_stats(
     complete = bool(observed.all())
     # Centre on the grand mean of the observed values, then zero-fill holes.
     count = observed.sum(axis=0)
-    center = np.where(observed, values, 0.0).sum(axis=0) / count
-    centred = np.where(observed, values - center, 0.0)
+    center = np.nansum(values, axis=0) / count
+    centred = values
+    centred -= center
+    centred[~observed] = 0.0
 
     patterns, pattern_index = missingness_patterns(observed)
     units = UnitData(
@@ -228,8 +234,7 @@ def _group_stats(
     )
     if complete:
         means = cluster_sums(codes, centred, n_clusters) / sizes[:, None]
-        dev = centred - means[codes]
-        crossprod = dev.T @ dev
+        crossprod = _within_crossprod(centred, means, codes)
     else:
         # Pairwise-available statistics: used only for start values and checks.
         obs_count = cluster_sums(codes, observed.astype(float), n_clusters)
@@ -251,6 +256,16 @@ def _group_stats(
     )
     _check_variances(stats, where)
     return stats
+
+
+def _within_crossprod(centred: np.ndarray, means: np.ndarray, codes: np.ndarray, chunk: int = 262_144) -> np.ndarray:
+    """sum_i (y_i - ybar_j(i))(y_i - ybar_j(i))', accumulated in chunks to bound temporary memory."""
+    p = centred.shape[1]
+    out = np.zeros((p, p))
+    for start in range(0, centred.shape[0], chunk):
+        dev = centred[start:start + chunk] - means[codes[start:start + chunk]]
+        out += dev.T @ dev
+    return out
 
 
 def cluster_sums(codes: np.ndarray, values: np.ndarray, n_clusters: int) -> np.ndarray:
