@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -82,10 +82,7 @@ class Model:
     identification: str = "loadings"
     equal: tuple[str, ...] = ()
     verbose: bool = False
-    _fit_cache: dict = None  # type: ignore[assignment]
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "_fit_cache", {})
+    _fit_cache: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     # ------------------------------------------------------------- basics
     @property
