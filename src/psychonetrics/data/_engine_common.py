@@ -24,7 +24,7 @@ import numpy as np
 
 from .._arg import preview
 from ..exceptions import DataWarning
-from .frame import _check_variances
+from .frame import _check_variances, resolve_names  # noqa: F401  (resolve_names: used by the engines)
 from .stats import TwoLevelStats
 
 #: Word used for the data argument in messages of the out-of-core engines.
@@ -34,53 +34,6 @@ FIML_HINT = (
     "pass dropna=True to drop them (listwise deletion), or load the data into a pandas "
     'DataFrame and fit ml_lvm(data, ..., estimator="FIML") to use every observed value'
 )
-
-
-def resolve_names(
-    columns: Sequence[str],
-    numeric: Sequence[bool],
-    *,
-    vars: Sequence[str] | None,
-    clusters: str | None,
-    groups: str | None,
-) -> list[str]:
-    """Check the column arguments against a source's columns; return the variable names.
-
-    The messages are those of :func:`psychonetrics.data.frame.resolve_columns`.
-    """
-    if clusters is None:
-        raise ValueError("`clusters`: required; name the column that holds the cluster ids.")
-    if not isinstance(clusters, str):
-        raise TypeError(f"`clusters`: expected one column name (str), got {type(clusters).__name__}.")
-    if groups is not None and not isinstance(groups, str):
-        raise TypeError(f"`groups`: expected one column name (str) or None, got {type(groups).__name__}.")
-    columns = [str(c) for c in columns]
-    is_numeric = dict(zip(columns, numeric))
-    for arg, col in (("clusters", clusters), ("groups", groups)):
-        if col is not None and col not in columns:
-            raise ValueError(f"`{arg}`: column {col!r} is not in `{SOURCE}` (columns: {preview(columns)}).")
-    if vars is None:
-        # pandas writes a non-default index as "__index_level_0__": never a variable
-        names = [c for c in columns if c not in (clusters, groups) and not str(c).startswith("__index_level_")]
-    else:
-        if isinstance(vars, str):
-            vars = [vars]
-        names = [str(v) for v in vars]
-        unknown = [v for v in names if v not in columns]
-        if unknown:
-            raise ValueError(f"`vars`: {preview(unknown)} not in `{SOURCE}` (columns: {preview(columns)}).")
-        if len(set(names)) != len(names):
-            raise ValueError("`vars`: contains duplicated names.")
-        if clusters in names or (groups is not None and groups in names):
-            raise ValueError("`vars`: must not include the `clusters` or `groups` column.")
-    if not names:
-        raise ValueError(f"`vars`: no variables to model (`{SOURCE}` has only the cluster/group columns).")
-    bad = [v for v in names if not is_numeric[v]]
-    if bad:
-        raise TypeError(
-            f"`{SOURCE}`: variable(s) {preview(bad)} are not numeric; convert or leave them out of `vars`."
-        )
-    return names
 
 
 @dataclass

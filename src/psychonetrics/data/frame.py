@@ -34,6 +34,59 @@ def as_pandas(data: object, *, argument: str = "data") -> pd.DataFrame:
     )
 
 
+def resolve_names(
+    columns: Sequence[str],
+    numeric: Sequence[bool],
+    *,
+    vars: Sequence[str] | None,
+    clusters: str | None,
+    groups: str | None,
+    source: str = "source",
+    dtypes: Sequence[str] | None = None,
+) -> list[str]:
+    """Check the column arguments against a data source's columns; return the variable names.
+
+    ``numeric`` flags which columns hold numbers; ``source`` names the data
+    argument in messages (``"data"`` for DataFrames, ``"source"`` out of
+    core); ``dtypes``, when given, are quoted for non-numeric variables.
+    """
+    if clusters is None:
+        raise ValueError("`clusters`: required; name the column that holds the cluster ids.")
+    if not isinstance(clusters, str):
+        raise TypeError(f"`clusters`: expected one column name (str), got {type(clusters).__name__}.")
+    if groups is not None and not isinstance(groups, str):
+        raise TypeError(f"`groups`: expected one column name (str) or None, got {type(groups).__name__}.")
+    columns = [str(c) for c in columns]
+    is_numeric = dict(zip(columns, numeric))
+    for arg, col in (("clusters", clusters), ("groups", groups)):
+        if col is not None and col not in columns:
+            raise ValueError(f"`{arg}`: column {col!r} is not in `{source}` (columns: {preview(columns)}).")
+    if vars is None:
+        # pandas writes a non-default index as "__index_level_0__": never a variable
+        names = [c for c in columns if c not in (clusters, groups) and not str(c).startswith("__index_level_")]
+    else:
+        if isinstance(vars, str):
+            vars = [vars]
+        names = [str(v) for v in vars]
+        unknown = [v for v in names if v not in columns]
+        if unknown:
+            raise ValueError(f"`vars`: {preview(unknown)} not in `{source}` (columns: {preview(columns)}).")
+        if len(set(names)) != len(names):
+            raise ValueError("`vars`: contains duplicated names.")
+        if clusters in names or (groups is not None and groups in names):
+            raise ValueError("`vars`: must not include the `clusters` or `groups` column.")
+    if not names:
+        raise ValueError(f"`vars`: no variables to model (`{source}` has only the cluster/group columns).")
+    bad = [v for v in names if not is_numeric[v]]
+    if bad:
+        kinds = "" if dtypes is None else " (dtypes: " + ", ".join(
+            str(dict(zip(columns, dtypes))[v]) for v in bad[:5]) + ")"
+        raise TypeError(
+            f"`{source}`: variable(s) {preview(bad)} are not numeric{kinds}; convert or leave them out of `vars`."
+        )
+    return names
+
+
 def resolve_columns(
     frame: pd.DataFrame,
     *,
@@ -42,37 +95,10 @@ def resolve_columns(
     groups: str | None,
 ) -> list[str]:
     """Check the column arguments against ``frame`` and return the variable names."""
-    if clusters is None:
-        raise ValueError("`clusters`: required; name the column that holds the cluster ids.")
-    if not isinstance(clusters, str):
-        raise TypeError(f"`clusters`: expected one column name (str), got {type(clusters).__name__}.")
-    columns = list(frame.columns)
-    for arg, col in (("clusters", clusters), ("groups", groups)):
-        if col is not None and col not in columns:
-            raise ValueError(f"`{arg}`: column {col!r} is not in `data` (columns: {preview(columns)}).")
-    if vars is None:
-        names = [c for c in columns if c not in (clusters, groups)]
-    else:
-        if isinstance(vars, str):
-            vars = [vars]
-        names = list(vars)
-        unknown = [v for v in names if v not in columns]
-        if unknown:
-            raise ValueError(f"`vars`: {preview(unknown)} not in `data` (columns: {preview(columns)}).")
-        if len(set(names)) != len(names):
-            raise ValueError("`vars`: contains duplicated names.")
-        if clusters in names or (groups is not None and groups in names):
-            raise ValueError("`vars`: must not include the `clusters` or `groups` column.")
-    if not names:
-        raise ValueError("`vars`: no variables to model (data has only the cluster/group columns).")
-    dtypes = frame.dtypes
-    bad = [v for v in names if not (pd.api.types.is_numeric_dtype(dtypes[v]) and not pd.api.types.is_bool_dtype(dtypes[v]))]
-    if bad:
-        raise TypeError(
-            f"`data`: variable(s) {preview(bad)} are not numeric "
-            f"(dtypes: {', '.join(str(dtypes[v]) for v in bad[:5])}); convert or leave them out of `vars`."
-        )
-    return [str(v) for v in names]
+    dtypes = list(frame.dtypes)
+    numeric = [pd.api.types.is_numeric_dtype(d) and not pd.api.types.is_bool_dtype(d) for d in dtypes]
+    return resolve_names([str(c) for c in frame.columns], numeric, vars=vars, clusters=clusters, groups=groups,
+                         source="data", dtypes=[str(d) for d in dtypes])
 
 
 def _standardize(values: np.ndarray, method: str) -> np.ndarray:
