@@ -172,7 +172,7 @@ def implied_stats(obj: Objective, x: np.ndarray, like: TwoLevelStats) -> TwoLeve
     )
 
 
-def check_element_jacobian(obj: Objective, x: np.ndarray) -> None:
+def assert_element_jacobian(obj: Objective, x: np.ndarray) -> None:
     """d phi / d element (every table row, fixed ones too) vs central differences of phi."""
     table, family = obj.table, obj.family
     analytic = obj.jacobian(x, 0, free_only=False)
@@ -188,7 +188,7 @@ def check_element_jacobian(obj: Objective, x: np.ndarray) -> None:
     assert rel_err(analytic[:, group_rows], numeric) < 1e-6
 
 
-def check_gradient(obj: Objective, x: np.ndarray, tol: float = 1e-6) -> None:
+def assert_gradient(obj: Objective, x: np.ndarray, tol: float = 1e-6) -> None:
     ll, grad = obj.loglik_and_gradient(x)
     assert np.isfinite(ll)
     assert ll == pytest.approx(obj.loglik(x), rel=1e-12)
@@ -196,7 +196,7 @@ def check_gradient(obj: Objective, x: np.ndarray, tol: float = 1e-6) -> None:
     assert rel_err(grad, numeric) < tol
 
 
-def check_information(obj: Objective, x: np.ndarray, tol: float = 1e-5) -> None:
+def assert_information(obj: Objective, x: np.ndarray, tol: float = 1e-5) -> None:
     """Expected information at x == minus the Hessian of logL when the statistics are the implied moments."""
     st = implied_stats(obj, x, obj.stats[0])
     at_truth = type(obj)(obj.family, obj.table, (st,), (STATS,))
@@ -219,9 +219,9 @@ def test_ml_lvm_latent_types_derivatives(seed, within_latent: str, between_laten
     model = with_fixed_values(model, "nu_eta", np.array([0.3, -0.2]))
     obj = objective_of(model)
     x = perturbed(obj, rng)
-    check_element_jacobian(obj, x)
-    check_gradient(obj, x)
-    check_information(obj, x)
+    assert_element_jacobian(obj, x)
+    assert_gradient(obj, x)
+    assert_information(obj, x)
 
 
 @pytest.mark.parametrize("within_residual,between_residual", COMBOS)
@@ -241,9 +241,9 @@ def test_ml_lvm_residual_types_derivatives(seed, within_residual: str, between_r
     x = perturbed(obj, rng)
     mats = model.table.matrices(model.table.values_at(x), 0)
     assert np.any(mats["nu_eta"] != 0)
-    check_element_jacobian(obj, x)
-    check_gradient(obj, x)
-    check_information(obj, x)
+    assert_element_jacobian(obj, x)
+    assert_gradient(obj, x)
+    assert_information(obj, x)
 
 
 def test_ml_lvm_derivatives_three_factors_regressions() -> None:
@@ -253,9 +253,9 @@ def test_ml_lvm_derivatives_three_factors_regressions() -> None:
     model = with_fixed_values(model, "nu_eta", np.array([0.2, -0.1, 0.4]))
     obj = objective_of(model)
     x = perturbed(obj, np.random.default_rng(11))
-    check_element_jacobian(obj, x)
-    check_gradient(obj, x)
-    check_information(obj, x)
+    assert_element_jacobian(obj, x)
+    assert_gradient(obj, x)
+    assert_information(obj, x)
 
 
 def test_information_check_can_fail(seed) -> None:
@@ -268,9 +268,9 @@ def test_information_check_can_fail(seed) -> None:
         def information(self, x, *, kind="expected"):
             return super().information(x) * (1 + 1e-4)
 
-    check_information(obj, x)
+    assert_information(obj, x)
     with pytest.raises(AssertionError):
-        check_information(Wrong(obj.family, obj.table, obj.stats, obj.routes), x)
+        assert_information(Wrong(obj.family, obj.table, obj.stats, obj.routes), x)
 
 
 # ------------------------------------------------------- per-cluster (FIML) route
@@ -294,7 +294,7 @@ def test_fiml_route_gradient(case_name: str, types: dict) -> None:
     assert all(r.name == "clusters" for r in obj.routes)
     assert obj.stats[0].complete == (case_name != "missing_mcar")
     x = perturbed(obj, np.random.default_rng(3))
-    check_gradient(obj, x)
+    assert_gradient(obj, x)
 
 
 # ------------------------------------------------------------------ ml_varcov
@@ -304,12 +304,12 @@ def test_ml_varcov_gradient(seed, within: str, between: str) -> None:
     model = pn.ml_varcov(seed, clusters="cluster", within=within, between=between, estimator="ML")
     obj = objective_of(model)
     x = perturbed(obj, rng, scale=0.02)
-    check_gradient(obj, x)
-    check_element_jacobian(obj, x)
+    assert_gradient(obj, x)
+    assert_element_jacobian(obj, x)
 
 
 @pytest.mark.parametrize("within,between", [("ggm", "ggm"), ("chol", "cor"), ("prec", "cov")])
 def test_ml_varcov_information(seed, within: str, between: str) -> None:
     model = pn.ml_varcov(seed, clusters="cluster", within=within, between=between, estimator="ML")
     obj = objective_of(model)
-    check_information(obj, perturbed(obj, np.random.default_rng(9), scale=0.02))
+    assert_information(obj, perturbed(obj, np.random.default_rng(9), scale=0.02))

@@ -142,7 +142,7 @@ def test_sparse_ml_ggm_equals_ml_lvm_with_latent_networks(seed) -> None:
 
 
 # ------------------------------------------------------------ derived matrices
-def check_block_views(model, block: str) -> None:
+def assert_block_views(model, block: str) -> None:
     sigma = model.getmatrix(f"sigma_{block}")
     n = sigma.shape[0]
     eye = np.eye(n)
@@ -165,7 +165,7 @@ def check_block_views(model, block: str) -> None:
 
 @pytest.mark.parametrize("block", BLOCKS)
 def test_derived_matrices_of_cov_model(cov_fit, block: str) -> None:
-    check_block_views(cov_fit, block)
+    assert_block_views(cov_fit, block)
 
 
 def test_derived_implied_moments_of_cov_model(cov_fit) -> None:
@@ -182,7 +182,7 @@ def test_derived_implied_moments_of_cov_model(cov_fit) -> None:
 @pytest.mark.parametrize("block", ["zeta_within", "zeta_between"])
 def test_derived_matrices_of_ggm_model(seed, block: str) -> None:
     lnm = pn.ml_lnm(seed, lambda_=LAMBDA, clusters="cluster").runmodel()
-    check_block_views(lnm, block)
+    assert_block_views(lnm, block)
     omega, delta = lnm.getmatrix(f"omega_{block}"), lnm.getmatrix(f"delta_{block}")
     np.testing.assert_allclose(lnm.getmatrix(f"sigma_{block}"), delta @ np.linalg.inv(np.eye(2) - omega) @ delta,
                                rtol=1e-12)

@@ -84,20 +84,7 @@ def modification_indices(model: "Model") -> pd.DataFrame:
     cols = np.zeros((table.n_rows, cand.size))
     cols[cand, np.arange(cand.size)] = 1.0
     mi, epc = _score_tests(grad, info, free_map, cols)
-    var1, ops, var2 = labels(table)
-    names = table.names()
-    frame = pd.DataFrame({
-        "var1": np.asarray(var1, dtype=object)[cand],
-        "op": np.asarray(ops, dtype=object)[cand],
-        "var2": np.asarray(var2, dtype=object)[cand],
-        "matrix": names[cand],
-        "row": table.row[cand] + 1,
-        "col": table.col[cand] + 1,
-        "group": np.array(table.group_labels, dtype=object)[table.group[cand]],
-        "mi": mi,
-        "pmi": sps.chi2.sf(mi, 1),
-        "epc": epc,
-    })
+    frame = _element_frame(table, cand).assign(mi=mi, pmi=sps.chi2.sf(mi, 1), epc=epc)
     if table.n_groups > 1:
         frame["mi_equal"] = _mi_equal(table, grad, info, free_map, cand)
         frame["pmi_equal"] = sps.chi2.sf(frame["mi_equal"], 1)
@@ -106,22 +93,26 @@ def modification_indices(model: "Model") -> pd.DataFrame:
             cols = np.zeros((table.n_rows, free_rows.size))
             cols[free_rows, np.arange(free_rows.size)] = 1.0
             mi_free, epc_free = _score_tests(grad, info, free_map, cols)
-            extra = pd.DataFrame({
-                "var1": np.asarray(var1, dtype=object)[free_rows],
-                "op": np.asarray(ops, dtype=object)[free_rows],
-                "var2": np.asarray(var2, dtype=object)[free_rows],
-                "matrix": names[free_rows],
-                "row": table.row[free_rows] + 1,
-                "col": table.col[free_rows] + 1,
-                "group": np.array(table.group_labels, dtype=object)[table.group[free_rows]],
-                "mi_free": mi_free,
-                "pmi_free": sps.chi2.sf(mi_free, 1),
-                "epc_free": epc_free,
-            })
+            extra = _element_frame(table, free_rows).assign(
+                mi_free=mi_free, pmi_free=sps.chi2.sf(mi_free, 1), epc_free=epc_free)
             frame = pd.concat([frame, extra], ignore_index=True)
     frame = frame.sort_values("mi", ascending=False, na_position="last", kind="stable").reset_index(drop=True)
     frame.attrs["information"] = "expected" if all(s.complete for s in model.stats) else "expected (complete-data)"
     return frame
+
+
+def _element_frame(table, rows: np.ndarray) -> pd.DataFrame:  # noqa: ANN001
+    """Labels and 1-based positions of table ``rows``, as in ``parameters()``."""
+    var1, ops, var2 = labels(table)
+    return pd.DataFrame({
+        "var1": np.asarray(var1, dtype=object)[rows],
+        "op": np.asarray(ops, dtype=object)[rows],
+        "var2": np.asarray(var2, dtype=object)[rows],
+        "matrix": table.names()[rows],
+        "row": table.row[rows] + 1,
+        "col": table.col[rows] + 1,
+        "group": np.array(table.group_labels, dtype=object)[table.group[rows]],
+    })
 
 
 def _mi_equal(table, grad, info, free_map, cand) -> np.ndarray:  # noqa: ANN001
