@@ -93,25 +93,66 @@ def test_registry_has_the_five_types():
     assert set(TYPES) == {"cov", "chol", "prec", "ggm", "cor"}
 
 
+def stored_elements(kind: str, n: int, mats: dict) -> tuple[np.ndarray, np.ndarray]:
+    """Every stored element of a type's matrix (lower triangle, diagonal only, or off-diagonal for omega/rho)."""
+    rows, cols = np.tril_indices(n)
+    if kind in ("delta", "SD"):
+        rows = cols = np.arange(n)
+    elif kind in ("omega", "rho"):
+        keep = rows != cols
+        rows, cols = rows[keep], cols[keep]
+    return rows, cols
+
+
 @pytest.mark.parametrize("name", TYPES)
 @pytest.mark.parametrize("seed_value", [1, 2, 3])
-def test_type_jacobian_matches_finite_differences(name: str, seed_value: int) -> None:
+def test_type_derivatives_match_finite_differences(name: str, seed_value: int) -> None:
+    """d Sigma / d element = a b' + b a' (rank-2 factors) vs central differences of sigma()."""
     rng = np.random.default_rng(seed_value)
     n = 4
     ctype = REGISTRY[name]
     mats = random_type_matrices(name, n, rng)
     assert np.all(np.linalg.eigvalsh(ctype.sigma(mats)) > 0)
-    jac = ctype.jacobian(mats)
-    assert set(jac) == set(ctype.kinds)
     for kind in ctype.kinds:
-        def sigma_of(v, kind=kind):
-            changed = dict(mats)
-            changed[kind] = v.reshape(n, n, order="F")
-            return ctype.sigma(changed).reshape(-1, order="F")
+        rows, cols = stored_elements(kind, n, mats)
+        a, b = ctype.derivatives(mats, kind, rows, cols)
+        assert a.shape == b.shape == (n, rows.size)
+        for k, (r, c) in enumerate(zip(rows, cols)):
+            def sigma_of(v, kind=kind, r=r, c=c):
+                changed = dict(mats)
+                m = mats[kind].copy()
+                m[r, c] = v[0]
+                if kind in ("sigma", "kappa", "omega", "rho"):  # symmetric storage moves both triangles
+                    m[c, r] = v[0]
+                changed[kind] = m
+                return ctype.sigma(changed).reshape(-1)
 
-        numeric = central_diff(sigma_of, mats[kind].reshape(-1, order="F"), step=1e-6)
-        assert jac[kind].shape == (n * n, n * n)
-        assert rel_err(jac[kind], numeric) < 1e-6, (name, kind)
+            numeric = central_diff(sigma_of, np.array([mats[kind][r, c]]), step=1e-6)[:, 0].reshape(n, n)
+            analytic = np.outer(a[:, k], b[:, k]) + np.outer(b[:, k], a[:, k])
+            assert rel_err(analytic, numeric) < 1e-6, (name, kind, r, c)
+
+
+def test_type_derivative_check_can_fail() -> None:
+    """The check above rejects a wrong factor (the omega derivative without the delta scaling)."""
+    rng = np.random.default_rng(1)
+    mats = random_type_matrices("ggm", 4, rng)
+    a, b = REGISTRY["ggm"].derivatives(mats, "omega", np.array([1]), np.array([0]))
+    wrong = np.outer(a[:, 0], b[:, 0] / mats["delta"][0, 0])
+    right = np.outer(a[:, 0], b[:, 0])
+    assert rel_err(wrong + wrong.T, right + right.T) > 1e-3
+
+
+@pytest.mark.parametrize("name", ["prec", "ggm", "cor"])
+def test_types_outside_their_parameter_space_raise(name: str) -> None:
+    """A precision, I - omega or correlation matrix that is not positive definite is outside the space."""
+    ctype = REGISTRY[name]
+    mats = dict(random_type_matrices(name, 3, np.random.default_rng(2)))
+    strong = np.full((3, 3), 0.9)  # partial correlations of 0.9 among three nodes: I - omega is indefinite
+    np.fill_diagonal(strong, 0.0)
+    kind, value = {"prec": ("kappa", -np.eye(3)), "ggm": ("omega", strong), "cor": ("rho", strong * -1.2 + np.eye(3))}[name]
+    mats[kind] = value
+    with pytest.raises(np.linalg.LinAlgError):
+        ctype.sigma(mats)
 
 
 @pytest.mark.parametrize("name", TYPES)

@@ -85,7 +85,7 @@ def _build(family: Family, stats: tuple[TwoLevelStats, ...], patterns: dict[str,
         marks.append(mk)
     labels = [s.group if s.group is not None else "1" for s in stats]
     table = build_partable(family, group_pats, marks, equal=equal, group_labels=labels)
-    table = with_start_values(table, family, stats, group_pats)
+    table = with_start_values(table, family, stats)
     return Model(family=family, table=table, stats=stats, estimator=est, optimizer=optimizer, wrapper=wrapper,
                  identification=identification, equal=equal, verbose=verbose)
 

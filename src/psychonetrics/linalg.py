@@ -88,6 +88,19 @@ def kron(a: FloatArray, b: FloatArray) -> FloatArray:
     return (a[:, None, :, None] * b[None, :, None, :]).reshape(a.shape[0] * b.shape[0], a.shape[1] * b.shape[1])
 
 
+def spd_inverse(a: FloatArray) -> FloatArray:
+    """Inverse of a symmetric positive definite matrix by Cholesky.
+
+    Raises ``LinAlgError`` when ``a`` is not positive definite or holds a
+    non-finite number (which never reaches LAPACK).
+    """
+    if not np.all(np.isfinite(a)):
+        raise np.linalg.LinAlgError("non-finite matrix")
+    low = np.linalg.cholesky(a)
+    inv_low = np.linalg.solve(low, np.eye(a.shape[0]))
+    return inv_low.T @ inv_low
+
+
 def cov2cor(a: FloatArray) -> FloatArray:
     """Correlation matrix of a covariance matrix (zero variances give NaN rows)."""
     with np.errstate(invalid="ignore", divide="ignore"):

@@ -20,10 +20,12 @@ import pandas as pd
 from .data.stats import TwoLevelStats
 from .exceptions import ConvergenceWarning, ImproperSolutionWarning, NotFittedError
 from .families.base import Family
-from .fitting.run import Estimates, ReferenceFits, estimate, reference_fits
+from .fitting.reference import ReferenceFits, reference_fits
+from .fitting.run import Estimates, estimate
 from .inference.fitmeasures import FitInputs, fit_measures, srmr
 from .inference.parameters import parameter_frame
 from .linalg import FloatArray
+from .spec.build import with_start_values
 from .spec.partable import ParTable
 
 @dataclass(frozen=True, eq=False)
@@ -82,6 +84,8 @@ class Model:
     identification: str = "loadings"
     equal: tuple[str, ...] = ()
     verbose: bool = False
+    use_reference: bool = True
+    starts: str = "data"
     _fit_cache: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     # ------------------------------------------------------------- basics
@@ -122,18 +126,36 @@ class Model:
         return self.fitted
 
     # --------------------------------------------------------------- verbs
-    def runmodel(self, *, verbose: bool | None = None) -> "Model":
-        """Fit the model (and, once, its saturated and baseline models); returns a new Model."""
+    def runmodel(self, *, verbose: bool | None = None, reference: bool | None = None) -> "Model":
+        """Fit the model; returns a new Model.
+
+        Parameters
+        ----------
+        verbose : bool, optional
+            Say which estimator runs (default: the model's ``verbose``).
+        reference : bool, optional
+            Fit the saturated and baseline models (once; they are cached and
+            carried by every verb).  They give chi-square, CFI, TLI, RMSEA and
+            the start values of network, precision and Cholesky blocks.
+            ``False`` skips them (fit measures that need them are NaN);
+            default: the model's setting (``True`` unless a previous
+            ``runmodel(reference=False)`` turned it off).
+        """
         verbose = self.verbose if verbose is None else verbose
+        use_reference = self.use_reference if reference is None else bool(reference)
         if verbose:
             from .report.printing import route_label
 
             print(f"Estimating {self.wrapper} with {route_label(self)}...")
-        fitted = estimate(self.family, self.table, self.stats, estimator=self.estimator, optimizer=self.optimizer)
-        reference = self.reference
-        if reference is None:
-            reference = reference_fits(self.stats, estimator=self.estimator)
-        model = replace(self, table=fitted.table, fitted=fitted, reference=reference, verbose=verbose)
+        ref = self.reference
+        if ref is None and use_reference:
+            ref = reference_fits(self.stats, estimator=self.estimator)
+        table = self.table
+        if self.starts == "data" and ref is not None:
+            table = with_start_values(table, self.family, self.stats, ref.saturated.moments)
+        fitted = estimate(self.family, table, self.stats, estimator=self.estimator, optimizer=self.optimizer)
+        model = replace(self, table=fitted.table, fitted=fitted, reference=ref, verbose=verbose,
+                        use_reference=use_reference, starts="values")
         model._warn_problems()
         return model
 
@@ -141,10 +163,15 @@ class Model:
         fitted = self._require_fit("runmodel")
         res = fitted.result
         if not res.converged:
+            if res.message.startswith("collapsed"):
+                advice = ("that level's covariance went to zero, where its network (or correlation) parameters "
+                          "are not identified; use a 'cov' or 'chol' type for that block, or drop variables "
+                          "without variance on that level")
+            else:
+                advice = "check the model's identification, try `optimizer='lbfgs'`, or simplify the model"
             warnings.warn(
                 f"The model did not converge ({res.message}; {res.iterations} iterations, gradient norm "
-                f"{res.gradient_norm:.3g}). Estimates and fit measures are unreliable: check the model's "
-                "identification, try `optimizer='lbfgs'`, or simplify the model.",
+                f"{res.gradient_norm:.3g}). Estimates and fit measures are unreliable: {advice}.",
                 ConvergenceWarning,
                 stacklevel=3,
             )
@@ -270,14 +297,13 @@ class Model:
         if "fit" in self._fit_cache:
             return self._fit_cache["fit"].copy()
         ref = self.reference
-        assert ref is not None
-        srmr_w, srmr_b = self._srmr(ref)
+        srmr_w, srmr_b = self._srmr(ref) if ref is not None else (np.nan, np.nan)
         inputs = FitInputs(
             logl=fitted.loglik,
             npar=self.npar,
-            unrestricted_logl=ref.saturated.loglik,
-            baseline_logl=ref.baseline.loglik,
-            baseline_npar=ref.baseline_npar,
+            unrestricted_logl=ref.saturated.loglik if ref is not None else np.nan,
+            baseline_logl=ref.baseline.loglik if ref is not None else np.nan,
+            baseline_npar=ref.baseline_npar if ref is not None else 0,
             nvar=self.family.n_vars,
             nobs=self.nobs,
             n_clusters=self.n_clusters,

@@ -1,12 +1,19 @@
-"""What every model family provides: matrices, implied moments and their Jacobian.
+"""What every model family provides: matrices, implied moments and their derivatives.
 
 Invariants
 ----------
 * The moment vector of one group is
   ``phi = (mu, vech(Sigma_W), vech(Sigma_B))`` of length p + p(p+1).
-* ``Family.jacobian`` returns ``d phi / d vec(M)`` for every model matrix M,
-  shape (n_phi, size(M)), treating all elements of M as independent
-  (the parameter table folds symmetric pairs).
+* :meth:`Family.derivatives` gives d phi / d m for a list of stored matrix
+  elements m (table rows).  Every single-element derivative of a covariance
+  matrix in these families is a symmetric rank-2 term
+  ``d Sigma = a b' + b a'`` (see :mod:`psychonetrics.parameterizations`),
+  so a family returns the vectors a and b per level and the mean derivative;
+  :meth:`MomentDerivatives.phi` assembles the dense (n_phi, K) Jacobian.
+  Nothing of size p^2 x p^2 is formed, so the cost grows as p^2 per element.
+* A parameter vector outside the model's parameter space (a singular
+  I - B, a network whose I - omega is not positive definite, a non-finite
+  value) makes :meth:`Family.implied` raise ``LinAlgError``.
 """
 
 from __future__ import annotations
@@ -17,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..data.stats import TwoLevelStats
-from ..linalg import FloatArray, vech_positions
+from ..linalg import FloatArray, IntArray, vech_indices, vech_positions
 from ..parameterizations import get_type
 from ..parameterizations.base import CovarianceType
 from ..spec.matrices import MatrixSpec
@@ -42,6 +49,40 @@ def n_moments(p: int) -> int:
     return p + p * (p + 1)
 
 
+@dataclass
+class MomentDerivatives:
+    """d phi / d m for K elements m, in rank-2 form.
+
+    ``d mu / d m_k = mu[:, k]``; ``d Sigma_W / d m_k = a_w[:, k] b_w[:, k]' + b_w[:, k] a_w[:, k]'``
+    and likewise for Sigma_B.  All arrays are (p, K).
+    """
+
+    mu: FloatArray
+    a_w: FloatArray
+    b_w: FloatArray
+    a_b: FloatArray
+    b_b: FloatArray
+
+    @classmethod
+    def zeros(cls, p: int, k: int) -> "MomentDerivatives":
+        return cls(*(np.zeros((p, k)) for _ in range(5)))
+
+    def set_level(self, level: str, idx: IntArray, a: FloatArray, b: FloatArray) -> None:
+        """Store the rank-2 factors of elements ``idx`` on ``level`` ("within" or "between")."""
+        if level == "within":
+            self.a_w[:, idx], self.b_w[:, idx] = a, b
+        else:
+            self.a_b[:, idx], self.b_b[:, idx] = a, b
+
+    def phi(self) -> FloatArray:
+        """The dense Jacobian d phi / d m, (n_phi, K)."""
+        p = self.mu.shape[0]
+        r, c = vech_indices(p)
+        w = self.a_w[r] * self.b_w[c] + self.b_w[r] * self.a_w[c]
+        b = self.a_b[r] * self.b_b[c] + self.b_b[r] * self.a_b[c]
+        return np.vstack([self.mu, w, b])
+
+
 @dataclass(frozen=True)
 class Block:
     """A covariance block of a family: its name, labels and parameterization."""
@@ -58,21 +99,30 @@ class Block:
     def specs(self) -> list[MatrixSpec]:
         return self.ctype.specs(self.name, self.labels)
 
+    def matrix_name(self, kind: str) -> str:
+        return f"{kind}_{self.name}" if self.name else kind
+
+    def matrix_names(self) -> list[str]:
+        return [self.matrix_name(kind) for kind in self.ctype.kinds]
+
+    def kind_of(self, matrix: str) -> str:
+        """The kind (``omega``, ``delta``...) of one of this block's matrices."""
+        return next(k for k in self.ctype.kinds if self.matrix_name(k) == matrix)
+
     def mats(self, mats: dict[str, FloatArray]) -> dict[str, FloatArray]:
         """This block's matrices keyed by kind."""
-        return {kind: mats[f"{kind}_{self.name}" if self.name else kind] for kind in self.ctype.kinds}
+        return {kind: mats[self.matrix_name(kind)] for kind in self.ctype.kinds}
 
     def sigma(self, mats: dict[str, FloatArray]) -> FloatArray:
         return self.ctype.sigma(self.mats(mats))
 
-    def jacobian(self, mats: dict[str, FloatArray]) -> dict[str, FloatArray]:
-        """d vec(Sigma_block) / d vec(M) keyed by full matrix name."""
-        jac = self.ctype.jacobian(self.mats(mats))
-        return {(f"{k}_{self.name}" if self.name else k): v for k, v in jac.items()}
+    def derivatives(self, mats: dict[str, FloatArray], matrix: str, rows: IntArray, cols: IntArray,
+                    ) -> tuple[FloatArray, FloatArray]:
+        """Rank-2 factors of d Sigma_block / d m for elements of ``matrix``."""
+        return self.ctype.derivatives(self.mats(mats), self.kind_of(matrix), rows, cols)
 
     def variance_matrix(self) -> str:
-        kind = self.ctype.variance_kind
-        return f"{kind}_{self.name}" if self.name else kind
+        return self.matrix_name(self.ctype.variance_kind)
 
 
 class Family(ABC):
@@ -103,23 +153,28 @@ class Family(ABC):
 
     @abstractmethod
     def implied(self, mats: dict[str, FloatArray]) -> Moments:
-        """Implied moments of one group from its matrices."""
+        """Implied moments of one group from its matrices (``LinAlgError`` outside the parameter space)."""
 
     @abstractmethod
-    def jacobian(self, mats: dict[str, FloatArray]) -> dict[str, FloatArray]:
-        """``d phi / d vec(M)`` for every matrix M, shape (n_phi, size(M))."""
-
-    def moments_and_jacobian(self, mats: dict[str, FloatArray]) -> tuple[Moments, dict[str, FloatArray]]:
-        """Implied moments and their Jacobian (families may share work between the two)."""
-        return self.implied(mats), self.jacobian(mats)
+    def derivatives(self, mats: dict[str, FloatArray], names: np.ndarray, rows: IntArray, cols: IntArray,
+                    ) -> MomentDerivatives:
+        """d phi / d m for the stored elements (``names[k]``, ``rows[k]``, ``cols[k]``) of one group."""
 
     @abstractmethod
-    def start(self, stats: TwoLevelStats, codes: dict[str, np.ndarray], fixed: dict[str, np.ndarray]) -> dict[str, FloatArray]:
-        """Start values of every matrix from the data."""
+    def start(self, stats: TwoLevelStats, codes: dict[str, np.ndarray], fixed: dict[str, np.ndarray],
+              moments: Moments | None = None) -> dict[str, FloatArray]:
+        """Start values of every matrix, from ``moments`` (a fitted saturated model) or the statistics."""
 
     @abstractmethod
     def derived(self, mats: dict[str, FloatArray]) -> dict[str, FloatArray]:
         """Derived matrices (implied moments, other types' views of each block)."""
+
+
+def check_finite(mats: dict[str, FloatArray]) -> None:
+    """Raise ``LinAlgError`` when a model matrix holds a non-finite value (it never reaches LAPACK)."""
+    for value in mats.values():
+        if not np.all(np.isfinite(value)):
+            raise np.linalg.LinAlgError("non-finite model matrix")
 
 
 def sample_between_cov(stats: TwoLevelStats) -> FloatArray:
@@ -132,6 +187,19 @@ def sample_between_cov(stats: TwoLevelStats) -> FloatArray:
     return nearest_positive_definite(raw, floor=0.05)
 
 
-def vech_rows(jac_vec: FloatArray, p: int) -> FloatArray:
-    """Keep the vech rows of a Jacobian whose rows index vec of a p x p matrix."""
-    return jac_vec[vech_positions(p)]
+def start_covariances(stats: TwoLevelStats, moments: Moments | None) -> tuple[FloatArray, FloatArray]:
+    """Within and between covariance to start from: the saturated fit when given, else moment estimates.
+
+    Both are made positive definite, so that every parameterization
+    (precision, network, Cholesky) can be started from them: the moment
+    estimates with eigenvalues of at least 1e-3 (within) or 0.05 (between)
+    times the mean variance; the saturated fit, whose between level is often
+    singular on real data, with a floor of only 1e-4, so that a network
+    starts within a small fraction of a logl unit of the saturated model.
+    """
+    from ..linalg import nearest_positive_definite
+
+    if moments is None:
+        return nearest_positive_definite(stats.within_cov, floor=1e-3), sample_between_cov(stats)
+    return (nearest_positive_definite(moments.sigma_within, floor=1e-4),
+            nearest_positive_definite(moments.sigma_between, floor=1e-4))

@@ -1,37 +1,52 @@
 """The two-level latent variable model (psychonetrics' ``ml_lvm``).
 
-Model (one group), Lambda shared by both levels::
+Model (one group), each level X (within, between) with its loadings::
 
-    mu      = nu + Lambda A_B nu_eta
-    Sigma_W = Lambda A_W Psi_W A_W' Lambda' + Theta_W
-    Sigma_B = Lambda A_B Psi_B A_B' Lambda' + Theta_B
-    A_X     = (I - B_X)^-1
+    mu      = nu + Lambda_B A_B nu_eta
+    Sigma_X = Lambda_X A_X Psi_X A_X' Lambda_X' + Theta_X,    A_X = (I - B_X)^-1
 
 with Psi_X the latent (zeta) block and Theta_X the residual (epsilon) block
-of level X, each parameterized by its own covariance type.
+of level X, each parameterized by its own covariance type.  In
+psychonetrics' ``ml_lvm`` both levels share one loading matrix ``lambda``.
 
-Jacobians (column-major vec; C = A Psi A', K the commutation matrix)::
+Derivatives (rank-2 form d Sigma = a b' + b a', see :mod:`.base`; C = A Psi A')::
 
-    d vec Sigma / d vec Lambda = (I + K_p)(Lambda C kron I_p)
-    d vec Sigma / d vec B      = (Lambda kron Lambda)(I + K_m)(C kron A)
-    d vec Sigma / d vec Psi    = (Lambda A kron Lambda A) d vec Psi / d theta_type
-    d mu / d vec Lambda        = (A nu_eta)' kron I_p
-    d mu / d vec B_B           = (A nu_eta)' kron Lambda A
-    d mu / d nu_eta            = Lambda A
+    d Sigma_X / d Lambda_rc  : a = e_r,           b = (Lambda C)_c
+    d Sigma_X / d B_ij       : a = (Lambda A)_i,  b = (Lambda C)_j
+    d Sigma_X / d Psi element: a, b of the latent type, premultiplied by Lambda A
+    d Sigma_X / d Theta elem.: a, b of the residual type
+    d mu / d Lambda_rc       = e_r (A_B nu_eta)_c      (levels with latent means)
+    d mu / d B_B,ij          = (Lambda A)_i (A nu_eta)_j
+    d mu / d nu_eta_k        = (Lambda A)_k
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from ..data.stats import TwoLevelStats
-from ..linalg import kron, FloatArray, nearest_positive_definite, sym_jacobian
+from ..linalg import FloatArray, IntArray
 from ..parameterizations import derived_matrices
+from ..parameterizations.base import unit_columns
 from ..spec.matrices import MatrixSpec
-from .base import Block, Family, Moments, sample_between_cov, vech_rows
+from .base import Block, Family, MomentDerivatives, Moments, check_finite, start_covariances
 
-LATENT_BLOCKS = ("zeta_within", "zeta_between")
-RESIDUAL_BLOCKS = ("epsilon_within", "epsilon_between")
+LEVELS = ("within", "between")
+
+
+@dataclass(frozen=True)
+class _LevelValues:
+    """Matrices of one level at the current parameter values."""
+
+    lam: FloatArray  # (p, m)
+    a: FloatArray  # (m, m) (I - B)^-1
+    psi: FloatArray  # (m, m)
+    c: FloatArray  # (m, m) A Psi A'
+    theta: FloatArray  # (p, p)
+    la: FloatArray  # (p, m) Lambda A
+    lc: FloatArray  # (p, m) Lambda C
 
 
 class MlLvm(Family):
@@ -64,10 +79,12 @@ class MlLvm(Family):
             "epsilon_between": "between_residual",
         }
         self._blocks = {
-            b: Block.make(b, self.latents if b in LATENT_BLOCKS else self.observed, t,
-                          argument=args[b], residual=b in RESIDUAL_BLOCKS)
+            b: Block.make(b, self.latents if b.startswith("zeta") else self.observed, t,
+                          argument=args[b], residual=b.startswith("epsilon"))
             for b, t in self.types.items()
         }
+        # which level and block each covariance-type matrix belongs to
+        self._block_of = {name: block for block in self._blocks.values() for name in block.matrix_names()}
 
     # ----------------------------------------------------------- structure
     def blocks(self) -> list[Block]:
@@ -97,90 +114,82 @@ class MlLvm(Family):
         }
         for block in self._blocks.values():
             for kind, pat in block.ctype.default_patterns(residual=block.residual).items():
-                pats[f"{kind}_{block.name}"] = pat
+                pats[block.matrix_name(kind)] = pat
         return pats
 
     # -------------------------------------------------------------- moments
-    def _level(self, mats: dict[str, FloatArray], level: str) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
-        """(A, Psi, C, Theta) of one level."""
+    def _level(self, mats: dict[str, FloatArray], level: str) -> _LevelValues:
         m = len(self.latents)
+        lam = mats["lambda"]
         beta = mats[f"beta_{level}"]
         a = np.linalg.inv(np.eye(m) - beta) if beta.any() else np.eye(m)
+        if not np.all(np.isfinite(a)):
+            raise np.linalg.LinAlgError("I - B is singular")
         psi = self._blocks[f"zeta_{level}"].sigma(mats)
         c = a @ psi @ a.T
         theta = self._blocks[f"epsilon_{level}"].sigma(mats)
-        return a, psi, c, theta
+        la = lam @ a
+        return _LevelValues(lam, a, psi, c, theta, la, lam @ c)
 
-    def implied(self, mats: dict[str, FloatArray], levels: dict | None = None) -> Moments:
-        lam = mats["lambda"]
-        levels = levels or {lv: self._level(mats, lv) for lv in ("within", "between")}
-        _, _, c_w, theta_w = levels["within"]
-        a_b, _, c_b, theta_b = levels["between"]
-        mu = mats["nu"][:, 0] + lam @ (a_b @ mats["nu_eta"][:, 0])
-        sigma_w = lam @ c_w @ lam.T + theta_w
-        sigma_b = lam @ c_b @ lam.T + theta_b
-        return Moments(mu, 0.5 * (sigma_w + sigma_w.T), 0.5 * (sigma_b + sigma_b.T))
+    def _levels(self, mats: dict[str, FloatArray]) -> dict[str, _LevelValues]:
+        check_finite(mats)
+        return {level: self._level(mats, level) for level in LEVELS}
 
-    def moments_and_jacobian(self, mats: dict[str, FloatArray]) -> tuple[Moments, dict[str, FloatArray]]:
-        levels = {lv: self._level(mats, lv) for lv in ("within", "between")}
-        return self.implied(mats, levels), self.jacobian(mats, levels)
+    def implied(self, mats: dict[str, FloatArray]) -> Moments:
+        lv = self._levels(mats)
+        mu = mats["nu"][:, 0] + lv["between"].la @ mats["nu_eta"][:, 0]
+        sigma = {}
+        for level, v in lv.items():
+            s = v.lc @ v.lam.T + v.theta
+            sigma[level] = 0.5 * (s + s.T)
+        return Moments(mu, sigma["within"], sigma["between"])
 
-    def jacobian(self, mats: dict[str, FloatArray], levels: dict | None = None) -> dict[str, FloatArray]:
-        lam = mats["lambda"]
-        levels = levels or {lv: self._level(mats, lv) for lv in ("within", "between")}
-        p, m = lam.shape
-        ps = p * (p + 1) // 2
-        n_phi = p + 2 * ps
-        rows = {"mu": slice(0, p), "within": slice(p, p + ps), "between": slice(p + ps, n_phi)}
-        eye_p = np.eye(p)
-        out: dict[str, FloatArray] = {}
-
-        jac_lambda = np.zeros((n_phi, p * m))
-        for level in ("within", "between"):
-            a, _, c, _ = levels[level]
-            jac_lambda[rows[level]] = vech_rows(sym_jacobian(kron(lam @ c, eye_p), p), p)
-            # beta
-            jac_beta = np.zeros((n_phi, m * m))
-            d_c = sym_jacobian(kron(c, a), m)
-            jac_beta[rows[level]] = vech_rows(kron(lam, lam) @ d_c, p)
-            out[f"beta_{level}"] = jac_beta
-            # latent block: d vec Sigma = (LA kron LA) d vec Psi
-            la = lam @ a
-            outer = kron(la, la)
-            for name, jac in self._blocks[f"zeta_{level}"].jacobian(mats).items():
-                block_jac = np.zeros((n_phi, jac.shape[1]))
-                block_jac[rows[level]] = vech_rows(outer @ jac, p)
-                out[name] = block_jac
-            for name, jac in self._blocks[f"epsilon_{level}"].jacobian(mats).items():
-                block_jac = np.zeros((n_phi, jac.shape[1]))
-                block_jac[rows[level]] = vech_rows(jac, p)
-                out[name] = block_jac
-            if level == "between":
-                a_nu = a @ mats["nu_eta"][:, 0]
-                jac_lambda[rows["mu"]] = kron(a_nu[None, :], eye_p)
-                out["beta_between"][rows["mu"]] = kron(a_nu[None, :], la)
-                jac_nu_eta = np.zeros((n_phi, m))
-                jac_nu_eta[rows["mu"]] = la
-                out["nu_eta"] = jac_nu_eta
-        out["lambda"] = jac_lambda
-        jac_nu = np.zeros((n_phi, p))
-        jac_nu[rows["mu"]] = eye_p
-        out["nu"] = jac_nu
+    def derivatives(self, mats: dict[str, FloatArray], names: np.ndarray, rows: IntArray, cols: IntArray,
+                    ) -> MomentDerivatives:
+        lv = self._levels(mats)
+        p = len(self.observed)
+        out = MomentDerivatives.zeros(p, len(names))
+        a_nu = lv["between"].a @ mats["nu_eta"][:, 0]
+        for name in np.unique(names):
+            idx = np.flatnonzero(names == name)
+            r, c = rows[idx], cols[idx]
+            if name == "lambda":
+                for level, v in lv.items():
+                    out.set_level(level, idx, unit_columns(p, r), v.lc[:, c])
+                out.mu[:, idx] = unit_columns(p, r, a_nu[c])
+            elif name in ("beta_within", "beta_between"):
+                level = name.split("_")[1]
+                v = lv[level]
+                out.set_level(level, idx, v.la[:, r], v.lc[:, c])
+                if level == "between":
+                    out.mu[:, idx] = v.la[:, r] * a_nu[c]
+            elif name == "nu":
+                out.mu[:, idx] = unit_columns(p, r)
+            elif name == "nu_eta":
+                out.mu[:, idx] = lv["between"].la[:, r]
+            else:
+                block = self._block_of[name]
+                level = block.name.split("_")[1]
+                a, b = block.derivatives(mats, name, r, c)
+                if not block.residual:
+                    a, b = lv[level].la @ a, lv[level].la @ b
+                out.set_level(level, idx, a, b)
         return out
 
     # --------------------------------------------------------------- starts
-    def start(self, stats: TwoLevelStats, codes: dict[str, np.ndarray], fixed: dict[str, np.ndarray]) -> dict[str, FloatArray]:
+    def start(self, stats: TwoLevelStats, codes: dict[str, np.ndarray], fixed: dict[str, np.ndarray],
+              moments: Moments | None = None) -> dict[str, FloatArray]:
         """Data-based start values.
 
         Loadings: per factor, the first principal component of the within
         covariance of its indicators (rescaled to the marker or to unit
         latent variance).  Residual variances: half the observed variance of
         each level.  Latent covariances: Lambda^+ (S - Theta) Lambda^+', made
-        positive definite.
+        positive definite.  S is the saturated model's covariance of each
+        level when ``moments`` is given, else a moment estimate.
         """
         p, m = len(self.observed), len(self.latents)
-        s_w = nearest_positive_definite(stats.within_cov, floor=1e-3)
-        s_b = sample_between_cov(stats)
+        s_w, s_b = start_covariances(stats, moments)
         lam_codes = codes["lambda"]
         lam = np.where(lam_codes > 0, 0.0, fixed["lambda"])
         for k in range(m):
@@ -198,9 +207,10 @@ class MlLvm(Family):
                 lam[free, k] = v[1:]
             else:
                 lam[free, k] = v[-free.size:]
+        mean = stats.grand_mean if moments is None else moments.mu
         out: dict[str, FloatArray] = {
             "lambda": lam,
-            "nu": stats.grand_mean.reshape(p, 1),
+            "nu": mean.reshape(p, 1),
             "nu_eta": np.zeros((m, 1)),
             "beta_within": np.zeros((m, m)),
             "beta_between": np.zeros((m, m)),
@@ -208,24 +218,27 @@ class MlLvm(Family):
         pinv = np.linalg.pinv(lam)
         for level, s in (("within", s_w), ("between", s_b)):
             theta = np.diag(np.maximum(0.5 * np.diag(s), 1e-4 * max(np.diag(s).mean(), 1e-8)))
+            from ..linalg import nearest_positive_definite
+
             psi = nearest_positive_definite(pinv @ (s - theta) @ pinv.T, floor=0.05)
             for block, sigma in ((f"zeta_{level}", psi), (f"epsilon_{level}", theta)):
                 for kind, mat in self._blocks[block].ctype.from_sigma(sigma).items():
-                    out[f"{kind}_{block}"] = mat
+                    out[self._blocks[block].matrix_name(kind)] = mat
         return out
 
     def derived(self, mats: dict[str, FloatArray]) -> dict[str, FloatArray]:
         mom = self.implied(mats)
+        lv = self._levels(mats)
         out: dict[str, FloatArray] = {
             "mu": mom.mu.reshape(-1, 1),
             "sigma_within": mom.sigma_within,
             "sigma_between": mom.sigma_between,
         }
-        for level in ("within", "between"):
-            a, psi, c, theta = self._level(mats, level)
-            out[f"sigma_eta_{level}"] = c
-            out.update(derived_matrices(psi, f"zeta_{level}"))
-            out.update(derived_matrices(theta, f"epsilon_{level}"))
-            out.update(derived_matrices(out[f"sigma_{level}"], level))
-            out[f"sigma_{level}"] = mom.sigma_within if level == "within" else mom.sigma_between
+        for level, v in lv.items():
+            out[f"sigma_eta_{level}"] = v.c
+            out.update(derived_matrices(v.psi, f"zeta_{level}"))
+            out.update(derived_matrices(v.theta, f"epsilon_{level}"))
+            sigma = mom.sigma_within if level == "within" else mom.sigma_between
+            out.update(derived_matrices(sigma, level))
+            out[f"sigma_{level}"] = sigma
         return out

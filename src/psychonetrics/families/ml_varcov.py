@@ -15,10 +15,11 @@ from __future__ import annotations
 import numpy as np
 
 from ..data.stats import TwoLevelStats
-from ..linalg import FloatArray
+from ..linalg import FloatArray, IntArray
 from ..parameterizations import derived_matrices
 from ..spec.matrices import MatrixSpec
-from .base import Block, Family, Moments, sample_between_cov, vech_rows
+from ..parameterizations.base import unit_columns
+from .base import Block, Family, MomentDerivatives, Moments, check_finite, start_covariances
 
 
 class MlVarcov(Family):
@@ -52,32 +53,35 @@ class MlVarcov(Family):
         return pats
 
     def implied(self, mats: dict[str, FloatArray]) -> Moments:
+        check_finite(mats)
         sw = self._blocks["within"].sigma(mats)
         sb = self._blocks["between"].sigma(mats)
         return Moments(mats["mu"][:, 0], 0.5 * (sw + sw.T), 0.5 * (sb + sb.T))
 
-    def jacobian(self, mats: dict[str, FloatArray]) -> dict[str, FloatArray]:
+    def derivatives(self, mats: dict[str, FloatArray], names: np.ndarray, rows: IntArray, cols: IntArray,
+                    ) -> MomentDerivatives:
+        check_finite(mats)
         p = len(self.observed)
-        ps = p * (p + 1) // 2
-        n_phi = p + 2 * ps
-        jac_mu = np.zeros((n_phi, p))
-        jac_mu[:p] = np.eye(p)
-        out = {"mu": jac_mu}
-        for offset, block in ((p, self._blocks["within"]), (p + ps, self._blocks["between"])):
-            for name, jac in block.jacobian(mats).items():
-                full = np.zeros((n_phi, jac.shape[1]))
-                full[offset:offset + ps] = vech_rows(jac, p)
-                out[name] = full
+        out = MomentDerivatives.zeros(p, len(names))
+        for name in np.unique(names):
+            idx = np.flatnonzero(names == name)
+            if name == "mu":
+                out.mu[:, idx] = unit_columns(p, rows[idx])
+                continue
+            level = next(lv for lv, block in self._blocks.items() if name in block.matrix_names())
+            a, b = self._blocks[level].derivatives(mats, name, rows[idx], cols[idx])
+            out.set_level(level, idx, a, b)
         return out
 
-    def start(self, stats: TwoLevelStats, codes: dict[str, np.ndarray], fixed: dict[str, np.ndarray]) -> dict[str, FloatArray]:
-        from ..linalg import nearest_positive_definite
-
-        out: dict[str, FloatArray] = {"mu": stats.grand_mean.reshape(-1, 1)}
-        starts = {"within": nearest_positive_definite(stats.within_cov, floor=1e-3), "between": sample_between_cov(stats)}
-        for name, block in self._blocks.items():
-            for kind, mat in block.ctype.from_sigma(starts[name]).items():
-                out[f"{kind}_{name}"] = mat
+    def start(self, stats: TwoLevelStats, codes: dict[str, np.ndarray], fixed: dict[str, np.ndarray],
+              moments: Moments | None = None) -> dict[str, FloatArray]:
+        mean = stats.grand_mean if moments is None else moments.mu
+        out: dict[str, FloatArray] = {"mu": mean.reshape(-1, 1)}
+        s_w, s_b = start_covariances(stats, moments)
+        for name, sigma in (("within", s_w), ("between", s_b)):
+            block = self._blocks[name]
+            for kind, mat in block.ctype.from_sigma(sigma).items():
+                out[block.matrix_name(kind)] = mat
         return out
 
     def derived(self, mats: dict[str, FloatArray]) -> dict[str, FloatArray]:

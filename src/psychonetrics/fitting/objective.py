@@ -6,8 +6,20 @@ The gradient is an explicit chain rule::
     J_g = (d phi_g / d element) (d element / d theta)
 
 with ``d logL / d phi`` from the likelihood route, ``d phi / d element`` from
-the family, and ``d element / d theta`` the 0/1 map of the parameter table.
-The expected information is ``sum_g J_g' I_g(phi) J_g`` with the same J.
+the family (rank-2 factors, assembled only for the elements that are
+needed), and ``d element / d theta`` the 0/1 map of the parameter table.
+The expected information is ``sum_g J_g' I_g(phi) J_g`` with the same J,
+contracted by the route without forming I_g(phi).
+
+The loop over groups (matrices -> moments -> route -> Jacobian) is written
+once, in :meth:`Objective.evaluate`; everything else calls it.
+
+Columns
+-------
+The Jacobian's columns are the free parameters by default.  A column map
+(one entry per table row: the column it adds to, or -1) gives other
+derivatives with the same machinery: modification indices append one
+column per candidate element (or per element shared across groups).
 """
 
 from __future__ import annotations
@@ -21,6 +33,15 @@ from ..families.base import Family, Moments
 from ..likelihood import Route
 from ..linalg import FloatArray
 from ..spec.partable import ParTable
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """Log-likelihood and, when asked for, its gradient and expected information in the columns."""
+
+    loglik: float
+    gradient: FloatArray | None = None  # (n_columns,)
+    information: FloatArray | None = None  # (n_columns, n_columns)
 
 
 @dataclass(frozen=True, eq=False)
@@ -44,84 +65,100 @@ class Objective:
         values = self.table.values_at(x)
         return [self.family.implied(self.table.matrices(values, g)) for g in range(len(self.stats))]
 
-    def loglik(self, x: FloatArray) -> float:
-        """Total log-likelihood (-inf outside the parameter space)."""
+    def _group_jacobian(self, mats: dict[str, FloatArray], group: int, columns: np.ndarray, n_columns: int,
+                        ) -> FloatArray:
+        """d phi_g / d column, (n_phi, n_columns): the family's element derivatives folded into columns."""
+        table = self.table
+        rows = np.flatnonzero((table.group == group) & (columns >= 0))
+        jac = np.zeros((self.family.n_phi, n_columns))
+        if rows.size == 0:
+            return jac
+        element = self.family.derivatives(mats, table.names()[rows], table.row[rows], table.col[rows]).phi()
+        target = columns[rows]
+        if np.unique(target).size == target.size:
+            jac[:, target] = element
+        else:  # equality constraints: several elements share a column
+            np.add.at(jac.T, target, element.T)
+        return jac
+
+    def evaluate(self, x: FloatArray, *, gradient: bool = False, information: bool = False,
+                 columns: np.ndarray | None = None, n_columns: int | None = None) -> Evaluation:
+        """Log-likelihood at ``x`` (-inf outside the parameter space), with gradient and expected information.
+
+        Parameters
+        ----------
+        x : (n_free,) array
+            Free parameter values.
+        gradient, information : bool
+            Also return d logL / d column and the expected information J' I J.
+        columns, n_columns : (n_rows,) int array and int, optional
+            Column of each table row (-1: none); default the free parameters
+            (``par - 1``).
+        """
+        if columns is None:
+            columns, n_columns = self.table.par - 1, self.table.n_free
+        assert n_columns is not None
         values = self.table.values_at(x)
+        nan_grad = np.full(n_columns, np.nan) if gradient else None
+        nan_info = np.full((n_columns, n_columns), np.nan) if information else None
+        if not np.all(np.isfinite(values)):
+            return Evaluation(-np.inf, nan_grad, nan_info)
         total = 0.0
+        grad = np.zeros(n_columns) if gradient else None
+        info = np.zeros((n_columns, n_columns)) if information else None
         for g, (st, route) in enumerate(zip(self.stats, self.routes)):
             mats = self.table.matrices(values, g)
             try:
                 mom = self.family.implied(mats)
+                jac = self._group_jacobian(mats, g, columns, n_columns) if (gradient or information) else None
             except np.linalg.LinAlgError:
-                return -np.inf
-            ll = route.loglik(mom, st)
+                return Evaluation(-np.inf, nan_grad, nan_info)
+            if information:
+                ll, d_phi, info_g = route.scoring(mom, st, jac)
+            elif gradient:
+                ll, d_phi = route.dloglik(mom, st)
+            else:
+                ll = route.loglik(mom, st)
             if not np.isfinite(ll):
-                return -np.inf
+                return Evaluation(-np.inf, nan_grad, nan_info)
             total += ll
-        return total
+            if gradient:
+                grad += d_phi @ jac
+            if information:
+                info += info_g
+        if info is not None:
+            info = 0.5 * (info + info.T)
+        return Evaluation(total, grad, info)
+
+    # convenience forms used by the optimizer and inference -----------------
+    def loglik(self, x: FloatArray) -> float:
+        """Total log-likelihood (-inf outside the parameter space)."""
+        return self.evaluate(x).loglik
+
+    def loglik_and_gradient(self, x: FloatArray) -> tuple[float, FloatArray]:
+        """Log-likelihood and its gradient in the free parameters."""
+        ev = self.evaluate(x, gradient=True)
+        return ev.loglik, ev.gradient  # type: ignore[return-value]
+
+    def scoring_quantities(self, x: FloatArray) -> tuple[float, FloatArray, FloatArray]:
+        """Log-likelihood, gradient and expected information at ``x``."""
+        ev = self.evaluate(x, gradient=True, information=True)
+        return ev.loglik, ev.gradient, ev.information  # type: ignore[return-value]
 
     def jacobian(self, x: FloatArray, group: int, *, free_only: bool = True) -> FloatArray:
         """d phi_g / d theta (n_phi, n_free), or per table row when ``free_only`` is False."""
         values = self.table.values_at(x)
         mats = self.table.matrices(values, group)
-        jac = self.table.element_jacobian(self.family.jacobian(mats), group, self.family.n_phi)
-        return jac @ self.table.free_map() if free_only else jac
-
-    def loglik_and_gradient(self, x: FloatArray) -> tuple[float, FloatArray]:
-        """Log-likelihood and its gradient in the free parameters."""
-        values = self.table.values_at(x)
-        total = 0.0
-        grad = np.zeros(self.table.n_free)
-        free_map = self.table.free_map()
-        for g, (st, route) in enumerate(zip(self.stats, self.routes)):
-            mats = self.table.matrices(values, g)
-            try:
-                mom = self.family.implied(mats)
-            except np.linalg.LinAlgError:
-                return -np.inf, np.full(self.table.n_free, np.nan)
-            ll, d_phi = route.dloglik(mom, st)
-            if not np.isfinite(ll):
-                return -np.inf, np.full(self.table.n_free, np.nan)
-            total += ll
-            jac = self.table.element_jacobian(self.family.jacobian(mats), g, self.family.n_phi)
-            grad += (d_phi @ jac) @ free_map
-        return total, grad
-
-    def scoring_quantities(self, x: FloatArray) -> tuple[float, FloatArray, FloatArray]:
-        """Log-likelihood, gradient and expected information at ``x``, sharing one Jacobian per group."""
-        values = self.table.values_at(x)
-        n = self.table.n_free
-        total = 0.0
-        grad = np.zeros(n)
-        info = np.zeros((n, n))
-        free_map = self.table.free_map()
-        for g, (st, route) in enumerate(zip(self.stats, self.routes)):
-            mats = self.table.matrices(values, g)
-            try:
-                mom, jac_mats = self.family.moments_and_jacobian(mats)
-            except np.linalg.LinAlgError:
-                return -np.inf, np.full(n, np.nan), np.full((n, n), np.nan)
-            ll, d_phi, info_phi = route.scoring(mom, st)
-            if not np.isfinite(ll):
-                return -np.inf, np.full(n, np.nan), np.full((n, n), np.nan)
-            total += ll
-            jac = self.table.element_jacobian(jac_mats, g, self.family.n_phi) @ free_map
-            grad += d_phi @ jac
-            info += jac.T @ info_phi @ jac
-        return total, grad, 0.5 * (info + info.T)
+        if free_only:
+            return self._group_jacobian(mats, group, self.table.par - 1, self.table.n_free)
+        columns = np.where(self.table.group == group, np.arange(self.table.n_rows), -1)
+        return self._group_jacobian(mats, group, columns, self.table.n_rows)
 
     def information(self, x: FloatArray, *, kind: str = "expected") -> FloatArray:
         """Information matrix of logL in the free parameters (sum over groups and clusters)."""
         if kind == "observed":
             return self.observed_information(x)
-        values = self.table.values_at(x)
-        info = np.zeros((self.table.n_free, self.table.n_free))
-        for g, (st, route) in enumerate(zip(self.stats, self.routes)):
-            mats = self.table.matrices(values, g)
-            mom = self.family.implied(mats)
-            jac = self.table.element_jacobian(self.family.jacobian(mats), g, self.family.n_phi) @ self.table.free_map()
-            info += jac.T @ route.information(mom, st) @ jac
-        return 0.5 * (info + info.T)
+        return self.evaluate(x, information=True).information  # type: ignore[return-value]
 
     def observed_information(self, x: FloatArray, *, step: float = 1e-5) -> FloatArray:
         """Minus the Hessian of logL, by central differences of the analytic gradient."""

@@ -17,6 +17,7 @@ gradient.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy import optimize as sopt
@@ -24,6 +25,9 @@ from scipy import optimize as sopt
 from .._arg import choice
 from ..linalg import FloatArray
 from .objective import Objective
+
+if TYPE_CHECKING:
+    from ..report.progress import Progress
 
 OPTIMIZERS = ("default", "fisher", "lbfgs")
 
@@ -50,7 +54,22 @@ def _projected_gradient(x: FloatArray, grad: FloatArray, lo: FloatArray, hi: Flo
     return g
 
 
-def fisher_scoring(obj: Objective, x0: FloatArray, *, max_iter: int = 300, tol: float = 1e-9) -> OptimizerResult:
+def _max_step(x: FloatArray, step: FloatArray, lo: FloatArray, strict: np.ndarray, tau: float = 0.9) -> float:
+    """Largest multiple (<= 1) of ``step`` that keeps parameters with an open lower bound inside it.
+
+    A parameter may cover at most ``tau`` of its distance to the bound in one
+    iteration (the fraction-to-boundary rule of interior-point methods), so
+    it approaches a bound geometrically but never reaches it.
+    """
+    toward = strict & (step < 0)
+    if not toward.any():
+        return 1.0
+    room = tau * (x[toward] - lo[toward]) / -step[toward]
+    return float(min(1.0, room.min()))
+
+
+def fisher_scoring(obj: Objective, x0: FloatArray, *, max_iter: int = 300, tol: float = 1e-9,
+                   progress: "Progress | None" = None) -> OptimizerResult:
     """Maximize logL by Fisher scoring with a secant correction, backtracking and bound handling.
 
     The metric is H_k = I(x_k) + A_k: the expected information plus a
@@ -61,17 +80,23 @@ def fisher_scoring(obj: Objective, x0: FloatArray, *, max_iter: int = 300, tol: 
     superlinear.  A correction that makes the step a non-ascent direction
     is dropped.  The full step is evaluated with its gradient and
     information at once; only a rejected step triggers a likelihood-only
-    backtracking line search.
+    backtracking line search.  Closed bounds are handled by an active set;
+    open ones (network and correlation scales) by the fraction-to-boundary
+    rule of :func:`_max_step`.
     """
     lo, hi = obj.table.bounds()
-    x = np.clip(x0.astype(float), lo, hi)
+    strict = obj.table.strict_bounds()
+    x = np.clip(x0.astype(float), np.where(strict, lo + 1e-8 * np.maximum(np.abs(x0), 1.0), lo), hi)
     ll, grad, info = obj.scoring_quantities(x)
     if not np.isfinite(ll):
         return OptimizerResult(x, ll, False, 0, np.inf, "fisher", "start values are outside the parameter space")
     correction = np.zeros_like(info)
     ridge = 0.0
     grad_tol = 1e-4 * max(1.0, obj.n_units) ** 0.5
+    blocked: list[float] = []  # logl gains of consecutive iterations whose full step left the parameter space
     for it in range(1, max_iter + 1):
+        if progress is not None:
+            progress.update(f"iteration {it}, logl {ll:.4f}")
         step = _scoring_step(x, grad, info + correction, lo, hi, ridge)
         decrement = float(grad @ step)
         if (not np.isfinite(decrement) or decrement < 0) and correction.any():
@@ -86,14 +111,16 @@ def fisher_scoring(obj: Objective, x0: FloatArray, *, max_iter: int = 300, tol: 
             if ridge > 1e6:
                 break
             continue
-        trial = np.clip(x + step, lo, hi)
+        scale = _max_step(x, step, lo, strict)
+        trial = np.clip(x + scale * step, lo, hi)
         ll_new, grad_new, info_new = obj.scoring_quantities(trial)
-        if not (np.isfinite(ll_new) and ll_new >= ll + 1e-4 * decrement - 1e-12 * abs(ll)):
+        outside = not np.isfinite(ll_new)
+        if not (np.isfinite(ll_new) and ll_new >= ll + 1e-4 * scale * decrement - 1e-12 * abs(ll)):
             alpha, accepted = 0.5, False
             for _ in range(40):
-                trial = np.clip(x + alpha * step, lo, hi)
+                trial = np.clip(x + alpha * scale * step, lo, hi)
                 ll_try = obj.loglik(trial)
-                if np.isfinite(ll_try) and ll_try >= ll + 1e-4 * alpha * decrement - 1e-12 * abs(ll):
+                if np.isfinite(ll_try) and ll_try >= ll + 1e-4 * alpha * scale * decrement - 1e-12 * abs(ll):
                     accepted = True
                     break
                 alpha *= 0.5
@@ -101,13 +128,22 @@ def fisher_scoring(obj: Objective, x0: FloatArray, *, max_iter: int = 300, tol: 
             if not accepted:
                 if decrement < 1e-6:
                     return OptimizerResult(x, ll, True, it, float(np.linalg.norm(pg)), "fisher",
-                                           "converged (no further improvement possible)")
+                                           "converged (no further improvement possible)", info)
                 ridge = max(ridge * 10, 1e-4)
                 if ridge > 1e6:
                     break
                 continue
             ll_new, grad_new, info_new = obj.scoring_quantities(trial)
         ridge = ridge / 10 if ridge > 1e-8 else 0.0
+        # A maximum on the boundary of the parameter space (a network or precision block of a level
+        # whose covariance is singular, common on real data) is approached only asymptotically: the
+        # full steps keep leaving the space and the gains vanish.  Stop there, within 1e-4 of the
+        # supremum's approach, rather than run to the iteration limit.
+        blocked = blocked + [ll_new - ll] if outside else []
+        if len(blocked) >= 10 and sum(blocked[-10:]) < 1e-4:
+            pg = _projected_gradient(trial, grad_new, lo, hi)
+            return OptimizerResult(trial, ll_new, True, it, float(np.linalg.norm(pg)), "fisher",
+                                   "converged at the boundary of the parameter space", info_new)
         # SR1 secant correction: (I(x_new) + A) s = y with y the change in -d logL.
         s_vec = trial - x
         residual = (grad - grad_new) - (info_new + correction) @ s_vec
@@ -169,11 +205,11 @@ def lbfgs(obj: Objective, x0: FloatArray, *, max_iter: int = 3000) -> OptimizerR
     ll, grad = obj.loglik_and_gradient(res.x)
     pg = _projected_gradient(res.x, grad, lo, hi)
     # judge convergence on the scale-free decrement
-    try:
+    dec = np.inf
+    if np.isfinite(ll):
         info = obj.information(res.x)
-        dec = float(pg @ np.linalg.lstsq(info, pg, rcond=None)[0])
-    except (np.linalg.LinAlgError, ValueError):
-        dec = np.inf
+        if np.all(np.isfinite(info)) and np.all(np.isfinite(pg)):
+            dec = float(pg @ np.linalg.lstsq(info, pg, rcond=None)[0])
     converged = bool(np.isfinite(ll) and dec < 1e-6)
     return OptimizerResult(res.x, ll, converged, int(res.nit), float(np.linalg.norm(pg)), "lbfgs", str(res.message))
 

@@ -1,30 +1,16 @@
-"""Fitting a specified model: start -> optimize -> information -> standard errors.
-
-Also the two reference models every fit is compared with:
-
-* saturated: free mu, Sigma_W and Sigma_B, both Cholesky-parameterized (so
-  kept positive semi-definite), as psychonetrics;
-* baseline: free mu, diagonal Sigma_W and Sigma_B with non-negative variances.
-
-They depend only on the data, are fitted once by ``runmodel()`` and are
-carried along by every verb that keeps the data.
-"""
+"""Fitting a specified model: start -> optimize -> information -> standard errors."""
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from ..data.stats import TwoLevelStats
-from ..exceptions import ConvergenceWarning
 from ..families.base import Family, Moments
-from ..families.ml_varcov import MlVarcov
 from ..likelihood import Route, route_for
-from ..linalg import FloatArray, nearest_positive_definite
-from ..spec.build import build_partable, parse_patterns, with_start_values
+from ..linalg import FloatArray
 from ..spec.partable import ParTable
 from .objective import Objective
 from .optimize import OptimizerResult, optimize
@@ -44,16 +30,6 @@ class Estimates:
     @property
     def loglik(self) -> float:
         return self.result.loglik
-
-
-@dataclass(frozen=True, eq=False)
-class ReferenceFits:
-    """Saturated and baseline fits of the same data."""
-
-    saturated: Estimates
-    saturated_npar: int
-    baseline: Estimates
-    baseline_npar: int
 
 
 def routes_for(estimator: str, stats: Sequence[TwoLevelStats]) -> tuple[Route, ...]:
@@ -109,15 +85,15 @@ def estimate(
     routes = routes_for(estimator, stats)
     obj = Objective(family, table, tuple(stats), routes)
     start = table.start_vector() if x0 is None else x0
-    result = optimize(obj, start, optimizer=optimizer)
+    result = _checked(obj, optimize(obj, start, optimizer=optimizer), start)
     if not result.converged:
         # As psychonetrics: retry from shrunken and from emergency starts before giving up.
         for alternative in alternative_starts(table, start):
-            retry = optimize(obj, alternative, optimizer=optimizer, fallback=False)
+            retry = _checked(obj, optimize(obj, alternative, optimizer=optimizer, fallback=False), alternative)
             if retry.converged and (not result.converged or retry.loglik > result.loglik):
                 result = retry
                 break
-            if np.isfinite(retry.loglik) and retry.loglik > result.loglik:
+            if np.isfinite(retry.loglik) and retry.loglik > result.loglik and not collapsed_blocks(obj, retry.x, alternative):
                 result = retry
     kind = "observed" if any(r.information_kind == "observed" for r in routes) else "expected"
     if np.isfinite(result.loglik) and standard_errors:
@@ -136,6 +112,32 @@ def estimate(
     se = np.sqrt(np.clip(np.diag(vcov), 0.0, None))
     se[np.isnan(np.diag(vcov))] = np.nan
     return Estimates(result, table.with_values(result.x), vcov, se, kind, moments)
+
+
+def collapsed_blocks(obj: Objective, x: FloatArray, start: FloatArray) -> list[str]:
+    """Blocks with an open-bounded scale (network delta, correlation SD) whose every scale shrank
+    below 1e-4 of its start: the block's covariance collapsed towards 0, a degenerate point where the
+    network's edges are not identified."""
+    table = obj.table
+    strict = table.strict_bounds()
+    if not strict.any():
+        return []
+    names = table.names()[table.free_rows]
+    out = []
+    for name in np.unique(names[strict]):
+        sel = strict & (names == name)
+        if np.all(np.abs(x[sel]) < 1e-4 * np.abs(start[sel])):
+            out.append(str(name))
+    return out
+
+
+def _checked(obj: Objective, result: OptimizerResult, start: FloatArray) -> OptimizerResult:
+    """``result``, marked as not converged when a block collapsed (see :func:`collapsed_blocks`)."""
+    collapsed = collapsed_blocks(obj, result.x, start) if np.isfinite(result.loglik) else []
+    if not collapsed or not result.converged:
+        return result
+    return replace(result, converged=False,
+                   message=f"collapsed: every scale of {', '.join(collapsed)} went to 0")
 
 
 def alternative_starts(table: ParTable, start: FloatArray) -> list[FloatArray]:
@@ -157,67 +159,3 @@ def alternative_starts(table: ParTable, start: FloatArray) -> list[FloatArray]:
     lo, hi = table.bounds()
     shrunken = np.clip(0.5 * (start + emergency), lo, hi)
     return [shrunken, np.clip(emergency, lo, hi)]
-
-
-def _saturated(stats: Sequence[TwoLevelStats], *, estimator: str, labels: list[str]) -> Estimates:
-    """The saturated model: free mu, Sigma_W and Sigma_B, both kept positive semi-definite.
-
-    Fitted first with unconstrained covariance blocks (cheap: the Jacobian is
-    an identity).  When that maximum has positive semi-definite Sigma_W and
-    Sigma_B it is also the constrained maximum; otherwise the Cholesky
-    parameterization (as psychonetrics) is fitted from the projected solution.
-    """
-    observed = stats[0].vars
-    family = MlVarcov(observed, within="cov", between="cov")
-    pats = parse_patterns(family, {})
-    table = build_partable(family, [pats] * len(stats), [set()] * len(stats), equal=(), group_labels=labels)
-    table = with_start_values(table, family, stats, [pats] * len(stats))
-    free = estimate(family, table, stats, estimator=estimator, optimizer="fisher", standard_errors=False)
-    if free.result.converged and all(
-        np.linalg.eigvalsh(m)[0] >= -1e-12 * max(1.0, np.abs(m).max())
-        for mom in free.moments for m in (mom.sigma_within, mom.sigma_between)
-    ):
-        return free
-    chol_family = MlVarcov(observed, within="chol", between="chol")
-    pats = parse_patterns(chol_family, {})
-    table = build_partable(chol_family, [pats] * len(stats), [set()] * len(stats), equal=(), group_labels=labels)
-    table = with_start_values(table, chol_family, stats, [pats] * len(stats))
-    if free.moments:
-        # start from the unconstrained maximum projected onto the PSD cone
-        values = table.value.copy()
-        names = table.names()
-        for g, mom in enumerate(free.moments):
-            start = {"mu": mom.mu.reshape(-1, 1)}
-            for level, sigma in (("within", mom.sigma_within), ("between", mom.sigma_between)):
-                start[f"lowertri_{level}"] = chol_family.blocks()[0].ctype.from_sigma(
-                    nearest_positive_definite(sigma, floor=1e-6))["lowertri"]
-            rows = np.flatnonzero((table.group == g) & (table.par > 0))
-            for i in rows:
-                values[i] = start[names[i]][table.row[i], table.col[i]]
-        table = table.with_columns(value=values)
-    return estimate(chol_family, table, stats, estimator=estimator, optimizer="default", standard_errors=False)
-
-
-def reference_fits(stats: Sequence[TwoLevelStats], *, estimator: str) -> ReferenceFits:
-    """Fit the saturated and baseline models of ``stats``."""
-    observed = stats[0].vars
-    labels = [st.group or "1" for st in stats]
-    sat = _saturated(stats, estimator=estimator, labels=labels)
-
-    base_family = MlVarcov(observed, within="cov", between="cov")
-    pats = parse_patterns(base_family, {"sigma_within": "diag", "sigma_between": "diag"})
-    table = build_partable(base_family, [pats] * len(stats), [set()] * len(stats), equal=(), group_labels=labels)
-    names = table.names()
-    diag = (table.row == table.col) & np.isin(names, ["sigma_within", "sigma_between"])
-    table = table.with_columns(lower=np.where(diag, 0.0, table.lower))
-    table = with_start_values(table, base_family, stats, [pats] * len(stats))
-    base = estimate(base_family, table, stats, estimator=estimator, optimizer="default", standard_errors=False)
-    for what, fit in (("saturated", sat), ("baseline", base)):
-        if not fit.result.converged:
-            warnings.warn(
-                f"The {what} model did not converge ({fit.result.message}); chi-square and fit indices "
-                "that use it are unreliable.",
-                ConvergenceWarning,
-                stacklevel=3,
-            )
-    return ReferenceFits(sat, sat.table.n_free, base, base.table.n_free)

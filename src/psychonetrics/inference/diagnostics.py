@@ -12,9 +12,11 @@ Kinds
 * ``"not positive definite"``: a block covariance with a negative eigenvalue
   although its variances are positive (reported on its first diagonal).
 * ``"near-singular network"``: a partial correlation (omega) within 0.01 of
-  +-1: the block's covariance is (nearly) singular, the GGM sits on the
-  boundary of its parameter space and its edges are not interpretable
-  (psychonetrics issue 36).
+  +-1, or a network or precision block whose correlation matrix has an
+  eigenvalue below 1e-3: the block's covariance is (nearly) singular, the
+  model sits on the boundary of its parameter space and its edges are not
+  interpretable (psychonetrics issue 36).  Common on real data for the
+  between level, whose saturated estimate is often of lower rank.
 * ``"at bound"``: a bounded parameter (delta, SD, Cholesky diagonal,
   baseline variance) estimated on its bound.
 """
@@ -26,6 +28,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..linalg import cov2cor
+
 if TYPE_CHECKING:
     from ..model import Model
 
@@ -34,13 +38,16 @@ if TYPE_CHECKING:
 class Problem:
     kind: str
     matrix: str
-    row: int  # 0-based
+    row: int  # 0-based; -1: the whole matrix
     col: int
     group: int
     detail: str
 
     def element(self, labels: tuple[str, ...]) -> str:
+        """``matrix[row,col]`` (1-based), or the matrix name for a problem of the whole block (row -1)."""
         where = "" if len(labels) < 2 else f" (group {labels[self.group]})"
+        if self.row < 0:
+            return f"{self.matrix}{where}"
         return f"{self.matrix}[{self.row + 1},{self.col + 1}]{where}"
 
 
@@ -84,4 +91,11 @@ def diagnose(model: "Model") -> list[Problem]:
                 if eig[0] < -1e-8 * max(1.0, abs(eig).max()):
                     out.append(Problem("not positive definite", name, 0, 0, g,
                                        f"the {block.name} covariance has a negative eigenvalue ({eig[0]:.3g})"))
+                elif block.ctype.needs_regular and np.all(diag > 0):
+                    smallest = float(np.linalg.eigvalsh(cov2cor(sigma))[0])
+                    if smallest < 1e-3 and not any(p.kind == "near-singular network" and p.group == g
+                                                   and table.specs[table.spec_index[p.matrix]].block == block.name
+                                                   for p in out):
+                        out.append(Problem("near-singular network", block.matrix_names()[0], -1, -1, g,
+                                           f"the {block.name} correlation matrix has an eigenvalue of {smallest:.1e}"))
     return out

@@ -20,6 +20,7 @@ approximation; stated in the output's ``information`` attribute).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -34,26 +35,23 @@ if TYPE_CHECKING:
     from ..model import Model
 
 
-def _row_quantities(model: "Model") -> tuple[np.ndarray, np.ndarray]:
-    """Gradient (n_rows,) and information (n_rows, n_rows) of logL per table row."""
+def _row_quantities(model: "Model", rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Gradient (R,) and expected information (R, R) of logL per table row in ``rows``."""
     table = model.table
     obj = Objective(model.family, table, model.stats, routes_for(model.estimator, model.stats))
-    values = table.value
-    grad = np.zeros(table.n_rows)
-    info = np.zeros((table.n_rows, table.n_rows))
-    for g, (st, route) in enumerate(zip(model.stats, obj.routes)):
-        mats = table.matrices(values, g)
-        mom = model.family.implied(mats)
-        jac = table.element_jacobian(model.family.jacobian(mats), g, model.family.n_phi)
-        _, d_phi = route.dloglik(mom, st)
-        grad += d_phi @ jac
-        info += jac.T @ route.information(mom, st) @ jac
-    return grad, 0.5 * (info + info.T)
+    columns = np.full(table.n_rows, -1, dtype=np.int64)
+    columns[rows] = np.arange(rows.size)
+    ev = obj.evaluate(table.start_vector(), gradient=True, information=True, columns=columns, n_columns=rows.size)
+    return ev.gradient, ev.information  # type: ignore[return-value]
 
 
 def _score_tests(grad: np.ndarray, info: np.ndarray, free_map: np.ndarray, columns: np.ndarray,
                  ) -> tuple[np.ndarray, np.ndarray]:
-    """MI and EPC for each candidate direction (columns of ``columns``: (n_rows, n_cand))."""
+    """MI and EPC for each candidate direction (columns of ``columns``: (R, n_cand)).
+
+    ``grad`` and ``info`` are per row (R rows); ``free_map`` (R, n_free) maps
+    rows to free parameters.
+    """
     i_tt = free_map.T @ info @ free_map
     i_tc = free_map.T @ info @ columns
     i_cc = np.einsum("rc,rs,sc->c", columns, info, columns)
@@ -75,25 +73,37 @@ def candidate_mask(model: "Model") -> np.ndarray:
     return (table.par == 0) & ~table.identification & ~structural
 
 
-def modification_indices(model: "Model") -> pd.DataFrame:
-    """MIs (and, multi-group, mi_equal / mi_free) sorted by MI, for every candidate element."""
+def modification_indices(model: "Model", *, matrices: Sequence[str] | None = None) -> pd.DataFrame:
+    """MIs (and, multi-group, mi_equal / mi_free) sorted by MI, for every candidate element.
+
+    ``matrices`` restricts the candidates to the named matrices (a search
+    only needs its own), which keeps the cost down for wide models.
+    """
     table = model.table
-    grad, info = _row_quantities(model)
-    free_map = table.free_map()
-    cand = np.flatnonzero(candidate_mask(model))
-    cols = np.zeros((table.n_rows, cand.size))
-    cols[cand, np.arange(cand.size)] = 1.0
+    mask = candidate_mask(model)
+    if matrices is not None:
+        mask &= np.isin(table.names(), list(matrices))
+    cand = np.flatnonzero(mask)
+    free_rows = np.flatnonzero(table.par > 0)
+    rows = np.concatenate([free_rows, cand])
+    grad, info = _row_quantities(model, rows)
+    free_map = np.zeros((rows.size, table.n_free))
+    free_map[np.arange(free_rows.size), table.par[free_rows] - 1] = 1.0
+    position = np.full(table.n_rows, -1, dtype=np.int64)
+    position[rows] = np.arange(rows.size)
+    cols = np.zeros((rows.size, cand.size))
+    cols[position[cand], np.arange(cand.size)] = 1.0
     mi, epc = _score_tests(grad, info, free_map, cols)
     frame = _element_frame(table, cand).assign(mi=mi, pmi=sps.chi2.sf(mi, 1), epc=epc)
     if table.n_groups > 1:
-        frame["mi_equal"] = _mi_equal(table, grad, info, free_map, cand)
+        frame["mi_equal"] = _mi_equal(table, grad, info, free_map, cand, position)
         frame["pmi_equal"] = sps.chi2.sf(frame["mi_equal"], 1)
-        free_rows = _shared_free_rows(table)
-        if free_rows.size:
-            cols = np.zeros((table.n_rows, free_rows.size))
-            cols[free_rows, np.arange(free_rows.size)] = 1.0
+        shared = _shared_free_rows(table)
+        if shared.size:
+            cols = np.zeros((rows.size, shared.size))
+            cols[position[shared], np.arange(shared.size)] = 1.0
             mi_free, epc_free = _score_tests(grad, info, free_map, cols)
-            extra = _element_frame(table, free_rows).assign(
+            extra = _element_frame(table, shared).assign(
                 mi_free=mi_free, pmi_free=sps.chi2.sf(mi_free, 1), epc_free=epc_free)
             frame = pd.concat([frame, extra], ignore_index=True)
     frame = frame.sort_values("mi", ascending=False, na_position="last", kind="stable").reset_index(drop=True)
@@ -115,17 +125,17 @@ def _element_frame(table, rows: np.ndarray) -> pd.DataFrame:  # noqa: ANN001
     })
 
 
-def _mi_equal(table, grad, info, free_map, cand) -> np.ndarray:  # noqa: ANN001
+def _mi_equal(table, grad, info, free_map, cand, position) -> np.ndarray:  # noqa: ANN001
     """Score test of freeing a fixed element in every group as one shared parameter."""
     key = np.stack([table.matrix, table.row, table.col], axis=1)
-    out = np.full(cand.size, np.nan)
-    cols = np.zeros((table.n_rows, cand.size))
+    cols = np.zeros((grad.size, cand.size))
+    in_cand = np.zeros(table.n_rows, dtype=bool)
+    in_cand[cand] = True
     for j, i in enumerate(cand):
-        same = np.flatnonzero((key == key[i]).all(axis=1) & (table.par == 0))
-        cols[same, j] = 1.0
+        same = np.flatnonzero((key == key[i]).all(axis=1) & in_cand)
+        cols[position[same], j] = 1.0
     mi, _ = _score_tests(grad, info, free_map, cols)
-    out[:] = mi
-    return out
+    return mi
 
 
 def _shared_free_rows(table) -> np.ndarray:  # noqa: ANN001

@@ -4,7 +4,9 @@
 * :mod:`.clusters`: cluster by cluster over the observed values
   (``estimator="FIML"``, and ``"ML"`` with missing values).
 
-Both expose the same three functions through a :class:`Route`.
+Both expose the same functions through a :class:`Route`: the log-likelihood,
+its gradient in phi = (mu, vech Sigma_W, vech Sigma_B), and the expected
+information contracted with a Jacobian (J' I(phi) J).
 """
 
 from __future__ import annotations
@@ -35,18 +37,20 @@ class Route:
     name: str
     loglik: Callable[[Moments, TwoLevelStats], float]
     dloglik: Callable[[Moments, TwoLevelStats], tuple[float, FloatArray]]
-    information: Callable[[Moments, TwoLevelStats], FloatArray]
+    information: Callable[[Moments, TwoLevelStats, FloatArray | None], FloatArray]
     information_kind: str = "expected"
-    scoring_fn: Callable[[Moments, TwoLevelStats], tuple[float, FloatArray, FloatArray]] | None = None
+    scoring_fn: Callable[[Moments, TwoLevelStats, FloatArray | None], tuple[float, FloatArray, FloatArray]] | None = None
 
-    def scoring(self, moments: Moments, stats: TwoLevelStats) -> tuple[float, FloatArray, FloatArray]:
-        """Log-likelihood, gradient and expected information in phi (shared work where the route allows)."""
+    def scoring(self, moments: Moments, stats: TwoLevelStats, jacobian: FloatArray | None = None,
+                ) -> tuple[float, FloatArray, FloatArray]:
+        """Log-likelihood, gradient in phi and the expected information J' I J (shared work where possible)."""
         if self.scoring_fn is not None:
-            return self.scoring_fn(moments, stats)
+            return self.scoring_fn(moments, stats, jacobian)
         ll, grad = self.dloglik(moments, stats)
+        k = grad.size if jacobian is None else jacobian.shape[1]
         if not np.isfinite(ll):
-            return ll, grad, np.full((grad.size, grad.size), np.nan)
-        return ll, grad, self.information(moments, stats)
+            return ll, grad, np.full((k, k), np.nan)
+        return ll, grad, self.information(moments, stats, jacobian)
 
 
 STATS = Route(

@@ -29,7 +29,7 @@ import numpy as np
 
 from ..data.stats import TwoLevelStats
 from ..families.base import Moments
-from ..linalg import kron, FloatArray, vech_indices, vech_positions
+from ..linalg import FloatArray, vech_indices, vech_positions
 
 LOG2PI = float(np.log(2.0 * np.pi))
 
@@ -127,65 +127,73 @@ def dloglik_dmoments_stats(moments: Moments, stats: TwoLevelStats, rot: _Rotatio
     return loglik, -0.5 * grad_f
 
 
-def _cov_transform(r: FloatArray) -> FloatArray:
-    """U = (R kron R)' D, (p^2, p*): maps vech of a symmetric matrix to vec of R' X R."""
+def _rotated_matrices(jac_vech: FloatArray, r: FloatArray) -> FloatArray:
+    """R' X_k R for every column k of ``jac_vech`` (vech of symmetric X_k), flattened to (K, p^2)."""
     p = r.shape[0]
-    kr = kron(r, r).T
     rows, cols = vech_indices(p)
-    pos = rows + cols * p
-    mirror = cols + rows * p
-    u = kr[:, pos].copy()
-    off = rows != cols
-    u[:, off] += kr[:, mirror[off]]
-    return u
+    k = jac_vech.shape[1]
+    x = np.zeros((k, p, p))
+    x[:, rows, cols] = jac_vech.T
+    x[:, cols, rows] = jac_vech.T
+    return (r.T @ x @ r).reshape(k, p * p)
 
 
-def information_expected_stats(moments: Moments, stats: TwoLevelStats, rot: _Rotation | None = None) -> FloatArray:
-    """Expected (Fisher) information of logL in phi = (mu, vech W, vech B), summed over clusters.
+def information_expected_stats(moments: Moments, stats: TwoLevelStats, jacobian: FloatArray | None = None,
+                               rot: _Rotation | None = None) -> FloatArray:
+    """Expected (Fisher) information of logL, summed over clusters: J' I(phi) J for the Jacobian J.
+
+    Parameters
+    ----------
+    jacobian : (n_phi, K) array or None
+        d phi / d theta for K parameters; None gives the information in phi
+        itself (J = identity; only for small p: it is n_phi x n_phi).
 
     Notes
     -----
     Per cluster of size n, the Helmert transform gives n - 1 independent
     N(0, W) vectors and one N(sqrt(n) mu, V_n) vector, so::
 
-        I_mu,mu = sum_s m_s s V_s^-1
-        I_W,W   = 1/2 D'[(N - J) W^-1 (x) W^-1 + sum_s m_s V_s^-1 (x) V_s^-1] D
-        I_W,B   = 1/2 D'[sum_s m_s s V_s^-1 (x) V_s^-1] D
-        I_B,B   = 1/2 D'[sum_s m_s s^2 V_s^-1 (x) V_s^-1] D
+        I = sum_s m_s s dmu' V_s^-1 dmu
+            + 1/2 (N - J) tr(W^-1 dW W^-1 dW)
+            + 1/2 sum_s m_s tr(V_s^-1 (dW + s dB) V_s^-1 (dW + s dB)).
 
-    and with V_s^-1 = R E_s R' every block is U' diag(w) U with U = (R kron R)' D.
+    With V_s^-1 = R E_s R' (E_s = diag(1/e_s)) and W^-1 = R R', every term
+    is a weighted sum over the elements of the rotated R' dW R and R' dB R;
+    each parameter's rotated derivative is formed once, so the cost is
+    O(K p^3 + K^2 p^2) for K parameters and no p^2 x p^2 matrix appears.
     """
     p = stats.n_vars
     ps = p * (p + 1) // 2
+    n_phi = p + 2 * ps
+    jac = np.eye(n_phi) if jacobian is None else jacobian
+    k = jac.shape[1]
     rot = _rotate(moments, stats) if rot is None else rot
     if rot is None:
-        return np.full((p + 2 * ps, p + 2 * ps), np.nan)
+        return np.full((k, k), np.nan)
     m, s = stats.size_counts.astype(float), stats.sizes.astype(float)
     inv_e = 1.0 / rot.e
-    kron_e = (inv_e[:, :, None] * inv_e[:, None, :]).reshape(len(s), -1)  # (K, p^2), index k*p + l
-    u = _cov_transform(rot.r)
-    # vec index in U rows is column-major; kron_e is symmetric in (k, l), so the order agrees.
+    kron_e = (inv_e[:, :, None] * inv_e[:, None, :]).reshape(len(s), -1)  # (K, p^2)
     w_ww = (stats.n_units - stats.n_clusters) + m @ kron_e
     w_wb = (m * s) @ kron_e
     w_bb = (m * s * s) @ kron_e
-    info = np.zeros((p + 2 * ps, p + 2 * ps))
-    info[:p, :p] = rot.r @ np.diag((m * s) @ inv_e) @ rot.r.T
-    iw = slice(p, p + ps)
-    ib = slice(p + ps, p + 2 * ps)
-    info[iw, iw] = 0.5 * (u.T * w_ww) @ u
-    info[iw, ib] = 0.5 * (u.T * w_wb) @ u
-    info[ib, iw] = info[iw, ib].T
-    info[ib, ib] = 0.5 * (u.T * w_bb) @ u
-    return info
+    x_w = _rotated_matrices(jac[p:p + ps], rot.r)
+    x_b = _rotated_matrices(jac[p + ps:], rot.r)
+    cross = (x_w * w_wb) @ x_b.T
+    info = 0.5 * ((x_w * w_ww) @ x_w.T + cross + cross.T + (x_b * w_bb) @ x_b.T)
+    mu_r = rot.r.T @ jac[:p]
+    info += (mu_r.T * ((m * s) @ inv_e)) @ mu_r
+    return 0.5 * (info + info.T)
 
 
-def scoring_stats(moments: Moments, stats: TwoLevelStats) -> tuple[float, FloatArray, FloatArray]:
-    """Log-likelihood, gradient and expected information in phi, sharing one decomposition."""
+def scoring_stats(moments: Moments, stats: TwoLevelStats, jacobian: FloatArray | None = None,
+                  ) -> tuple[float, FloatArray, FloatArray]:
+    """Log-likelihood, gradient in phi and the information J' I J, sharing one decomposition."""
     rot = _rotate(moments, stats)
     ll, grad = dloglik_dmoments_stats(moments, stats, rot)
+    k = grad.size if jacobian is None else jacobian.shape[1]
     if not np.isfinite(ll):
-        return ll, grad, np.full((grad.size, grad.size), np.nan)
-    return ll, grad, information_expected_stats(moments, stats, rot)
+        return ll, grad, np.full((k, k), np.nan)
+    return ll, grad, information_expected_stats(moments, stats, jacobian, rot)
 
 
 __all__ = ["loglik_stats", "scoring_stats", "dloglik_dmoments_stats", "information_expected_stats", "vech_positions"]

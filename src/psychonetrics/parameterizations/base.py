@@ -7,11 +7,16 @@ touches one file.
 
 Invariants
 ----------
-* :meth:`CovarianceType.jacobian` returns, for each of its matrices M,
-  ``d vec(Sigma) / d vec(M)`` of shape (n^2, n^2): rows index the
-  column-major vec of Sigma, columns the column-major vec of M *with every
-  element treated as independent*.  The parameter table later adds the
-  columns of (i, j) and (j, i) for symmetric storage.
+* :meth:`CovarianceType.derivatives` gives the derivative of Sigma with
+  respect to stored elements of one of its matrices as a symmetric rank-2
+  term: ``d Sigma / d m_k = a_k b_k' + b_k a_k'`` (every parameterization's
+  single-element derivative has this form).  A stored off-diagonal element
+  of a symmetric matrix moves both (i, j) and (j, i); its derivative
+  includes both.  Nothing of size n^2 x n^2 is ever formed.
+* A matrix whose values leave the type's parameter space (a precision or
+  ``I - omega`` that is not positive definite, a correlation matrix that
+  is not) makes :meth:`CovarianceType.sigma` raise ``LinAlgError``: the
+  likelihood is -inf there.
 * :meth:`CovarianceType.from_sigma` inverts :meth:`sigma` (used for start
   values and for the derived matrices of every other type).
 """
@@ -24,7 +29,7 @@ from typing import ClassVar
 import numpy as np
 
 from .._arg import choice
-from ..linalg import FloatArray
+from ..linalg import FloatArray, IntArray
 from ..spec.matrices import MatrixSpec
 
 REGISTRY: dict[str, "CovarianceType"] = {}
@@ -39,6 +44,9 @@ class CovarianceType(ABC):
     kinds: ClassVar[tuple[str, ...]]
     #: the kind that carries the variances (fixed to 1 by ``identification="variance"``)
     variance_kind: ClassVar[str]
+    #: whether the parameterization degenerates when Sigma is (nearly) singular (networks, precisions):
+    #: such a block is reported as near-singular, and retried when it collapses
+    needs_regular: ClassVar[bool] = False
 
     @abstractmethod
     def specs(self, block: str, labels: tuple[str, ...]) -> list[MatrixSpec]:
@@ -53,8 +61,15 @@ class CovarianceType(ABC):
         """The covariance matrix, (n, n)."""
 
     @abstractmethod
-    def jacobian(self, mats: dict[str, FloatArray]) -> dict[str, FloatArray]:
-        """``d vec(Sigma) / d vec(M)`` (n^2, n^2) for each matrix kind M."""
+    def derivatives(self, mats: dict[str, FloatArray], kind: str, rows: IntArray, cols: IntArray,
+                    ) -> tuple[FloatArray, FloatArray]:
+        """Derivatives of Sigma with respect to the stored elements (``rows[k]``, ``cols[k]``) of ``kind``.
+
+        Returns
+        -------
+        a, b : (n, K) arrays
+            ``d Sigma / d m_k = a[:, k] b[:, k]' + b[:, k] a[:, k]'``.
+        """
 
     @abstractmethod
     def from_sigma(self, sigma: FloatArray) -> dict[str, FloatArray]:
@@ -87,8 +102,16 @@ def symmetric_spec(kind: str, block: str, labels: tuple[str, ...], *, op: str, f
 def diagonal_spec(kind: str, block: str, labels: tuple[str, ...], *, op: str) -> MatrixSpec:
     n = len(labels)
     return MatrixSpec(matrix_name(kind, block), kind, (n, n), "diagonal", labels, labels,
-                      diagonal_lower=0.0, op=op, block=block)
+                      diagonal_lower=0.0, strict_lower=True, op=op, block=block)
 
 
-def identity(n: int) -> FloatArray:
-    return np.eye(n)
+def unit_columns(n: int, index: IntArray, scale: FloatArray | float = 1.0) -> FloatArray:
+    """(n, K) matrix whose column k is ``scale[k]`` times the unit vector e_index[k]."""
+    out = np.zeros((n, index.size))
+    out[index, np.arange(index.size)] = scale
+    return out
+
+
+def half_on_diagonal(rows: IntArray, cols: IntArray) -> FloatArray:
+    """1/2 where an element is on the diagonal (its a b' + b a' counts the element twice), else 1."""
+    return np.where(rows == cols, 0.5, 1.0)

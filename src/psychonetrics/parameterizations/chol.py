@@ -1,12 +1,15 @@
-"""``chol``: Sigma = L L' with L lower triangular (``lowertri``)."""
+"""``chol``: Sigma = L L' with L lower triangular (``lowertri``).
+
+Derivatives: d (L L') / d L_ij = e_i L_j' + L_j e_i' (L_j the j-th column of L).
+"""
 
 from __future__ import annotations
 
 import numpy as np
 
-from ..linalg import kron, FloatArray, nearest_positive_definite, sym_jacobian
+from ..linalg import FloatArray, IntArray, nearest_positive_definite
 from ..spec.matrices import MatrixSpec
-from .base import CovarianceType, matrix_name, register
+from .base import CovarianceType, matrix_name, register, unit_columns
 
 
 @register
@@ -27,11 +30,10 @@ class Chol(CovarianceType):
         low = mats["lowertri"]
         return low @ low.T
 
-    def jacobian(self, mats: dict[str, FloatArray]) -> dict[str, FloatArray]:
-        # d vec(L L') = (I + K)(L kron I) d vec(L)
+    def derivatives(self, mats: dict[str, FloatArray], kind: str, rows: IntArray, cols: IntArray,
+                    ) -> tuple[FloatArray, FloatArray]:
         low = mats["lowertri"]
-        n = low.shape[0]
-        return {"lowertri": sym_jacobian(kron(low, np.eye(n)), n)}
+        return unit_columns(low.shape[0], rows), low[:, cols]
 
     def from_sigma(self, sigma: FloatArray) -> dict[str, FloatArray]:
         try:

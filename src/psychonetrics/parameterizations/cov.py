@@ -1,12 +1,15 @@
-"""``cov``: the covariance matrix itself, Sigma = sigma."""
+"""``cov``: the covariance matrix itself, Sigma = sigma.
+
+Derivatives: d Sigma / d sigma_ij = E_ij + E_ji = e_i e_j' + e_j e_i'
+(i != j) and E_ii = e_i (e_i / 2)' + (e_i / 2) e_i'.  Any symmetric value
+is allowed (a Heywood case is reported, not excluded).
+"""
 
 from __future__ import annotations
 
-import numpy as np
-
-from ..linalg import FloatArray
+from ..linalg import FloatArray, IntArray
 from ..spec.matrices import MatrixSpec
-from .base import CovarianceType, register, symmetric_spec
+from .base import CovarianceType, half_on_diagonal, register, symmetric_spec, unit_columns
 
 
 @register
@@ -24,9 +27,10 @@ class Cov(CovarianceType):
     def sigma(self, mats: dict[str, FloatArray]) -> FloatArray:
         return mats["sigma"]
 
-    def jacobian(self, mats: dict[str, FloatArray]) -> dict[str, FloatArray]:
+    def derivatives(self, mats: dict[str, FloatArray], kind: str, rows: IntArray, cols: IntArray,
+                    ) -> tuple[FloatArray, FloatArray]:
         n = mats["sigma"].shape[0]
-        return {"sigma": np.eye(n * n)}
+        return unit_columns(n, rows), unit_columns(n, cols, half_on_diagonal(rows, cols))
 
     def from_sigma(self, sigma: FloatArray) -> dict[str, FloatArray]:
         return {"sigma": sigma.copy()}

@@ -22,7 +22,7 @@ import numpy as np
 
 from .._arg import choice, preview
 from ..data.stats import TwoLevelStats
-from ..families.base import Family
+from ..families.base import Family, Moments
 from .partable import ParTable
 from .patterns import Pattern, parse_pattern
 
@@ -198,17 +198,26 @@ def _number_parameters(cols: dict[str, np.ndarray], specs: tuple, equal: Sequenc
 
 
 def with_start_values(table: ParTable, family: Family, stats: Sequence[TwoLevelStats],
-                      group_patterns: Sequence[dict[str, Pattern]]) -> ParTable:
-    """Fill the free rows of ``table`` with data-based start values (fixed rows untouched)."""
+                      moments: Sequence[Moments] | None = None) -> ParTable:
+    """Fill the free rows of ``table`` with start values (fixed rows untouched).
+
+    Starts come from ``moments`` (the fitted saturated model of each group)
+    when given, else from moment estimates of the statistics.  Free rows
+    sharing a parameter get the mean of their starts.
+    """
     value = table.value.copy()
     names = table.names()
     for g, st in enumerate(stats):
-        pats = group_patterns[g]
-        start = family.start(st, {k: v.codes for k, v in pats.items()}, {k: v.fixed for k, v in pats.items()})
+        codes, fixed = table.pattern(g)
+        start = family.start(st, codes, fixed, None if moments is None else moments[g])
         rows = np.flatnonzero((table.group == g) & (table.par > 0))
-        for i in rows:
-            value[i] = start[names[i]][table.row[i], table.col[i]]
-    # clip into bounds
+        value[rows] = [start[names[i]][table.row[i], table.col[i]] for i in rows]
     free = table.par > 0
-    value[free] = np.clip(value[free], table.lower[free] + 1e-6 * np.isfinite(table.lower[free]), table.upper[free])
+    if free.any():  # equal parameters start at the mean of their elements' starts
+        sums = np.bincount(table.par[free] - 1, weights=value[free], minlength=table.n_free)
+        counts = np.bincount(table.par[free] - 1, minlength=table.n_free)
+        value[free] = (sums / np.maximum(counts, 1))[table.par[free] - 1]
+    # strictly inside the bounds
+    lo = table.lower[free]
+    value[free] = np.clip(value[free], np.where(np.isfinite(lo), lo + 1e-6, lo), table.upper[free])
     return table.with_columns(value=value)

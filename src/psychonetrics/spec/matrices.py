@@ -39,6 +39,11 @@ class MatrixSpec:
         rho: 1, beta: 0) and never free parameters or MI candidates.
     diagonal_lower : float or None
         Lower bound of free diagonal elements (delta, SD, lowertri: 0).
+    strict_lower : bool
+        The lower bound is open: a value on it is outside the parameter
+        space, not a boundary solution (delta and SD at 0 collapse a
+        whole row of the block; a Cholesky diagonal at 0 is a valid
+        singular covariance).  The optimizer never steps onto it.
     op : str
         Operator shown in ``parameters()`` (``"=~"``, ``"~~"``, ``"--"``, ...).
     block : str or None
@@ -53,6 +58,7 @@ class MatrixSpec:
     col_labels: tuple[str, ...]
     fixed_diagonal: float | None = None
     diagonal_lower: float | None = None
+    strict_lower: bool = False
     op: str = "~~"
     block: str | None = None
 

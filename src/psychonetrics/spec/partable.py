@@ -10,7 +10,7 @@ never kept beside it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from functools import cached_property
 
 import numpy as np
@@ -55,7 +55,6 @@ class ParTable:
     upper: np.ndarray
     identification: np.ndarray
     group_labels: tuple[str, ...] = ("1",)
-    _cache: dict = field(default_factory=dict, repr=False, compare=False)
 
     # ------------------------------------------------------------ basics
     @property
@@ -75,12 +74,18 @@ class ParTable:
         return {s.name: k for k, s in enumerate(self.specs)}
 
     def names(self) -> np.ndarray:
-        """Matrix name of every row."""
-        return np.array([s.name for s in self.specs], dtype=object)[self.matrix]
+        """Matrix name of every row (read-only)."""
+        return self._names
+
+    @cached_property
+    def _names(self) -> np.ndarray:
+        out = np.array([s.name for s in self.specs], dtype=object)[self.matrix]
+        out.flags.writeable = False
+        return out
 
     def with_columns(self, **columns: np.ndarray) -> "ParTable":
         """A new table with some columns replaced (free parameters renumbered)."""
-        new = replace(self, _cache={}, **columns)
+        new = replace(self, **columns)
         return new.renumbered()
 
     def renumbered(self) -> "ParTable":
@@ -95,7 +100,7 @@ class ParTable:
         new[free] = order[inverse.reshape(-1)] + 1
         if np.array_equal(new, par):
             return self
-        return replace(self, par=new, _cache={})
+        return replace(self, par=new)
 
     # ---------------------------------------------------- free parameters
     @cached_property
@@ -121,6 +126,11 @@ class ParTable:
         np.minimum.at(hi, self.par[free] - 1, self.upper[free])
         return lo, hi
 
+    def strict_bounds(self) -> np.ndarray:
+        """Per free parameter: whether its lower bound is open (see ``MatrixSpec.strict_lower``)."""
+        strict = np.array([self.specs[k].strict_lower for k in self.matrix[self.free_rows]], dtype=bool)
+        return strict & np.isfinite(self.bounds()[0])
+
     def values_at(self, x: FloatArray) -> FloatArray:
         """Row values with free rows set from ``x`` (n_free,)."""
         values = self.value.copy()
@@ -130,7 +140,7 @@ class ParTable:
 
     def with_values(self, x: FloatArray) -> "ParTable":
         """A new table whose free rows hold ``x``."""
-        return replace(self, value=self.values_at(x), _cache={})
+        return replace(self, value=self.values_at(x))
 
     # ------------------------------------------------------- matrices
     @cached_property
@@ -146,6 +156,13 @@ class ParTable:
             out.append(per)
         return out
 
+    def pattern(self, group: int) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+        """Per matrix of ``group``: codes (1 free, 0 fixed) and the values of fixed elements (0 where free)."""
+        free = (self.par > 0).astype(float)
+        codes = {k: v.astype(np.int64) for k, v in self.matrices(free, group).items()}
+        fixed = self.matrices(np.where(self.par > 0, 0.0, self.value), group)
+        return codes, fixed
+
     def matrices(self, values: FloatArray, group: int) -> dict[str, FloatArray]:
         """Model matrices of ``group`` filled from row ``values`` (n_rows,)."""
         mats: dict[str, FloatArray] = {}
@@ -158,55 +175,3 @@ class ParTable:
                 m[c, r] = v
             mats[spec.name] = m
         return mats
-
-    @cached_property
-    def _jacobian_layout(self) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
-        """Per group: (table rows, column in the stacked Jacobian, mirror column, has-mirror mask).
-
-        The family's Jacobians are stacked horizontally in ``specs`` order;
-        a stored symmetric off-diagonal element also collects its mirror.
-        """
-        out = []
-        for g in range(self.n_groups):
-            rows, pos, mirror, has = [], [], [], []
-            offset = 0
-            for spec, idx in self._layout[g]:
-                n = spec.shape[0]
-                r, c = self.row[idx], self.col[idx]
-                rows.append(idx)
-                pos.append(offset + r + c * n)
-                mirror.append(offset + c + r * n)
-                has.append((spec.storage == "symmetric") & (r != c))
-                offset += spec.shape[0] * spec.shape[1]
-            out.append((np.concatenate(rows), np.concatenate(pos), np.concatenate(mirror),
-                        np.concatenate(has).astype(bool)))
-        return out
-
-    def element_jacobian(self, jac_by_matrix: dict[str, FloatArray], group: int, n_phi: int) -> FloatArray:
-        """``d phi / d element`` for every table row of ``group``: (n_phi, n_rows) with other groups' columns 0.
-
-        ``jac_by_matrix[name]`` is ``d phi / d vec(M)`` (n_phi, size(M)) with
-        elements treated as independent; symmetric off-diagonal rows get the
-        sum of the (i, j) and (j, i) columns.
-        """
-        stacked = np.hstack([jac_by_matrix[spec.name] if spec.name in jac_by_matrix
-                             else np.zeros((n_phi, spec.shape[0] * spec.shape[1])) for spec in self.specs])
-        rows, pos, mirror, has = self._jacobian_layout[group]
-        block = stacked[:, pos]
-        block[:, has] += stacked[:, mirror[has]]
-        if self.n_groups == 1 and rows.size == self.n_rows:
-            out = np.empty((n_phi, self.n_rows))
-        else:
-            out = np.zeros((n_phi, self.n_rows))
-        out[:, rows] = block
-        return out
-
-    def free_map(self) -> np.ndarray:
-        """(n_rows, n_free) 0/1 matrix mapping rows to free parameters."""
-        key = "free_map"
-        if key not in self._cache:
-            m = np.zeros((self.n_rows, self.n_free))
-            free = np.flatnonzero(self.par > 0)
-            m[free, self.par[free] - 1] = 1.0
-            self._cache[key] = m
-        return self._cache[key]
