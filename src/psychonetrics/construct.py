@@ -86,6 +86,13 @@ def _build(family: Family, stats: tuple[TwoLevelStats, ...], patterns: dict[str,
     labels = [s.group if s.group is not None else "1" for s in stats]
     table = build_partable(family, group_pats, marks, equal=equal, group_labels=labels)
     table = with_start_values(table, family, stats)
+    nobs = len(stats) * family.n_phi
+    if table.n_free > nobs:
+        raise ValueError(
+            f"The model is not identified: {table.n_free} free parameters for {nobs} sample moments "
+            f"(df = {nobs - table.n_free}). Fix or constrain parameters (for example, a factor needs three "
+            "indicators, or two with a further constraint)."
+        )
     return Model(family=family, table=table, stats=stats, estimator=est, optimizer=optimizer, wrapper=wrapper,
                  identification=identification, equal=equal, verbose=verbose)
 
@@ -249,6 +256,12 @@ def ml_lvm(
     latents = tuple(str(x) for x in latents)
     if len(latents) != m:
         raise ValueError(f"`latents`: expected {m} names (one per column of `lambda_`), got {len(latents)}.")
+    empty = [latents[k] for k in np.flatnonzero(~np.any(lam != 0, axis=0))]
+    if empty:
+        raise ValueError(
+            f"`lambda_`: latent variable(s) {preview(empty)} have no indicator (their column of `lambda_` is all "
+            "zero); give each latent variable at least one nonzero loading or leave it out."
+        )
     family = MlLvm(observed, latents, within_latent=within_latent, between_latent=between_latent,
                    within_residual=within_residual, between_residual=between_residual)
     _check_patterns(_wrapper, family, patterns)

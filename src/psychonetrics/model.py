@@ -21,8 +21,9 @@ from .data.stats import TwoLevelStats
 from .exceptions import ConvergenceWarning, ImproperSolutionWarning, NotFittedError
 from .families.base import Family
 from .fitting.reference import ReferenceFits, reference_fits
+from .fitting.saturated import fit_reference_stats
 from .fitting.run import Estimates, estimate
-from .inference.fitmeasures import FitInputs, fit_measures, srmr
+from .inference.fitmeasures import REFERENCE_MEASURES, FitInputs, fit_measures, srmr
 from .inference.parameters import parameter_frame
 from .linalg import FloatArray
 from .spec.build import with_start_values
@@ -122,7 +123,8 @@ class Model:
 
     def _require_fit(self, what: str) -> Estimates:
         if self.fitted is None:
-            raise NotFittedError(f"`{what}` needs a fitted model; call `runmodel()` first.")
+            raise NotFittedError(f"`{what}()` reads estimates, and this model is not fitted yet; call "
+                                 "`runmodel()` first (e.g. `model = model.runmodel()`).")
         return self.fitted
 
     # --------------------------------------------------------------- verbs
@@ -151,9 +153,16 @@ class Model:
         if ref is None and use_reference:
             ref = reference_fits(self.stats, estimator=self.estimator)
         table = self.table
-        if self.starts == "data" and ref is not None:
-            table = with_start_values(table, self.family, self.stats, ref.saturated.moments)
-        fitted = estimate(self.family, table, self.stats, estimator=self.estimator, optimizer=self.optimizer)
+        if self.starts == "data":
+            # start from the saturated model (without the reference fits, its quick complete-data form)
+            saturated = ref.saturated if ref is not None else fit_reference_stats(self.stats, diagonal=False)
+            if all(np.all(np.isfinite(m.sigma_between)) for m in saturated.moments):
+                table = with_start_values(table, self.family, self.stats, saturated.moments)
+        from .report.progress import Progress
+
+        with Progress(f"fitting {self.wrapper}") as progress:
+            fitted = estimate(self.family, table, self.stats, estimator=self.estimator, optimizer=self.optimizer,
+                              progress=progress)
         model = replace(self, table=fitted.table, fitted=fitted, reference=ref, verbose=verbose,
                         use_reference=use_reference, starts="values")
         model._warn_problems()
@@ -197,9 +206,14 @@ class Model:
             warnings.warn(f"{kind.capitalize()}: {where}{detail}; {advice[kind]}.", ImproperSolutionWarning,
                           stacklevel=3)
 
-    def _with_table(self, table: ParTable) -> "Model":
-        """An unfitted copy with a new parameter table (same data, cached reference fits)."""
+    def with_table(self, table: ParTable) -> "Model":
+        """An unfitted copy with a new parameter table (same data and cached reference fits).
+
+        The table's values are the start values of the next ``runmodel()``.
+        """
         return replace(self, table=table, fitted=None)
+
+    _with_table = with_table
 
     def fixpar(self, matrix: str, row: int | str, col: int | str = 1, value: float = 0.0, *,
                group: int | str | None = None) -> "Model":
@@ -257,17 +271,19 @@ class Model:
         return stepup(self, alpha=alpha, criterion=criterion, matrices=matrices, mi=mi, verbose=verbose)
 
     def modelsearch(self, *, criterion: str = "bic", prunealpha: float = 0.01, addalpha: float = 0.01,
-                    matrices: Sequence[str] | None = None, verbose: bool | None = None) -> "Model":
-        """psychonetrics' combined add/remove model search."""
+                    matrices: Sequence[str] | None = None, verbose: bool | None = None, screen: int = 12,
+                    jobs: int | None = None) -> "Model":
+        """Add/remove search on ``criterion`` that refits its candidates (see :func:`psychonetrics.modelsearch`)."""
         from .search import modelsearch
 
         return modelsearch(self, criterion=criterion, prunealpha=prunealpha, addalpha=addalpha,
-                           matrices=matrices, verbose=verbose)
+                           matrices=matrices, verbose=verbose, screen=screen, jobs=jobs)
 
     def confint(self, *, level: float = 0.95) -> pd.DataFrame:
         """Wald confidence intervals of the free parameters."""
         from scipy import stats as sps
 
+        self._require_fit("confint")
         if not 0 < level < 1:
             raise ValueError(f"`level`: expected a confidence level between 0 and 1, got {level!r}.")
         frame = self.parameters()
@@ -285,6 +301,7 @@ class Model:
 
         ``significant=True`` draws only edges with p < ``alpha``.  Needs matplotlib.
         """
+        self._require_fit("plot")
         from .report.network import plot_model
 
         return plot_model(self, matrix, group=group, significant=significant, alpha=alpha, filename=filename,
@@ -314,9 +331,14 @@ class Model:
             srmr_between=srmr_b,
         )
         series = fit_measures(inputs)
+        unavailable = self._reference_unavailable()
+        if unavailable:
+            series[[k for k in REFERENCE_MEASURES if k in series.index]] = np.nan
+            series.attrs["unavailable"] = (f"chi-square and the fit measures built on it are unavailable: "
+                                           f"{unavailable}")
         if not fitted.result.converged:
             series.attrs["warning"] = "the model did not converge: these fit measures are unreliable"
-        elif series["chisq"] < 0:
+        elif not unavailable and series["chisq"] < 0:
             series.attrs["warning"] = (
                 "negative chi-square: the model's implied covariance is not positive semi-definite (an improper "
                 "solution) and fits better than the saturated model, which keeps Sigma_W and Sigma_B positive "
@@ -325,6 +347,17 @@ class Model:
             warnings.warn(f"Fit: {series.attrs['warning']}.", ImproperSolutionWarning, stacklevel=2)
         self._fit_cache["fit"] = series
         return series.copy()
+
+    def _reference_unavailable(self) -> str:
+        """Why the saturated-model comparisons are unavailable ("" when they are available)."""
+        if self.reference is None:
+            return "the saturated and baseline models were skipped (runmodel(reference=False))"
+        for st in self.stats:
+            if st.n_clusters <= st.n_vars:
+                where = "" if st.group is None else f" group {st.group!r} has"
+                return (f"{where or 'the data have'} {st.n_clusters} clusters for {st.n_vars} variables, so the "
+                        "covariance of the cluster means is singular and the saturated between level degenerate")
+        return ""
 
     def _srmr(self, ref: ReferenceFits) -> tuple[float, float]:
         fitted = self._require_fit("fit")
@@ -343,6 +376,7 @@ class Model:
         delta-method standard errors instead.  After ``MIs()`` the fixed
         elements carry ``mi``, ``pmi`` and ``epc``.
         """
+        self._require_fit("parameters")
         if standardized:
             from .inference.standardize import standardized_solution
 
@@ -373,6 +407,7 @@ class Model:
         ``threshold=True`` sets free elements whose (``adjust``-ed) p-value
         exceeds ``alpha`` to zero (model matrices only).
         """
+        self._require_fit("getmatrix")
         if group is None and len(self.stats) > 1:
             return {label: self.getmatrix(matrix, group=label, threshold=threshold, alpha=alpha, adjust=adjust)
                     for label in self.group_labels}
@@ -435,6 +470,7 @@ class Model:
 
     def summary(self) -> str:
         """The printed model followed by its parameters grouped by matrix."""
+        self._require_fit("summary")
         from .report.printing import summary_text
 
         return summary_text(self)

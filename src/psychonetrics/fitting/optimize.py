@@ -214,13 +214,14 @@ def lbfgs(obj: Objective, x0: FloatArray, *, max_iter: int = 3000) -> OptimizerR
     return OptimizerResult(res.x, ll, converged, int(res.nit), float(np.linalg.norm(pg)), "lbfgs", str(res.message))
 
 
-def optimize(obj: Objective, x0: FloatArray, *, optimizer: str = "default", fallback: bool = True) -> OptimizerResult:
+def optimize(obj: Objective, x0: FloatArray, *, optimizer: str = "default", fallback: bool = True,
+             progress: "Progress | None" = None) -> OptimizerResult:
     """Run the chosen optimizer; ``"default"`` is Fisher scoring with an L-BFGS-B fallback
     (skipped when ``fallback`` is False, as for retries from alternative starts)."""
     choice("optimizer", optimizer, OPTIMIZERS)
     if optimizer == "lbfgs":
         return lbfgs(obj, x0)
-    result = fisher_scoring(obj, x0)
+    result = fisher_scoring(obj, x0, progress=progress)
     if result.converged or optimizer == "fisher" or not fallback:
         return result
     fallback = lbfgs(obj, result.x if np.isfinite(result.loglik) else x0)

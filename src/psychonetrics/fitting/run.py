@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -11,9 +12,13 @@ from ..data.stats import TwoLevelStats
 from ..families.base import Family, Moments
 from ..likelihood import Route, route_for
 from ..linalg import FloatArray
+from ..spec.build import with_start_values
 from ..spec.partable import ParTable
 from .objective import Objective
 from .optimize import OptimizerResult, optimize
+
+if TYPE_CHECKING:
+    from ..report.progress import Progress
 
 
 @dataclass(frozen=True, eq=False)
@@ -80,20 +85,24 @@ def estimate(
     optimizer: str,
     x0: FloatArray | None = None,
     standard_errors: bool = True,
+    progress: "Progress | None" = None,
 ) -> Estimates:
     """Optimize ``table`` on ``stats`` and compute standard errors (unless ``standard_errors`` is False)."""
     routes = routes_for(estimator, stats)
     obj = Objective(family, table, tuple(stats), routes)
     start = table.start_vector() if x0 is None else x0
-    result = _checked(obj, optimize(obj, start, optimizer=optimizer), start)
+    # the scale of every block from moment estimates of the data: a block whose scales all fall far
+    # below it has collapsed
+    scale = with_start_values(table, family, stats).start_vector() if table.strict_bounds().any() else start
+    result = _checked(obj, optimize(obj, start, optimizer=optimizer, progress=progress), scale)
     if not result.converged:
         # As psychonetrics: retry from shrunken and from emergency starts before giving up.
         for alternative in alternative_starts(table, start):
-            retry = _checked(obj, optimize(obj, alternative, optimizer=optimizer, fallback=False), alternative)
+            retry = _checked(obj, optimize(obj, alternative, optimizer=optimizer, fallback=False), scale)
             if retry.converged and (not result.converged or retry.loglik > result.loglik):
                 result = retry
                 break
-            if np.isfinite(retry.loglik) and retry.loglik > result.loglik and not collapsed_blocks(obj, retry.x, alternative):
+            if np.isfinite(retry.loglik) and retry.loglik > result.loglik and not collapsed_blocks(obj, retry.x, scale):
                 result = retry
     kind = "observed" if any(r.information_kind == "observed" for r in routes) else "expected"
     if np.isfinite(result.loglik) and standard_errors:
@@ -114,30 +123,33 @@ def estimate(
     return Estimates(result, table.with_values(result.x), vcov, se, kind, moments)
 
 
-def collapsed_blocks(obj: Objective, x: FloatArray, start: FloatArray) -> list[str]:
-    """Blocks with an open-bounded scale (network delta, correlation SD) whose every scale shrank
-    below 1e-4 of its start: the block's covariance collapsed towards 0, a degenerate point where the
-    network's edges are not identified."""
+def collapsed_blocks(obj: Objective, x: FloatArray, scale: FloatArray) -> list[str]:
+    """Network or correlation blocks whose every scale (delta, SD: open lower bound) is below 1e-4 of
+    ``scale`` (its moment-based start) while the block has free edges: the block's covariance collapsed
+    towards 0, a degenerate point where the edges are not identified.  (A one-variable block at 0 is an
+    ordinary boundary estimate.)"""
     table = obj.table
     strict = table.strict_bounds()
     if not strict.any():
         return []
     names = table.names()[table.free_rows]
     out = []
-    for name in np.unique(names[strict]):
-        sel = strict & (names == name)
-        if np.all(np.abs(x[sel]) < 1e-4 * np.abs(start[sel])):
-            out.append(str(name))
+    for block in obj.family.blocks():
+        matrices = block.matrix_names()
+        sel = strict & np.isin(names, matrices)
+        edges = ~strict & np.isin(names, matrices)
+        if sel.any() and edges.any() and np.all(np.abs(x[sel]) < 1e-4 * np.abs(scale[sel])):
+            out.append(f"the {block.name.replace('_', ' ')} block ({block.variance_matrix()})")
     return out
 
 
-def _checked(obj: Objective, result: OptimizerResult, start: FloatArray) -> OptimizerResult:
+def _checked(obj: Objective, result: OptimizerResult, scale: FloatArray) -> OptimizerResult:
     """``result``, marked as not converged when a block collapsed (see :func:`collapsed_blocks`)."""
-    collapsed = collapsed_blocks(obj, result.x, start) if np.isfinite(result.loglik) else []
+    collapsed = collapsed_blocks(obj, result.x, scale) if np.isfinite(result.loglik) else []
     if not collapsed or not result.converged:
         return result
     return replace(result, converged=False,
-                   message=f"collapsed: every scale of {', '.join(collapsed)} went to 0")
+                   message=f"collapsed: {' and '.join(collapsed)} went to 0")
 
 
 def alternative_starts(table: ParTable, start: FloatArray) -> list[FloatArray]:

@@ -24,6 +24,14 @@ from scipy import optimize as sopt
 from scipy import stats as sps
 
 
+#: measures that compare the model with the saturated or baseline model
+REFERENCE_MEASURES = (
+    "unrestricted.logl", "baseline.logl", "chisq", "pvalue", "baseline.chisq", "baseline.df", "baseline.pvalue",
+    "nfi", "pnfi", "tli", "nnfi", "rfi", "ifi", "rni", "cfi", "rmsea", "rmsea.ci.lower", "rmsea.ci.upper",
+    "rmsea.pvalue", "srmr_within", "srmr_between", "aic.x", "aic.x2",
+)
+
+
 @dataclass(frozen=True)
 class FitInputs:
     """Everything the fit measures depend on."""

@@ -128,14 +128,23 @@ def dloglik_dmoments_stats(moments: Moments, stats: TwoLevelStats, rot: _Rotatio
 
 
 def _rotated_matrices(jac_vech: FloatArray, r: FloatArray) -> FloatArray:
-    """R' X_k R for every column k of ``jac_vech`` (vech of symmetric X_k), flattened to (K, p^2)."""
+    """The lower triangles (vech order) of R' X_k R for every column k of ``jac_vech`` (vech of a
+    symmetric X_k): (K, p(p+1)/2).  Columns that are zero (parameters of the other level) are skipped."""
     p = r.shape[0]
     rows, cols = vech_indices(p)
     k = jac_vech.shape[1]
-    x = np.zeros((k, p, p))
-    x[:, rows, cols] = jac_vech.T
-    x[:, cols, rows] = jac_vech.T
-    return (r.T @ x @ r).reshape(k, p * p)
+    out = np.zeros((k, rows.size))
+    used = np.flatnonzero(np.any(jac_vech != 0.0, axis=0))
+    if used.size == 0:
+        return out
+    x = np.zeros((used.size, p, p))
+    x[:, rows, cols] = jac_vech[:, used].T
+    x[:, cols, rows] = jac_vech[:, used].T
+    # two large products instead of a batch of small ones: Y_k = X_k R, then (R' X_k R) = Y_k' R
+    y = (x.reshape(-1, p) @ r).reshape(used.size, p, p)
+    z = (np.ascontiguousarray(y.transpose(0, 2, 1)).reshape(-1, p) @ r).reshape(used.size, p, p)
+    out[used] = z[:, rows, cols]
+    return out
 
 
 def information_expected_stats(moments: Moments, stats: TwoLevelStats, jacobian: FloatArray | None = None,
@@ -172,17 +181,35 @@ def information_expected_stats(moments: Moments, stats: TwoLevelStats, jacobian:
         return np.full((k, k), np.nan)
     m, s = stats.size_counts.astype(float), stats.sizes.astype(float)
     inv_e = 1.0 / rot.e
-    kron_e = (inv_e[:, :, None] * inv_e[:, None, :]).reshape(len(s), -1)  # (K, p^2)
-    w_ww = (stats.n_units - stats.n_clusters) + m @ kron_e
-    w_wb = (m * s) @ kron_e
-    w_bb = (m * s * s) @ kron_e
+    rows, cols = vech_indices(p)
+    kron_e = inv_e[:, rows] * inv_e[:, cols]  # (sizes, p*): 1 / (e_sk e_sl) for the lower triangle
+    a = (stats.n_units - stats.n_clusters) + m @ kron_e
+    b = (m * s) @ kron_e
+    c = (m * s * s) @ kron_e
+    # Per element pair (k, l) the weights form a 2 x 2 positive semi-definite matrix [[a, b], [b, c]]
+    # (Cauchy-Schwarz); with its Cholesky factor the information is one symmetric product Z Z'.
+    # Off-diagonal elements stand for both (k, l) and (l, k): weight 2.
+    l11 = np.sqrt(a)
+    l21 = b / l11
+    l22 = np.sqrt(np.clip(c - l21 * l21, 0.0, None))
+    twice = np.where(rows == cols, 1.0, np.sqrt(2.0))
     x_w = _rotated_matrices(jac[p:p + ps], rot.r)
     x_b = _rotated_matrices(jac[p + ps:], rot.r)
-    cross = (x_w * w_wb) @ x_b.T
-    info = 0.5 * ((x_w * w_ww) @ x_w.T + cross + cross.T + (x_b * w_bb) @ x_b.T)
+    z = np.hstack([x_w * (l11 * twice) + x_b * (l21 * twice), x_b * (l22 * twice)])
+    info = 0.5 * _gram(z)
     mu_r = rot.r.T @ jac[:p]
     info += (mu_r.T * ((m * s) @ inv_e)) @ mu_r
     return 0.5 * (info + info.T)
+
+
+def _gram(z: FloatArray) -> FloatArray:
+    """Z Z' by a symmetric rank-k update (half the work of a general product)."""
+    if z.shape[0] < 64:
+        return z @ z.T
+    from scipy.linalg.blas import dsyrk
+
+    lower = dsyrk(1.0, z, lower=1)
+    return lower + np.tril(lower, -1).T
 
 
 def scoring_stats(moments: Moments, stats: TwoLevelStats, jacobian: FloatArray | None = None,

@@ -9,6 +9,10 @@ Identification (``identify=True``), as psychonetrics:
 * ``"variance"``: the diagonal of the within-level latent block's
   variance-carrying matrix (sigma, kappa, delta, lowertri or SD) fixed at 1
   (in groups after the first free when ``lambda`` is equal across groups);
+  where the user fixed that variance at 0 (a factor without a within part),
+  the between-level variance is fixed at 1 instead, and a nonzero value the
+  user fixed sets the scale itself: identification never overwrites a value
+  the user gave;
 * an observed variable that is the only indicator of a latent variable and
   loads on nothing else gets its residual variances (both levels) fixed at 0
   where the residual type allows it (cov, chol, cor).
@@ -76,9 +80,9 @@ def identify(
                 codes["nu_eta"][k, 0] = 0
                 fixed["nu_eta"][k, 0] = 0.0
                 marks.add(("nu_eta", k, 0))
-    # scale of every factor
-    within_block = next(b for b in family.blocks() if b.name == "zeta_within")
-    var_name = within_block.variance_matrix()
+    # scale of every factor (never overwriting a value the user fixed)
+    var_names = [next(b for b in family.blocks() if b.name == f"zeta_{level}").variance_matrix()
+                 for level in ("within", "between")]
     for k in range(m):
         has_fixed_scale = bool(np.any((lam_c[:, k] == 0) & (lam_f[:, k] != 0)))
         if method == "loadings":
@@ -90,12 +94,17 @@ def identify(
                 lam_f[free[0], k] = 1.0
                 marks.add(("lambda", int(free[0]), k))
         else:
-            if group > 0 and "lambda" in equal:
+            if group > 0 and "lambda" in equal or has_fixed_scale:
                 continue
-            if not has_fixed_scale:
-                codes[var_name][k, k] = 0
-                fixed[var_name][k, k] = 1.0
-                marks.add((var_name, k, k))
+            # the within variance, or the between one when the user fixed the within variance at 0
+            for var_name in var_names:
+                if codes[var_name][k, k] != 0:
+                    codes[var_name][k, k] = 0
+                    fixed[var_name][k, k] = 1.0
+                    marks.add((var_name, k, k))
+                    break
+                if fixed[var_name][k, k] != 0:
+                    break  # a nonzero value the user fixed sets the scale
     # single-indicator latent variables
     loads = (lam_c != 0) | (lam_f != 0)
     for k in range(m):
