@@ -27,7 +27,7 @@ import pandas as pd
 
 import psychonetrics as pn
 
-REFERENCE = Path(__file__).resolve().parents[1].parent / "shared" / "reference"
+REFERENCE = Path(__file__).resolve().parents[1] / "tests" / "data" / "reference"
 SYNTAX = "F1 =~ y1 + y2 + y3\nF2 =~ y4 + y5 + y6"
 
 

@@ -18,16 +18,14 @@ from psychonetrics.exceptions import DataWarning
 
 duckdb = pytest.importorskip("duckdb")
 
-REFERENCE = Path(__file__).resolve().parents[1].parent / "shared" / "reference"
-CASES = sorted(p.name for p in REFERENCE.iterdir() if (p / "data.csv").is_file()) if REFERENCE.is_dir() else []
+REFERENCE = Path(__file__).resolve().parent / "data" / "reference"
+CASES = sorted(p.name for p in REFERENCE.iterdir() if (p / "data.csv").is_file())
 RTOL = 1e-10
 SPARK_PANDAS_NOTE = pytest.mark.filterwarnings("ignore:PySpark does not yet fully support pandas:FutureWarning")
 
 
 # --------------------------------------------------------------------------- helpers
 def read_case(case: str) -> pd.DataFrame:
-    if not REFERENCE.is_dir():
-        pytest.skip(f"reference cases not found beside the project ({REFERENCE.name}/ missing)")
     return pd.read_csv(REFERENCE / case / "data.csv")
 
 
@@ -313,8 +311,6 @@ def _spark_frame(spark, frame: pd.DataFrame, tmp_path: Path, name: str):  # type
 
 @SPARK_PANDAS_NOTE
 def test_spark_reference_cases_equal_numpy(spark, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    if not CASES:
-        pytest.skip("reference cases not found beside the project")
     for case in CASES:
         frame = read_case(case)
         args = case_args(frame)

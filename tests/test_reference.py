@@ -1,6 +1,6 @@
 """Acceptance: every lavaan reference case within the tolerances of its README.
 
-Tolerances (../shared/reference/README.md): estimates and implied moments
+Tolerances (data/reference/README.md): estimates and implied moments
 1e-3 absolute; logl 1e-3; npar/df exact; SEs 1e-3 absolute or 1% relative;
 derived measures (pvalue, cfi, tli, rmsea) 1e-3.
 """

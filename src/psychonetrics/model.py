@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ._threads import single_threaded_blas
 from .data.stats import TwoLevelStats
 from .exceptions import ConvergenceWarning, ImproperSolutionWarning, NotFittedError
 from .families.base import Family
@@ -151,7 +152,8 @@ class Model:
             print(f"Estimating {self.wrapper} with {route_label(self)}...")
         ref = self.reference
         if ref is None and use_reference:
-            ref = reference_fits(self.stats, estimator=self.estimator)
+            with single_threaded_blas():
+                ref = reference_fits(self.stats, estimator=self.estimator)
         table = self.table
         if self.starts == "data":
             # start from the saturated model (without the reference fits, its quick complete-data form)
@@ -160,7 +162,7 @@ class Model:
                 table = with_start_values(table, self.family, self.stats, saturated.moments)
         from .report.progress import Progress
 
-        with Progress(f"fitting {self.wrapper}") as progress:
+        with Progress(f"fitting {self.wrapper}") as progress, single_threaded_blas():
             fitted = estimate(self.family, table, self.stats, estimator=self.estimator, optimizer=self.optimizer,
                               progress=progress)
         model = replace(self, table=fitted.table, fitted=fitted, reference=ref, verbose=verbose,

@@ -6,8 +6,11 @@
   naming the variables involved.
 * A variable whose cluster means are all equal (cluster-mean centred):
   the likelihood is unbounded (V_s can become singular): error.
+* Fewer than 3 clusters: error (no between level can be estimated).
 * Fewer clusters than the saturated between level's parameters
-  (p + p(p+1)/2): warning, the between-level estimates are unstable.
+  (p + p(p+1)/2): warning, the between-level estimates are unstable; with
+  J <= p the saturated between level is degenerate and the fit measures
+  that compare with it are marked unavailable (see ``Model.fit``).
 """
 
 from __future__ import annotations
@@ -24,6 +27,11 @@ from .stats import TwoLevelStats
 def check_statistics(stats: TwoLevelStats) -> None:
     """Raise ValueError for a singular within covariance; warn for too few clusters."""
     where = "" if stats.group is None else f" (group {stats.group!r})"
+    if stats.n_clusters < 3:
+        raise ValueError(
+            f"`data`{where}: {stats.n_clusters} clusters; a two-level model needs at least 3 (the cluster means "
+            "of 2 clusters give a between-level covariance of rank 1, which no between level can be fitted to)."
+        )
     within = stats.within_cov
     p = stats.n_vars
     if not np.all(np.isfinite(within)):

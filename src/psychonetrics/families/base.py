@@ -12,8 +12,9 @@ Invariants
   :meth:`MomentDerivatives.phi` assembles the dense (n_phi, K) Jacobian.
   Nothing of size p^2 x p^2 is formed, so the cost grows as p^2 per element.
 * A parameter vector outside the model's parameter space (a singular
-  I - B, a network whose I - omega is not positive definite, a non-finite
-  value) makes :meth:`Family.implied` raise ``LinAlgError``.
+  I - B, a network whose I - omega is not positive definite) makes
+  :meth:`Family.implied` raise ``LinAlgError``.  Matrices are finite: the
+  objective checks the parameter values before they reach a family.
 """
 
 from __future__ import annotations
@@ -47,6 +48,26 @@ class Moments:
 def n_moments(p: int) -> int:
     """Length of phi for p observed variables."""
     return p + p * (p + 1)
+
+
+@dataclass(frozen=True)
+class Elements:
+    """Stored matrix elements of one group, grouped by matrix: the columns of a derivative.
+
+    ``by_matrix`` holds, per matrix, its name, the positions of its elements
+    among the K columns and their rows and columns in the matrix.
+    """
+
+    count: int
+    by_matrix: tuple[tuple[str, IntArray, IntArray, IntArray], ...]
+
+    @classmethod
+    def of(cls, names: np.ndarray, rows: IntArray, cols: IntArray) -> "Elements":
+        groups = []
+        for name in dict.fromkeys(names.tolist()):
+            idx = np.flatnonzero(names == name)
+            groups.append((str(name), idx, rows[idx], cols[idx]))
+        return cls(len(names), tuple(groups))
 
 
 @dataclass
@@ -156,9 +177,13 @@ class Family(ABC):
         """Implied moments of one group from its matrices (``LinAlgError`` outside the parameter space)."""
 
     @abstractmethod
-    def derivatives(self, mats: dict[str, FloatArray], names: np.ndarray, rows: IntArray, cols: IntArray,
-                    ) -> MomentDerivatives:
-        """d phi / d m for the stored elements (``names[k]``, ``rows[k]``, ``cols[k]``) of one group."""
+    def derivatives(self, mats: dict[str, FloatArray], elements: Elements) -> MomentDerivatives:
+        """d phi / d m for the stored ``elements`` of one group."""
+
+    def moments_and_derivatives(self, mats: dict[str, FloatArray], elements: Elements,
+                                ) -> tuple[Moments, MomentDerivatives]:
+        """Both at once (families share their intermediate matrices)."""
+        return self.implied(mats), self.derivatives(mats, elements)
 
     @abstractmethod
     def start(self, stats: TwoLevelStats, codes: dict[str, np.ndarray], fixed: dict[str, np.ndarray],
@@ -168,13 +193,6 @@ class Family(ABC):
     @abstractmethod
     def derived(self, mats: dict[str, FloatArray]) -> dict[str, FloatArray]:
         """Derived matrices (implied moments, other types' views of each block)."""
-
-
-def check_finite(mats: dict[str, FloatArray]) -> None:
-    """Raise ``LinAlgError`` when a model matrix holds a non-finite value (it never reaches LAPACK)."""
-    for value in mats.values():
-        if not np.all(np.isfinite(value)):
-            raise np.linalg.LinAlgError("non-finite model matrix")
 
 
 def sample_between_cov(stats: TwoLevelStats) -> FloatArray:

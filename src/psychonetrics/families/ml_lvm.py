@@ -31,7 +31,7 @@ from ..linalg import FloatArray, IntArray
 from ..parameterizations import derived_matrices
 from ..parameterizations.base import unit_columns
 from ..spec.matrices import MatrixSpec
-from .base import Block, Family, MomentDerivatives, Moments, check_finite, start_covariances
+from .base import Block, Elements, Family, MomentDerivatives, Moments, start_covariances
 
 LEVELS = ("within", "between")
 
@@ -132,11 +132,10 @@ class MlLvm(Family):
         return _LevelValues(lam, a, psi, c, theta, la, lam @ c)
 
     def _levels(self, mats: dict[str, FloatArray]) -> dict[str, _LevelValues]:
-        check_finite(mats)
         return {level: self._level(mats, level) for level in LEVELS}
 
-    def implied(self, mats: dict[str, FloatArray]) -> Moments:
-        lv = self._levels(mats)
+    def implied(self, mats: dict[str, FloatArray], levels: dict[str, _LevelValues] | None = None) -> Moments:
+        lv = self._levels(mats) if levels is None else levels
         mu = mats["nu"][:, 0] + lv["between"].la @ mats["nu_eta"][:, 0]
         sigma = {}
         for level, v in lv.items():
@@ -144,15 +143,18 @@ class MlLvm(Family):
             sigma[level] = 0.5 * (s + s.T)
         return Moments(mu, sigma["within"], sigma["between"])
 
-    def derivatives(self, mats: dict[str, FloatArray], names: np.ndarray, rows: IntArray, cols: IntArray,
-                    ) -> MomentDerivatives:
-        lv = self._levels(mats)
+    def moments_and_derivatives(self, mats: dict[str, FloatArray], elements: Elements,
+                                ) -> tuple[Moments, MomentDerivatives]:
+        levels = self._levels(mats)
+        return self.implied(mats, levels), self.derivatives(mats, elements, levels)
+
+    def derivatives(self, mats: dict[str, FloatArray], elements: Elements,
+                    levels: dict[str, _LevelValues] | None = None) -> MomentDerivatives:
+        lv = self._levels(mats) if levels is None else levels
         p = len(self.observed)
-        out = MomentDerivatives.zeros(p, len(names))
+        out = MomentDerivatives.zeros(p, elements.count)
         a_nu = lv["between"].a @ mats["nu_eta"][:, 0]
-        for name in np.unique(names):
-            idx = np.flatnonzero(names == name)
-            r, c = rows[idx], cols[idx]
+        for name, idx, r, c in elements.by_matrix:
             if name == "lambda":
                 for level, v in lv.items():
                     out.set_level(level, idx, unit_columns(p, r), v.lc[:, c])

@@ -19,7 +19,7 @@ from ..linalg import FloatArray, IntArray
 from ..parameterizations import derived_matrices
 from ..spec.matrices import MatrixSpec
 from ..parameterizations.base import unit_columns
-from .base import Block, Family, MomentDerivatives, Moments, check_finite, start_covariances
+from .base import Block, Elements, Family, MomentDerivatives, Moments, start_covariances
 
 
 class MlVarcov(Family):
@@ -53,23 +53,19 @@ class MlVarcov(Family):
         return pats
 
     def implied(self, mats: dict[str, FloatArray]) -> Moments:
-        check_finite(mats)
         sw = self._blocks["within"].sigma(mats)
         sb = self._blocks["between"].sigma(mats)
         return Moments(mats["mu"][:, 0], 0.5 * (sw + sw.T), 0.5 * (sb + sb.T))
 
-    def derivatives(self, mats: dict[str, FloatArray], names: np.ndarray, rows: IntArray, cols: IntArray,
-                    ) -> MomentDerivatives:
-        check_finite(mats)
+    def derivatives(self, mats: dict[str, FloatArray], elements: Elements) -> MomentDerivatives:
         p = len(self.observed)
-        out = MomentDerivatives.zeros(p, len(names))
-        for name in np.unique(names):
-            idx = np.flatnonzero(names == name)
+        out = MomentDerivatives.zeros(p, elements.count)
+        for name, idx, rows, cols in elements.by_matrix:
             if name == "mu":
-                out.mu[:, idx] = unit_columns(p, rows[idx])
+                out.mu[:, idx] = unit_columns(p, rows)
                 continue
             level = next(lv for lv, block in self._blocks.items() if name in block.matrix_names())
-            a, b = self._blocks[level].derivatives(mats, name, rows[idx], cols[idx])
+            a, b = self._blocks[level].derivatives(mats, name, rows, cols)
             out.set_level(level, idx, a, b)
         return out
 

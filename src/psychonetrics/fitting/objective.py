@@ -25,11 +25,12 @@ column per candidate element (or per element shared across groups).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
 from ..data.stats import TwoLevelStats
-from ..families.base import Family, Moments
+from ..families.base import Elements, Family, Moments
 from ..likelihood import Route
 from ..linalg import FloatArray
 from ..spec.partable import ParTable
@@ -65,21 +66,35 @@ class Objective:
         values = self.table.values_at(x)
         return [self.family.implied(self.table.matrices(values, g)) for g in range(len(self.stats))]
 
-    def _group_jacobian(self, mats: dict[str, FloatArray], group: int, columns: np.ndarray, n_columns: int,
-                        ) -> FloatArray:
-        """d phi_g / d column, (n_phi, n_columns): the family's element derivatives folded into columns."""
+    @cached_property
+    def _free_elements(self) -> list[tuple[np.ndarray, Elements, np.ndarray, bool]]:
+        """Per group, the free parameters' elements (computed once per objective)."""
+        return [self._elements(g, self.table.par - 1) for g in range(len(self.stats))]
+
+    def _elements(self, group: int, columns: np.ndarray) -> tuple[np.ndarray, Elements, np.ndarray, bool]:
+        """(table rows, their elements, their target columns, whether the targets are distinct)."""
         table = self.table
         rows = np.flatnonzero((table.group == group) & (columns >= 0))
+        elements = Elements.of(table.names()[rows], table.row[rows], table.col[rows])
+        target = columns[rows]
+        return rows, elements, target, np.unique(target).size == target.size
+
+    def _moments_and_jacobian(self, mats: dict[str, FloatArray],
+                              layout: tuple[np.ndarray, Elements, np.ndarray, bool], n_columns: int,
+                              ) -> tuple[Moments, FloatArray]:
+        """Implied moments and d phi_g / d column, (n_phi, n_columns): the element derivatives folded
+        into columns."""
+        rows, elements, target, distinct = layout
+        mom, derivatives = self.family.moments_and_derivatives(mats, elements)
         jac = np.zeros((self.family.n_phi, n_columns))
         if rows.size == 0:
-            return jac
-        element = self.family.derivatives(mats, table.names()[rows], table.row[rows], table.col[rows]).phi()
-        target = columns[rows]
-        if np.unique(target).size == target.size:
+            return mom, jac
+        element = derivatives.phi()
+        if distinct:
             jac[:, target] = element
         else:  # equality constraints: several elements share a column
             np.add.at(jac.T, target, element.T)
-        return jac
+        return mom, jac
 
     def evaluate(self, x: FloatArray, *, gradient: bool = False, information: bool = False,
                  columns: np.ndarray | None = None, n_columns: int | None = None) -> Evaluation:
@@ -95,9 +110,10 @@ class Objective:
             Column of each table row (-1: none); default the free parameters
             (``par - 1``).
         """
-        if columns is None:
+        default = columns is None
+        if default:
             columns, n_columns = self.table.par - 1, self.table.n_free
-        assert n_columns is not None
+        assert columns is not None and n_columns is not None
         values = self.table.values_at(x)
         nan_grad = np.full(n_columns, np.nan) if gradient else None
         nan_info = np.full((n_columns, n_columns), np.nan) if information else None
@@ -109,8 +125,11 @@ class Objective:
         for g, (st, route) in enumerate(zip(self.stats, self.routes)):
             mats = self.table.matrices(values, g)
             try:
-                mom = self.family.implied(mats)
-                jac = self._group_jacobian(mats, g, columns, n_columns) if (gradient or information) else None
+                if gradient or information:
+                    layout = self._free_elements[g] if default else self._elements(g, columns)
+                    mom, jac = self._moments_and_jacobian(mats, layout, n_columns)
+                else:
+                    mom, jac = self.family.implied(mats), None
             except np.linalg.LinAlgError:
                 return Evaluation(-np.inf, nan_grad, nan_info)
             if information:
@@ -150,9 +169,9 @@ class Objective:
         values = self.table.values_at(x)
         mats = self.table.matrices(values, group)
         if free_only:
-            return self._group_jacobian(mats, group, self.table.par - 1, self.table.n_free)
+            return self._moments_and_jacobian(mats, self._free_elements[group], self.table.n_free)[1]
         columns = np.where(self.table.group == group, np.arange(self.table.n_rows), -1)
-        return self._group_jacobian(mats, group, columns, self.table.n_rows)
+        return self._moments_and_jacobian(mats, self._elements(group, columns), self.table.n_rows)[1]
 
     def information(self, x: FloatArray, *, kind: str = "expected") -> FloatArray:
         """Information matrix of logL in the free parameters (sum over groups and clusters)."""

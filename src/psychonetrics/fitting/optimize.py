@@ -135,11 +135,12 @@ def fisher_scoring(obj: Objective, x0: FloatArray, *, max_iter: int = 300, tol: 
                 continue
             ll_new, grad_new, info_new = obj.scoring_quantities(trial)
         ridge = ridge / 10 if ridge > 1e-8 else 0.0
-        # A maximum on the boundary of the parameter space (a network or precision block of a level
-        # whose covariance is singular, common on real data) is approached only asymptotically: the
-        # full steps keep leaving the space and the gains vanish.  Stop there, within 1e-4 of the
-        # supremum's approach, rather than run to the iteration limit.
-        blocked = blocked + [ll_new - ll] if outside else []
+        # A maximum on the boundary of the parameter space (a network, precision or Cholesky block of a
+        # level whose covariance is singular, common on real data) is approached only asymptotically:
+        # the full steps keep leaving the space, or parameters sit on a closed bound where the
+        # parameterization degenerates, and the gains vanish.  Stop there rather than run to the limit.
+        on_bound = bool(np.any((trial <= lo + 1e-12) & ~strict))
+        blocked = blocked + [ll_new - ll] if (outside or on_bound) else []
         if len(blocked) >= 10 and sum(blocked[-10:]) < 1e-4:
             pg = _projected_gradient(trial, grad_new, lo, hi)
             return OptimizerResult(trial, ll_new, True, it, float(np.linalg.norm(pg)), "fisher",

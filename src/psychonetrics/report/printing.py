@@ -56,13 +56,17 @@ def model_text(model: "Model") -> str:
         lines.append("  WARNING: the model did not converge; estimates and fit measures are unreliable.")
     fit = model.fit()
     lines.append("")
-    lines.append(f"  logl = {fit['logl']:.3f}, unrestricted.logl = {fit['unrestricted.logl']:.3f}")
-    lines.append(f"  chisq({int(fit['df'])}) = {_fmt(fit['chisq'])}, p = {_fmt(fit['pvalue'], 4)}")
-    lines.append(
-        f"  CFI = {_fmt(fit['cfi'])}, TLI = {_fmt(fit['tli'])}, RMSEA = {_fmt(fit['rmsea'])} "
-        f"[{_fmt(fit['rmsea.ci.lower'])}, {_fmt(fit['rmsea.ci.upper'])}] (J-based)"
-    )
-    lines.append(f"  SRMR within = {_fmt(fit['srmr_within'])}, between = {_fmt(fit['srmr_between'])}")
+    if "unavailable" in fit.attrs:
+        lines.append(f"  logl = {fit['logl']:.3f}, df = {int(fit['df'])}")
+        lines.append(f"  Chi-square, CFI, TLI, RMSEA and SRMR: unavailable ({fit.attrs['unavailable'].split(': ', 1)[1]})")
+    else:
+        lines.append(f"  logl = {fit['logl']:.3f}, unrestricted.logl = {fit['unrestricted.logl']:.3f}")
+        lines.append(f"  chisq({int(fit['df'])}) = {_fmt(fit['chisq'])}, p = {_fmt(fit['pvalue'], 4)}")
+        lines.append(
+            f"  CFI = {_fmt(fit['cfi'])}, TLI = {_fmt(fit['tli'])}, RMSEA = {_fmt(fit['rmsea'])} "
+            f"[{_fmt(fit['rmsea.ci.lower'])}, {_fmt(fit['rmsea.ci.upper'])}] (J-based)"
+        )
+        lines.append(f"  SRMR within = {_fmt(fit['srmr_within'])}, between = {_fmt(fit['srmr_between'])}")
     lines.append(f"  AIC = {_fmt(fit['aic.ll'], 2)}, BIC = {_fmt(fit['bic'], 2)} (log J), EBIC(0.5) = {_fmt(fit['ebic.5'], 2)}")
     return "\n".join(lines)
 

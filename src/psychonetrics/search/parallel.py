@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .._threads import single_threaded_blas
 from ..exceptions import PsychonetricsWarning
 from ..spec.partable import ParTable
 
@@ -45,12 +46,7 @@ def _fit_table(base: "Model", table: ParTable) -> "Estimates | None":
 def _init_worker(base: "Model") -> None:
     global _BASE
     _BASE = base
-    try:
-        from threadpoolctl import threadpool_limits
-
-        threadpool_limits(limits=1)
-    except ImportError:  # pragma: no cover - threadpoolctl is a dependency
-        pass
+    single_threaded_blas().__enter__()  # for the life of this worker process
 
 
 def _work(table: ParTable) -> "Estimates | None":

@@ -1,0 +1,24 @@
+# lavaan tutorial two-level SEM on Demo.twolevel, lavaan defaults (fixed.x = TRUE).
+# Run from the project root:
+#   Rscript tests/data/lavaan_extra/tutorial_fixedx/generator.R
+arg <- grep("^--file=", commandArgs(FALSE), value = TRUE)
+here <- if (length(arg)) dirname(normalizePath(sub("^--file=", "", arg[1]))) else getwd()
+source(file.path(here, "..", "_common.R"))
+
+# Data: all 12 columns of lavaan's Demo.twolevel (cluster column is "cluster"),
+# written with 15 significant digits and read back.
+d <- write_and_read(lavaan::Demo.twolevel, file.path(here, "data.csv"))
+
+syntax <- "level: 1
+    fw =~ y1 + y2 + y3
+    fw ~ x1 + x2 + x3
+level: 2
+    fb =~ y1 + y2 + y3
+    fb ~ w1 + w2
+"
+
+run_case(here, "tutorial_fixedx",
+  paste("lavaan tutorial two-level SEM on Demo.twolevel (N = 2500, J = 200):",
+        "one factor per level with exogenous covariates x1-x3 (within) and w1, w2 (between);",
+        "lavaan defaults, i.e. fixed.x = TRUE."),
+  syntax, d, options = list(), estimators = c("ML", "MLR"))
