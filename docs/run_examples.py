@@ -13,18 +13,43 @@ Conventions of the Markdown files in ``docs/`` (and ``README.md``):
 * with ``--write``, PNG files the examples write and the file embeds
   (``img/NAME.png``) are copied to ``docs/img/``.
 
+Without ``--write`` the printed outputs are compared with the ```` ```text ````
+blocks shown in the files (:func:`differences`), after this normalization
+(:func:`same_output`):
+
+* blank lines at the end of the output are dropped and whitespace inside a
+  line is ignored (trailing blanks, the alignment of pandas columns and the
+  padding numpy puts around numbers all follow the width of the numbers);
+  line breaks and everything else that is not a number must be equal;
+* ```` ```text head=N ```` blocks compare only their first N lines (the ``...``
+  marking the cut is not compared);
+* numbers are compared as numbers: two numbers match when they agree to a
+  relative 1e-4 (4 significant digits) or differ by at most one unit of the
+  last decimal both print (``0.7215`` vs ``0.7216``), so rounding noise of the
+  platform in the last digit passes but a changed estimate does not.  Numbers
+  written without a decimal point or an exponent (counts, df, npar) must agree
+  to the relative 1e-4, i.e. exactly when small.  A tolerance rather than
+  rounding both sides to 4 significant digits, because rounding turns noise
+  just at a rounding boundary (``0.12345`` vs ``0.123449``) into a mismatch.
+
+A code block printing output with no ```` ```text ```` block after it is
+not compared (the page chose not to show its output).
+
 Usage, from the project root::
 
-    PYTHONPATH=src python docs/run_examples.py            # run every file, report failures
+    PYTHONPATH=src python docs/run_examples.py            # run every file, report failures and differences
+    PYTHONPATH=src python docs/run_examples.py --diff     # ... and show each difference
     PYTHONPATH=src python docs/run_examples.py --write docs/fit.md
 
-``tests/test_docs.py`` runs the same code (without writing).
+``tests/test_docs.py`` runs the same code (without writing) and asserts
+that every page prints what it shows.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import difflib
 import io
 import os
 import re
@@ -109,38 +134,154 @@ def run_file(path: Path, *, write: bool = False, skip: tuple[str, ...] = ()) -> 
             os.chdir(old)
     if write:
         pieces, pos = [], 0
-        outputs = {id(b): s for b, s in results}
-        for k, block in enumerate(found):
-            nxt = found[k + 1] if k + 1 < len(found) else None
-            if id(block) in outputs and nxt is not None and nxt.lang == "text" and text[block.end:nxt.start].strip() == "":
-                pieces.append(text[pos:nxt.start])
-                lines = outputs[id(block)].rstrip().splitlines()
-                head = re.fullmatch(r"head=(\d+)", nxt.info)
-                if head and len(lines) > int(head.group(1)):
-                    lines = [*lines[: int(head.group(1))], "..."]
-                fence = "```text" + (f" {nxt.info}" if nxt.info else "")
-                pieces.append(fence + "\n" + "\n".join(lines) + "\n```")
-                pos = nxt.end
+        for _, block, printed, shown in pair_outputs(text, found, results):
+            if shown is None:
+                continue
+            pieces.append(text[pos:shown.start])
+            lines = printed.rstrip().splitlines()
+            head = head_lines(shown)
+            if head is not None and len(lines) > head:
+                lines = [*lines[:head], "..."]
+            fence = "```text" + (f" {shown.info}" if shown.info else "")
+            pieces.append(fence + "\n" + "\n".join(lines) + "\n```")
+            pos = shown.end
         pieces.append(text[pos:])
         path.write_text("".join(pieces))
     return results
+
+
+def head_lines(shown: Block) -> int | None:
+    """N of a ```` ```text head=N ```` block, else None."""
+    head = re.fullmatch(r"head=(\d+)", shown.info)
+    return int(head.group(1)) if head else None
+
+
+def pair_outputs(text: str, found: list[Block], results: list[tuple[Block, str]]
+                 ) -> list[tuple[int, Block, str, Block | None]]:
+    """For each executed block: its number in the file (1-based), the block, what it printed and the
+    ```` ```text ```` block right after it (only blank text in between), or None."""
+    printed = {b.start: out for b, out in results}
+    pairs = []
+    for k, block in enumerate(found):
+        if block.start not in printed:
+            continue
+        nxt = found[k + 1] if k + 1 < len(found) else None
+        shown = nxt if nxt is not None and nxt.lang == "text" and text[block.end:nxt.start].strip() == "" else None
+        pairs.append((k + 1, block, printed[block.start], shown))
+    return pairs
+
+
+# ------------------------------------------------------------ comparing printed with shown outputs
+
+NUMBER = re.compile(r"(?<![\w.])([-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?)(?![\w.])")
+RTOL = 1e-4
+
+
+def _unit(token: str) -> float:
+    """One unit of the last digit ``token`` prints (0 for an integer: compared by RTOL only)."""
+    mantissa, _, exponent = token.lower().partition("e")
+    if "." not in mantissa and not exponent:
+        return 0.0
+    decimals = len(mantissa.partition(".")[2])
+    return 10.0 ** (int(exponent or 0) - decimals)
+
+
+def _same_number(a: str, b: str) -> bool:
+    x, y = float(a), float(b)
+    tol = max(RTOL * max(abs(x), abs(y)), min(_unit(a), _unit(b)))
+    return abs(x - y) <= tol * (1 + 1e-9)
+
+
+def output_lines(text: str, head: int | None = None) -> list[str]:
+    """Lines of an output: trailing blank lines dropped, runs of whitespace as one space (for the diff),
+    only the first N of a head=N block."""
+    lines = [" ".join(ln.split()) if ln.strip() else "" for ln in text.rstrip().splitlines()]
+    if head is not None:
+        if len(lines) == head + 1 and lines[-1] == "...":
+            lines = lines[:-1]
+        lines = lines[:head]
+    return lines
+
+
+def same_line(a: str, b: str) -> bool:
+    pa, pb = NUMBER.split(a), NUMBER.split(b)  # text, number, text, number, ..., text
+    if len(pa) != len(pb):
+        return False
+    return all("".join(x.split()) == "".join(y.split()) if k % 2 == 0 else _same_number(x, y)
+               for k, (x, y) in enumerate(zip(pa, pb)))
+
+
+def same_output(printed: str, shown: str, head: int | None = None) -> bool:
+    """Whether a block printed what the page shows (see the module docstring for the normalization)."""
+    a, b = output_lines(printed, head), output_lines(shown, head)
+    return len(a) == len(b) and all(same_line(x, y) for x, y in zip(a, b))
+
+
+@dataclass
+class Difference:
+    page: str
+    block: int  # number of the code block in the file (1-based, counting every fenced block)
+    line: int  # line of the file where the shown ```text block starts
+    printed: str
+    shown: str
+    head: int | None
+
+    def diff(self) -> str:
+        """Unified diff shown -> printed of the normalized lines."""
+        return "\n".join(difflib.unified_diff(output_lines(self.shown, self.head),
+                                               output_lines(self.printed, self.head),
+                                               f"{self.page} (shown, line {self.line})",
+                                               f"{self.page} [block {self.block}] (printed)", lineterm=""))
+
+    def __str__(self) -> str:
+        return f"{self.page} [block {self.block}], output shown at line {self.line}"
+
+
+def differences(path: Path, *, skip: tuple[str, ...] = (), results: list[tuple[Block, str]] | None = None
+                ) -> list[Difference]:
+    """Every executed block of ``path`` whose printed output differs from the ```` ```text ```` block
+    shown after it; runs the examples unless ``results`` (of :func:`run_file`) are given."""
+    text = path.read_text()
+    found = blocks(text)
+    if results is None:
+        results = run_file(path, skip=skip)
+    out = []
+    for k, _, printed, shown in pair_outputs(text, found, results):
+        if shown is None:
+            continue
+        head = head_lines(shown)
+        if not same_output(printed, shown.code, head):
+            out.append(Difference(path.name, k, text.count("\n", 0, shown.start) + 1, printed, shown.code, head))
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("files", nargs="*", type=Path, help="Markdown files (default: docs/*.md and README.md)")
     parser.add_argument("--write", action="store_true", help="refresh output blocks and copy images to docs/img")
+    parser.add_argument("--diff", action="store_true", help="show the differences between printed and shown outputs")
     args = parser.parse_args(argv)
     files = args.files or [*sorted(DOCS.glob("*.md")), ROOT / "README.md"]
-    failed = 0
+    failed = differ = 0
     for path in files:
         try:
-            n = len(run_file(path.resolve(), write=args.write))
-            print(f"ok      {path} ({n} blocks)")
+            if args.write:
+                n = len(run_file(path.resolve(), write=True))
+                print(f"ok      {path} ({n} blocks)")
+                continue
+            found = differences(path.resolve())
         except Exception as exc:  # noqa: BLE001 - report and go on
             failed += 1
             print(f"FAILED  {path}: {type(exc).__name__}: {exc}")
-    return 1 if failed else 0
+            continue
+        if not found:
+            print(f"ok      {path}")
+        for d in found:
+            differ += 1
+            print(f"DIFFERS {path} [block {d.block}]: printed output != output shown at line {d.line}")
+            if args.diff:
+                print(d.diff())
+    return 1 if failed or differ else 0
 
 
 if __name__ == "__main__":

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import ast
 import json
+import shlex
+import subprocess
 import sys
 from pathlib import Path
 
@@ -128,3 +131,188 @@ def test_unknown_option_is_an_argparse_error(capsys: pytest.CaptureFixture[str])
     code, _, err = run(["fit", "x.csv", "--clusters", "c", "--type", "ml_nope"], capsys)
     assert code == 2
     assert "invalid choice" in err
+
+
+# --------------------------------------------------------------------------- version, errors, pipes, Ctrl-C
+HEAVY = ("scipy", "matplotlib", "duckdb", "pyspark", "polars")
+
+
+@pytest.fixture
+def no_fit(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make any fit fail the test: the errors below must come before the model is fitted."""
+    def refuse(self: pn.Model, **kwargs: object) -> pn.Model:
+        raise AssertionError("the command fitted the model before checking its arguments")
+
+    monkeypatch.setattr(pn.Model, "runmodel", refuse)
+
+
+def assert_one_error_line(err: str, message: str) -> None:
+    assert err.startswith(f"psychonetrics: error: {message}"), err
+    assert err.count("\n") == 1 and err.endswith("\n"), err
+    assert "Traceback" not in err
+
+
+def test_version_prints_the_package_version(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(["--version"], capsys)
+    assert code == 0, err
+    assert out == f"psychonetrics {pn.__version__}\n"
+
+
+def test_a_missing_plot_folder_fails_before_fitting(seed_csv: Path, tmp_path: Path, no_fit: None,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    folder = tmp_path / "plots"
+    code, out, err = run(["fit", str(seed_csv), "--clusters", "cluster", "--model", SYNTAX,
+                          "--plot", str(folder / "net.png")], capsys)
+    assert code == 2
+    assert_one_error_line(err, f"`--plot`: folder '{folder}' does not exist")
+    assert out == ""
+    code, out, err = run(["fit", str(seed_csv), "--clusters", "cluster", "--model", SYNTAX,
+                          "--plot", str(seed_csv / "net.png")], capsys)
+    assert code == 2
+    assert_one_error_line(err, f"`--plot`: '{seed_csv}' is a file, not a folder")
+
+
+@pytest.mark.parametrize(("name", "shown"), [("net.jpg", "'.jpg'"), ("net.BMP", "'.BMP'"), ("net", "no extension")])
+def test_a_plot_format_that_cannot_be_written_fails_before_fitting(name: str, shown: str, seed_csv: Path,
+                                                                   tmp_path: Path, no_fit: None,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(["fit", str(seed_csv), "--clusters", "cluster", "--type", "ml_ggm",
+                          "--plot", str(tmp_path / name)], capsys)
+    assert code == 2
+    assert_one_error_line(err, f"`--plot`: cannot write '{name}' with {shown} (expected .png, .svg, .pdf).")
+    assert not (tmp_path / name).exists()
+
+
+def test_a_plot_without_matplotlib_fails_before_fitting(seed_csv: Path, tmp_path: Path, no_fit: None,
+                                                        monkeypatch: pytest.MonkeyPatch,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    for name in [m for m in sys.modules if m == "matplotlib" or m.startswith("matplotlib.")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    code, _, err = run(["fit", str(seed_csv), "--clusters", "cluster", "--type", "ml_ggm",
+                        "--plot", str(tmp_path / "net.png")], capsys)
+    assert code == 2
+    assert_one_error_line(err, 'Plotting needs matplotlib: pip install "psychonetrics[plot]"')
+
+
+@pytest.mark.parametrize(("name", "content", "message"), [
+    ("seed.parquet", b"PAR1 but not really", "`path`: '{path}' could not be read as a Parquet file ("),
+    ("seed.csv", b"y1,cluster\n1,\xff\xfe\n", "`path`: '{path}' could not be read as a CSV file ("),
+    ("seed.json", b"{}", "`path`: cannot tell the format of 'seed.json' from its extension '.json' (expected one of"),
+])
+def test_an_unreadable_data_file_is_one_line(name: str, content: bytes, message: str, tmp_path: Path, no_fit: None,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / name
+    path.write_bytes(content)
+    code, out, err = run(["fit", str(path), "--clusters", "cluster", "--model", SYNTAX], capsys)
+    assert code == 2
+    assert_one_error_line(err, message.format(path=path))
+    assert out == ""
+
+
+def test_a_directory_as_data_is_one_line(tmp_path: Path, no_fit: None, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(["fit", str(tmp_path), "--clusters", "cluster", "--type", "ml_ggm"], capsys)
+    assert code == 2
+    assert_one_error_line(err, f"`path`: '{tmp_path}' is a directory (expected a data file).")
+
+
+def test_a_missing_reader_library_is_one_line(tmp_path: Path, no_fit: None, monkeypatch: pytest.MonkeyPatch,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "seed.xlsx"
+    path.write_bytes(b"an Excel file, as far as the extension says")
+    monkeypatch.setitem(sys.modules, "openpyxl", None)
+    code, _, err = run(["fit", str(path), "--clusters", "cluster", "--model", SYNTAX], capsys)
+    assert code == 2
+    assert_one_error_line(err, 'Reading .xlsx files needs openpyxl: pip install "psychonetrics[excel]"')
+
+
+def test_a_typeerror_of_the_library_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = pn.datasets.seed_example().assign(name="pupil")
+    data.to_csv(tmp_path / "named.csv", index=False)
+    code, _, err = run(["fit", str(tmp_path / "named.csv"), "--clusters", "cluster", "--type", "ml_ggm"], capsys)
+    assert code == 2
+    assert_one_error_line(err, "`data`: variable(s) 'name' are not numeric")
+
+
+def test_the_model_is_required_for_latent_variable_models(seed_csv: Path, no_fit: None,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(["fit", str(seed_csv), "--clusters", "cluster", "--type", "ml_lnm"], capsys)
+    assert code == 2
+    assert_one_error_line(err, "--model is required for latent variable models")
+
+
+def test_ctrl_c_exits_130_with_one_line(seed_csv: Path, monkeypatch: pytest.MonkeyPatch,
+                                        capsys: pytest.CaptureFixture[str]) -> None:
+    def interrupted(self: pn.Model, **kwargs: object) -> pn.Model:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(pn.Model, "runmodel", interrupted)
+    code, out, err = run(["fit", str(seed_csv), "--clusters", "cluster", "--model", SYNTAX], capsys)
+    assert code == 130
+    assert err == "psychonetrics: error: interrupted\n"
+    assert out == ""
+
+
+def test_a_closed_pipe_ends_quietly_in_process(monkeypatch: pytest.MonkeyPatch,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    class ClosedPipe:
+        """A stdout whose reader has gone: every write or flush raises EPIPE."""
+
+        def write(self, text: str) -> int:
+            raise BrokenPipeError(32, "Broken pipe")
+
+        def flush(self) -> None:
+            raise BrokenPipeError(32, "Broken pipe")
+
+    monkeypatch.setattr(sys, "stdout", ClosedPipe())
+    assert main(["demo"]) == 1
+    monkeypatch.undo()
+    assert capsys.readouterr().err == ""
+
+
+def _shell(command: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(command, shell=True, cwd=cwd, capture_output=True, text=True, timeout=300,
+                          executable="/bin/bash")
+
+
+@pytest.mark.parametrize("reader", ["head -1", "true"])
+def test_a_closed_pipe_ends_quietly(reader: str, seed_csv: Path, tmp_path: Path) -> None:
+    command = (f"{shlex.quote(sys.executable)} -m psychonetrics fit {shlex.quote(str(seed_csv))} "
+               f"--clusters cluster --model {shlex.quote(SYNTAX)} | {reader}; exit ${{PIPESTATUS[0]}}")
+    result = _shell(command, tmp_path)
+    assert "Traceback" not in result.stderr
+    assert "BrokenPipeError" not in result.stderr and "Exception ignored" not in result.stderr
+    assert result.stderr == ""
+    assert result.returncode in (0, 1)  # 1 when the write found the pipe closed, as Python's docs do
+    if reader == "head -1":
+        assert result.stdout == "psychonetrics ml_lvm model (family ml_lvm)\n"
+
+
+# --------------------------------------------------------------------------- import cost
+def _loaded_after(statement: str) -> list[str]:
+    code = (f"import sys; {statement}; "
+            f"print(sorted(m for m in sys.modules if m.startswith({HEAVY!r})))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    return ast.literal_eval(result.stdout)
+
+
+def test_import_loads_no_heavy_library() -> None:
+    assert _loaded_after("import psychonetrics") == []
+
+
+def test_the_model_functions_load_neither_scipy_stats_nor_the_optional_engines() -> None:
+    loaded = _loaded_after("import psychonetrics; psychonetrics.ml_lvm; psychonetrics.Model")
+    assert [m for m in loaded if m.startswith(("scipy.stats", "scipy.optimize", *HEAVY[1:]))] == []
+
+
+def test_every_public_name_is_exported_lazily() -> None:
+    listed = dir(pn)
+    for name in pn.__all__:
+        assert name in listed
+        assert getattr(pn, name) is not None
+    with pytest.raises(AttributeError, match="has no attribute 'nope'"):
+        pn.nope  # noqa: B018
+    namespace: dict[str, object] = {}
+    exec("from psychonetrics import *", namespace)  # noqa: S102
+    assert namespace["ml_lvm"] is pn.ml_lvm and namespace["read_table"] is pn.read_table

@@ -170,7 +170,7 @@ def test_standardized_solution(lvm) -> None:
     for level in ("within", "between"):
         sigma = lvm.getmatrix(f"sigma_{level}")
         eta = lvm.getmatrix(f"sigma_eta_{level}")
-        rows = std[std["matrix"] == f"lambda ({level})"]
+        rows = std[(std["matrix"] == "lambda") & (std["level"] == level)]
         y2 = rows[(rows["var1"] == "Eta_1") & (rows["var2"] == "y2")].iloc[0]
         expected = lam[1, 0] * np.sqrt(eta[0, 0]) / np.sqrt(sigma[1, 1])
         assert abs(y2["est_std"] - expected) < 1e-10

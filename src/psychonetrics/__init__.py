@@ -9,16 +9,58 @@
 See ``docs/`` in the source distribution for the user guide.
 """
 
-from . import datasets
-from .construct import ml_ggm, ml_lnm, ml_lrnm, ml_lvm, ml_rnm, ml_varcov
-from .data import TwoLevelStats
-from .data.engines import twolevel_stats
-from .exceptions import ConvergenceWarning, DataWarning, ImproperSolutionWarning, ModelSyntaxError
-from .model import Model
-from .report.network import plot_network, plot_path
-from .search import compare, modelsearch, prune, stepup
-from .simulate import generate
-from .syntax import parse_model
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # the names as static tools see them; at run time they are loaded on first use
+    from . import datasets
+    from .construct import ml_ggm, ml_lnm, ml_lrnm, ml_lvm, ml_rnm, ml_varcov
+    from .data import TwoLevelStats
+    from .data.engines import twolevel_stats
+    from .data.readers import read_table
+    from .exceptions import ConvergenceWarning, DataWarning, ImproperSolutionWarning, ModelSyntaxError
+    from .model import Model
+    from .report.network import plot_network, plot_path
+    from .search import compare, modelsearch, prune, stepup
+    from .simulate import generate
+    from .spec.lavaan_syntax import parse_syntax
+
+# Public name -> "module:attribute" (or "module" for a submodule), imported on first access so
+# that ``import psychonetrics`` stays cheap (pandas, scipy and the model core load when used).
+_EXPORTS: dict[str, str] = {
+    "datasets": ".datasets",
+    **{name: f".construct:{name}" for name in ("ml_lvm", "ml_lnm", "ml_rnm", "ml_lrnm", "ml_varcov", "ml_ggm")},
+    "TwoLevelStats": ".data:TwoLevelStats",
+    "twolevel_stats": ".data.engines:twolevel_stats",
+    "read_table": ".data.readers:read_table",
+    **{name: f".exceptions:{name}"
+       for name in ("ConvergenceWarning", "DataWarning", "ImproperSolutionWarning", "ModelSyntaxError")},
+    "Model": ".model:Model",
+    "plot_network": ".report.network:plot_network",
+    "plot_path": ".report.network:plot_path",
+    **{name: f".search:{name}" for name in ("compare", "modelsearch", "prune", "stepup")},
+    "generate": ".simulate:generate",
+    "parse_syntax": ".spec.lavaan_syntax:parse_syntax",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Import a public name on first access and keep it in the module namespace."""
+    target = _EXPORTS.get(name)
+    if target is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    module_name, _, attribute = target.partition(":")
+    module = importlib.import_module(module_name, __name__)
+    value = getattr(module, attribute) if attribute else module
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    """Module attributes, including the public names not imported yet."""
+    return sorted(set(globals()) | set(_EXPORTS))
 
 
 def runmodel(model: Model, **kwargs: object) -> Model:
@@ -162,8 +204,9 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ml_lvm", "ml_lnm", "ml_rnm", "ml_lrnm", "ml_varcov", "ml_ggm",
-    "Model", "TwoLevelStats", "twolevel_stats", "datasets", "runmodel", "fit", "parameters", "getmatrix", "MIs",
-    "prune", "stepup", "modelsearch", "compare", "plot_network", "plot_path", "parse_model", "generate",
+    "Model", "TwoLevelStats", "twolevel_stats", "read_table", "datasets",
+    "runmodel", "fit", "parameters", "getmatrix", "MIs",
+    "prune", "stepup", "modelsearch", "compare", "plot_network", "plot_path", "parse_syntax", "generate",
     "ConvergenceWarning", "DataWarning", "ImproperSolutionWarning", "ModelSyntaxError",
     "__version__",
 ]

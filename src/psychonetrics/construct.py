@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -10,18 +11,19 @@ from ._arg import choice, preview
 from .data.checks import check_statistics
 from .data.frame import frame_to_stats
 from .data.stats import TwoLevelStats
-from .families.base import Family
+from .families.base import Family, Roles
 from .families.ml_lvm import MlLvm
 from .families.ml_varcov import MlVarcov
 from .model import Model
 from .spec.build import IDENTIFICATION, build_partable, identify, parse_patterns, with_start_values
+from .spec.exogenous import Exogenous
 from .spec.patterns import Pattern
 
 ESTIMATORS = ("default", "ML", "FIML")
 
 
 def _statistics(data: object, *, vars: Sequence[str] | None, clusters: str | None, groups: str | None,
-                standardize: str) -> tuple[TwoLevelStats, ...]:
+                standardize: str, cluster_level: Sequence[str] = ()) -> tuple[TwoLevelStats, ...]:
     if isinstance(data, TwoLevelStats):
         data = [data]
     if isinstance(data, (list, tuple)) and data and all(isinstance(d, TwoLevelStats) for d in data):
@@ -33,7 +35,8 @@ def _statistics(data: object, *, vars: Sequence[str] | None, clusters: str | Non
         if any(s.vars != stats[0].vars for s in stats):
             raise ValueError("`data`: the groups' statistics have different variables.")
         return stats
-    return tuple(frame_to_stats(data, vars=vars, clusters=clusters, groups=groups, standardize=standardize))
+    return tuple(frame_to_stats(data, vars=vars, clusters=clusters, groups=groups, standardize=standardize,
+                                cluster_level=cluster_level))
 
 
 def _given_stats(data: object) -> TwoLevelStats | None:
@@ -45,10 +48,10 @@ def _given_stats(data: object) -> TwoLevelStats | None:
     return None
 
 
-def _resolve_estimator(estimator: str, stats: Sequence[TwoLevelStats], verbose: bool) -> str:
+def _resolve_estimator(estimator: str, stats: Sequence[TwoLevelStats], verbose: bool, roles: Roles) -> str:
     choice("estimator", estimator, ESTIMATORS)
     for st in stats:
-        check_statistics(st)
+        check_statistics(st, roles)
     complete = all(s.complete for s in stats)
     if estimator == "default":
         big = max(s.max_cluster_size for s in stats) > 5
@@ -67,10 +70,17 @@ def _resolve_estimator(estimator: str, stats: Sequence[TwoLevelStats], verbose: 
 
 def _build(family: Family, stats: tuple[TwoLevelStats, ...], patterns: dict[str, object], *, identify_model: bool,
            identification: str, equal: Sequence[str], estimator: str, optimizer: str, verbose: bool,
-           wrapper: str, fixed_values: dict[str, np.ndarray] | None = None) -> Model:
+           wrapper: str, fixed_values: dict[str, np.ndarray] | None = None,
+           adjust: Callable[[list[dict[str, Pattern]]], tuple[list[dict[str, Pattern]], Exogenous | None]] | None = None,
+           starts: dict[str, np.ndarray] | None = None) -> Model:
+    """Patterns -> identification (per group) -> parameter table -> start values -> Model.
+
+    ``adjust`` changes the groups' patterns after identification (fixed
+    covariates); ``starts`` are start values given by the syntax (NaN elsewhere).
+    """
     choice("identification", identification, IDENTIFICATION)
     equal = tuple([equal] if isinstance(equal, str) else equal)
-    est = _resolve_estimator(estimator, stats, verbose)
+    est = _resolve_estimator(estimator, stats, verbose, family.roles)
     pats = parse_patterns(family, patterns)
     for name, values in (fixed_values or {}).items():
         known = ~np.isnan(values)
@@ -83,10 +93,22 @@ def _build(family: Family, stats: tuple[TwoLevelStats, ...], patterns: dict[str,
             gp, mk = pats, set()
         group_pats.append(gp)
         marks.append(mk)
+    exogenous = None
+    if adjust is not None:
+        group_pats, exogenous = adjust(group_pats)
     labels = [s.group if s.group is not None else "1" for s in stats]
     table = build_partable(family, group_pats, marks, equal=equal, group_labels=labels)
     table = with_start_values(table, family, stats)
-    nobs = len(stats) * family.n_phi
+    given_starts = False
+    for name, values in (starts or {}).items():
+        rows = np.flatnonzero((table.names() == name) & (table.par > 0))
+        chosen = values[table.row[rows], table.col[rows]]
+        if np.any(np.isfinite(chosen)):
+            value = table.value.copy()
+            value[rows] = np.where(np.isfinite(chosen), chosen, value[rows])
+            table = table.with_columns(value=value)
+            given_starts = True
+    nobs = len(stats) * family.roles.n_moments() - (exogenous.n_moments if exogenous is not None else 0)
     if table.n_free > nobs:
         raise ValueError(
             f"The model is not identified: {table.n_free} free parameters for {nobs} sample moments "
@@ -94,11 +116,36 @@ def _build(family: Family, stats: tuple[TwoLevelStats, ...], patterns: dict[str,
             "indicators, or two with a further constraint)."
         )
     return Model(family=family, table=table, stats=stats, estimator=est, optimizer=optimizer, wrapper=wrapper,
-                 identification=identification, equal=equal, verbose=verbose)
+                 identification=identification, equal=equal, verbose=verbose, exogenous=exogenous,
+                 starts="values" if given_starts else "data")
+
+
+def _names_list(argument: str, value: object) -> tuple[str, ...]:
+    if isinstance(value, str):
+        return (value,)
+    try:
+        names = tuple(value)  # type: ignore[arg-type]
+    except TypeError:
+        raise TypeError(f"`{argument}`: expected a list of variable names, got {type(value).__name__}.") from None
+    if not all(isinstance(v, str) for v in names):
+        raise TypeError(f"`{argument}`: expected variable names (str).")
+    return names
+
+
+def _roles(observed: tuple[str, ...], *, within_only: tuple[str, ...], between_only: tuple[str, ...]) -> Roles:
+    """Check the level arguments against the variables and build the roles."""
+    for argument, names in (("within_only", within_only), ("between_only", between_only)):
+        unknown = [v for v in names if v not in observed]
+        if unknown:
+            raise ValueError(f"`{argument}`: {preview(unknown)} are not among the variables {preview(observed)}.")
+    both = sorted(set(within_only) & set(between_only))
+    if both:
+        raise ValueError(f"`within_only`, `between_only`: {preview(both)} cannot be on one level only twice.")
+    return Roles.of(observed, within_only=within_only, between_only=between_only)
 
 
 def _check_patterns(fn: str, family: Family, patterns: dict[str, object]) -> None:
-    explicit = {"lambda", "nu", "nu_eta", "beta_within", "beta_between", "mu"}
+    explicit = {"lambda", "lambda_within", "lambda_between", "mu"}  # named arguments of their own
     names = {s.name for s in family.specs()} - explicit
     unknown = [k for k in patterns if k not in names]
     if unknown:
@@ -123,6 +170,13 @@ def ml_lvm(
     nu: object = None,
     nu_eta: object = None,
     latents: Sequence[str] | None = None,
+    lambda_within: object = None,
+    lambda_between: object = None,
+    latents_within: Sequence[str] | None = None,
+    latents_between: Sequence[str] | None = None,
+    within_only: Sequence[str] = (),
+    between_only: Sequence[str] = (),
+    fixed_x: bool = True,
     groups: str | None = None,
     equal: Sequence[str] = (),
     identify: bool = True,
@@ -143,10 +197,13 @@ def ml_lvm(
     lambda_ : array (p, m) or str
         Loading pattern: 0 fixed at zero, 1 free, integer > 1 equality label;
         a non-integer value fixes the loading at that value.  The same
-        loadings hold on both levels.  Or model syntax, e.g.
-        ``"F1 =~ y1 + y2 + y3; F2 =~ y4 + y5 + y6; F2 ~ F1"``: it sets the
-        variables, latent names, loadings and (on both levels) the latent
-        regressions.
+        loadings hold on both levels.  Or lavaan's model syntax: without
+        ``level:`` blocks (``"F1 =~ y1 + y2 + y3; F2 =~ y4 + y5 + y6; F2 ~ F1"``)
+        the structure holds on both levels with shared loadings; with
+        ``level: 1`` / ``level: 2`` blocks each level has its own structure,
+        with lavaan's rules (within-only and cluster-level variables,
+        regressions on observed covariates, labels, ``NA*``, fixed values,
+        intercepts; see :mod:`psychonetrics.spec.compile`).
     clusters : str
         Column with the cluster ids.
     vars : sequence of str, optional
@@ -159,6 +216,19 @@ def ml_lvm(
         Intercepts (default free) and latent means (default fixed at 0 when identified).
     latents : sequence of str, optional
         Latent variable names (default ``Eta_1``, ``Eta_2``, ...).
+    lambda_within, lambda_between : array, optional
+        Level-specific loading patterns (instead of ``lambda_``): rows are the
+        variables with a part on that level (``vars`` without ``between_only``,
+        or without ``within_only``), columns that level's latent variables.
+    latents_within, latents_between : sequence of str, optional
+        Their latent variable names (default ``W1, W2, ...`` and ``B1, B2, ...``).
+    within_only, between_only : sequence of str
+        With level-specific loadings: variables without a between part, and
+        cluster-level variables (constant within clusters).
+    fixed_x : bool
+        Level-specific syntax: fix the means and covariances of observed
+        covariates at their sample values, as lavaan's ``fixed.x`` (the
+        default there too); see :mod:`psychonetrics.spec.exogenous`.
     groups : str, optional
         Column with group labels (multi-group model).
     equal : sequence of str
@@ -213,80 +283,259 @@ def ml_lvm(
     >>> print(round(pn.ml_lvm(data, lambda_=lam, clusters="cluster").runmodel().fit()["chisq"], 2))
     15.92
     """
-    fixed_loadings = None
-    syntax_beta = None
-    if isinstance(lambda_, str) and ("=~" in lambda_ or "\n" in lambda_ or ";" in lambda_):
-        from .syntax import parse_model
+    types = {"within_latent": within_latent, "between_latent": between_latent,
+             "within_residual": within_residual, "between_residual": between_residual}
+    common = _Common(clusters=clusters, groups=groups, equal=equal, identify=identify,
+                     identification=identification, estimator=estimator, optimizer=optimizer,
+                     standardize=standardize, verbose=verbose, wrapper=_wrapper)
+    level_args = {"lambda_within": lambda_within, "lambda_between": lambda_between,
+                  "latents_within": latents_within, "latents_between": latents_between}
+    explicit = {k: v for k, v in (("beta_within", beta_within), ("beta_between", beta_between), ("nu", nu),
+                                  ("nu_eta", nu_eta)) if v is not None}
+    if _is_syntax(lambda_):
+        given = [k for k, v in level_args.items() if v is not None] + (["latents"] if latents is not None else [])
+        if given:
+            raise TypeError(f"`lambda_`: model syntax sets the structure; leave out {preview(given)}.")
+        return _syntax_model(data, str(lambda_), vars=vars, types=types, patterns={**patterns, **explicit},
+                             fixed_x=fixed_x, within_only=within_only, between_only=between_only, common=common)
+    if lambda_within is not None or lambda_between is not None:
+        if lambda_ is not None or latents is not None:
+            raise TypeError("`lambda_`: give either `lambda_` (loadings shared by both levels) or "
+                            "`lambda_within` and `lambda_between`, not both.")
+        return _level_matrices_model(data, vars=vars, types=types, patterns={**patterns, **explicit},
+                                     within_only=within_only, between_only=between_only, common=common,
+                                     **level_args)
+    if within_only or between_only:
+        raise TypeError("`within_only` / `between_only`: variables on one level only need level-specific "
+                        "loadings (`lambda_within=`, `lambda_between=`) or level: blocks in the model syntax.")
+    return _shared_matrices_model(data, lambda_, vars=vars, latents=latents, types=types,
+                                  patterns={**patterns, **explicit}, common=common)
 
-        given = _given_stats(data)
-        if given is not None and vars is None:
-            parsed = parse_model(lambda_)
-            if set(parsed.vars) != set(given.vars):
-                raise ValueError(
-                    f"`lambda_`: the model syntax uses {preview(parsed.vars)} but the statistics hold "
-                    f"{preview(given.vars)}; compute the statistics for exactly the model's variables."
-                )
-            vars = list(given.vars)
-        parsed = parse_model(lambda_, observed=vars)
-        vars = None if given is not None else list(parsed.vars)
-        if latents is None:
-            latents = parsed.latents
-        if parsed.lambda_fixed is not None:
-            fixed_loadings = np.asarray(parsed.lambda_fixed, dtype=float)
-        syntax_beta = np.asarray(parsed.beta)
-        lambda_ = np.asarray(parsed.lambda_)
-    stats = _statistics(data, vars=vars, clusters=clusters, groups=groups, standardize=standardize)
+
+@dataclass(frozen=True)
+class _Common:
+    """Arguments every latent variable model passes through unchanged."""
+
+    clusters: str | None
+    groups: str | None
+    equal: Sequence[str]
+    identify: bool
+    identification: str
+    estimator: str
+    optimizer: str
+    standardize: str
+    verbose: bool
+    wrapper: str
+
+    def build(self, family: Family, stats: tuple[TwoLevelStats, ...], patterns: dict[str, object], *,
+              identify: bool | None = None, **extra: object) -> Model:
+        return _build(family, stats, patterns, identify_model=self.identify if identify is None else identify,
+                      identification=self.identification, equal=self.equal, estimator=self.estimator,
+                      optimizer=self.optimizer, verbose=self.verbose, wrapper=self.wrapper, **extra)  # type: ignore[arg-type]
+
+
+def _is_syntax(value: object) -> bool:
+    return isinstance(value, str) and any(op in value for op in ("=~", "~", "\n", ";", "level"))
+
+
+def _data_columns(data: object, common: _Common) -> tuple[str, ...]:
+    """The variables the data offer, in their order (for the syntax's observed variables)."""
+    given = _given_stats(data)
+    if given is not None:
+        return given.vars
+    from .data.frame import as_pandas
+
+    frame = as_pandas(data)
+    return tuple(str(c) for c in frame.columns if c not in (common.clusters, common.groups))
+
+
+def _syntax_model(data: object, text: str, *, vars: Sequence[str] | None, types: dict[str, str],
+                  patterns: dict[str, object], fixed_x: bool, within_only: Sequence[str],
+                  between_only: Sequence[str], common: _Common) -> Model:
+    """ml_lvm from lavaan's model syntax (both dialects, see :mod:`psychonetrics.spec.compile`)."""
+    from .spec.compile import block_patterns, compile_syntax
+    from .spec.lavaan_syntax import parse_syntax
+
+    if within_only or between_only:
+        raise TypeError("`within_only` / `between_only`: with model syntax, the level blocks say which variables "
+                        "live on one level only; leave these arguments out.")
+    compiled = compile_syntax(parse_syntax(text), data_order=_data_columns(data, common))
+    observed = list(compiled.observed)
+    if vars is not None:
+        missing = [v for v in observed if v not in vars]
+        if missing:
+            raise ValueError(f"`vars`: the model syntax also uses {preview(missing)}.")
+        if not compiled.shared and set(vars) != set(observed):
+            raise ValueError("`vars`: with level blocks every variable must be named in the syntax "
+                             f"(not named: {preview([v for v in vars if v not in observed])}).")
+        observed = list(vars) if _given_stats(data) is None else observed
+    stats = _statistics(data, vars=observed if _given_stats(data) is None else None, clusters=common.clusters,
+                        groups=common.groups, standardize=common.standardize, cluster_level=compiled.between_only)
+    observed_t = stats[0].vars
+    if compiled.shared:
+        family = MlLvm.shared_loadings(observed_t, compiled.latents["within"], **types)
+        pats = _expand_rows(compiled.patterns, compiled.observed, observed_t)
+    else:
+        roles = Roles.of(observed_t, within_only=compiled.within_only, between_only=compiled.between_only)
+        family = MlLvm.per_level(observed_t, roles=roles, latents_within=compiled.latents["within"],
+                                 latents_between=compiled.latents["between"],
+                                 phantoms_within=compiled.phantoms["within"],
+                                 phantoms_between=compiled.phantoms["between"],
+                                 covariates=tuple(dict.fromkeys(compiled.exogenous["within"]
+                                                                + compiled.exogenous["between"])),
+                                 **types)
+        pats = dict(compiled.patterns)
+    _check_patterns(common.wrapper, family, patterns)
+    defaults = family.default_patterns()
+    for block in family.blocks():
+        grid = compiled.blocks[block.name]
+        if compiled.shared and block.residual and len(observed_t) != len(compiled.observed):
+            grid = _expand_grid(grid, compiled.observed, observed_t)
+        pats.update(block_patterns(block, grid, defaults))
+    pats.update(patterns)  # explicit matrix arguments win over the syntax
+    adjust = None
+    if not compiled.shared and fixed_x:
+        adjust = _fixed_covariates(family, stats, compiled.exogenous)
+    return common.build(family, stats, pats, identify=common.identify if compiled.shared else False,
+                        adjust=adjust, starts=compiled.starts)
+
+
+def _expand_rows(patterns: dict[str, Pattern], syntax_vars: tuple[str, ...], observed: tuple[str, ...],
+                 ) -> dict[str, object]:
+    """Patterns of the shared dialect over ``observed`` (``vars`` may add variables the syntax does not use:
+    no loadings, their own residual variances)."""
+    if syntax_vars == observed:
+        return dict(patterns)
+    index = [syntax_vars.index(v) if v in syntax_vars else -1 for v in observed]
+    out: dict[str, object] = {}
+    for name, pat in patterns.items():
+        if name in ("lambda", "nu"):
+            codes = np.array([pat.codes[i] if i >= 0 else np.zeros_like(pat.codes[0]) for i in index])
+            fixed = np.array([pat.fixed[i] if i >= 0 else np.zeros_like(pat.fixed[0]) for i in index])
+            if name == "nu":
+                codes[np.asarray(index) < 0] = 1
+            out[name] = Pattern(codes, fixed)
+        else:
+            out[name] = pat
+    return out
+
+
+def _expand_grid(grid, syntax_vars: tuple[str, ...], observed: tuple[str, ...]):  # noqa: ANN001, ANN202
+    from .spec.compile import Grid
+
+    p = len(observed)
+    out = Grid.zeros(p, p)
+    index = [syntax_vars.index(v) if v in syntax_vars else -1 for v in observed]
+    for a, ia in enumerate(index):
+        for b, ib in enumerate(index):
+            if ia >= 0 and ib >= 0:
+                out.codes[a, b], out.fixed[a, b] = grid.codes[ia, ib], grid.fixed[ia, ib]
+                out.explicit[a, b] = grid.explicit[ia, ib]
+        if ia < 0:
+            out.codes[a, a] = 1
+    return out
+
+
+def _fixed_covariates(family: MlLvm, stats: tuple[TwoLevelStats, ...], exogenous: dict[str, tuple[str, ...]],
+                      ) -> Callable[[list[dict[str, Pattern]]], tuple[list[dict[str, Pattern]], Exogenous | None]]:
+    """The pattern change of ``fixed_x``: covariate moments at the saturated model's values."""
+    from .fitting.saturated import fit_reference_stats
+    from .spec.exogenous import fix_exogenous
+
+    def adjust(group_pats: list[dict[str, Pattern]]) -> tuple[list[dict[str, Pattern]], Exogenous | None]:
+        if not any(exogenous.values()):
+            return group_pats, None
+        saturated = fit_reference_stats(stats, diagonal=False, roles=family.roles)
+        return fix_exogenous(family, stats, group_pats, exogenous, saturated.moments)
+
+    return adjust
+
+
+def _level_matrices_model(data: object, *, vars: Sequence[str] | None, types: dict[str, str],
+                          patterns: dict[str, object], within_only: Sequence[str], between_only: Sequence[str],
+                          common: _Common, lambda_within: object, lambda_between: object,
+                          latents_within: Sequence[str] | None, latents_between: Sequence[str] | None) -> Model:
+    """ml_lvm with level-specific loading matrices (psychonetrics style)."""
+    within_only = _names_list("within_only", within_only)
+    between_only = _names_list("between_only", between_only)
+    stats = _statistics(data, vars=vars, clusters=common.clusters, groups=common.groups,
+                        standardize=common.standardize, cluster_level=between_only)
+    observed = stats[0].vars
+    roles = _roles(observed, within_only=within_only, between_only=between_only)
+    loadings = {}
+    names = {}
+    for level, value, given, prefix, index in (("within", lambda_within, latents_within, "W", roles.within),
+                                               ("between", lambda_between, latents_between, "B", roles.between)):
+        rows = tuple(observed[k] for k in index)
+        if value is None:
+            raise ValueError(f"`lambda_{level}`: required with level-specific loadings (one row per variable of the "
+                             f"{level} level: {preview(rows)}).")
+        lam = _loading_array(value, rows, argument=f"lambda_{level}")
+        names[level] = _latent_labels(given, lam.shape[1], prefix, argument=f"latents_{level}")
+        _check_indicators(lam, names[level], argument=f"lambda_{level}")
+        loadings[level] = lam
+    family = MlLvm.per_level(observed, roles=roles, latents_within=names["within"],
+                             latents_between=names["between"], **types)
+    _check_patterns(common.wrapper, family, patterns)
+    pats: dict[str, object] = dict(patterns)
+    pats["lambda_within"], pats["lambda_between"] = loadings["within"], loadings["between"]
+    for level in ("within", "between"):
+        pats.setdefault(f"beta_{level}", "zero")
+    return common.build(family, stats, pats)
+
+
+def _shared_matrices_model(data: object, lambda_: object, *, vars: Sequence[str] | None,
+                           latents: Sequence[str] | None, types: dict[str, str], patterns: dict[str, object],
+                           common: _Common) -> Model:
+    """psychonetrics' ml_lvm: one loading matrix for both levels."""
+    stats = _statistics(data, vars=vars, clusters=common.clusters, groups=common.groups,
+                        standardize=common.standardize)
     observed = stats[0].vars
     if lambda_ is None:
         raise ValueError("`lambda_`: required; give the p x m loading pattern (rows: variables, columns: latents).")
     if isinstance(lambda_, str):
         raise ValueError("`lambda_`: expected a p x m array (0 = fixed zero, 1 = free) or model syntax "
                          "such as 'F1 =~ y1 + y2 + y3', not a word.")
-    lam = np.asarray(lambda_, dtype=float)
+    lam = _loading_array(lambda_, observed, argument="lambda_")
+    names = _latent_labels(latents, lam.shape[1], "Eta_", argument="latents")
+    _check_indicators(lam, names, argument="lambda_")
+    family = MlLvm.shared_loadings(observed, names, **types)
+    _check_patterns(common.wrapper, family, patterns)
+    pats: dict[str, object] = {"beta_within": "zero", "beta_between": "zero", **patterns, "lambda": lam}
+    return common.build(family, stats, pats)
+
+
+def _loading_array(value: object, rows: tuple[str, ...], *, argument: str) -> np.ndarray:
+    try:
+        lam = np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        raise TypeError(f"`{argument}`: expected a numeric p x m array, got {type(value).__name__}.") from None
     if lam.ndim == 1:
         lam = lam.reshape(-1, 1)
-    if lam.ndim != 2 or lam.shape[0] != len(observed):
+    if lam.ndim != 2 or lam.shape[0] != len(rows):
         raise ValueError(
-            f"`lambda_`: expected {len(observed)} rows (one per variable: {preview(observed)}), "
-            f"got shape {' x '.join(map(str, np.shape(lambda_)))}."
+            f"`{argument}`: expected {len(rows)} rows (one per variable: {preview(rows)}), "
+            f"got shape {' x '.join(map(str, np.shape(value)))}."
         )
-    m = lam.shape[1]
-    if latents is None:
-        latents = tuple(f"Eta_{k + 1}" for k in range(m))
-    latents = tuple(str(x) for x in latents)
-    if len(latents) != m:
-        raise ValueError(f"`latents`: expected {m} names (one per column of `lambda_`), got {len(latents)}.")
-    empty = [latents[k] for k in np.flatnonzero(~np.any(lam != 0, axis=0))]
+    return lam
+
+
+def _latent_labels(given: Sequence[str] | None, m: int, prefix: str, *, argument: str) -> tuple[str, ...]:
+    if given is None:
+        return tuple(f"{prefix}{k + 1}" for k in range(m))
+    names = tuple(str(x) for x in given)
+    if len(names) != m:
+        raise ValueError(f"`{argument}`: expected {m} names (one per column of the loadings), got {len(names)}.")
+    return names
+
+
+def _check_indicators(lam: np.ndarray, names: tuple[str, ...], *, argument: str) -> None:
+    empty = [names[k] for k in np.flatnonzero(~np.any(lam != 0, axis=0))]
     if empty:
         raise ValueError(
-            f"`lambda_`: latent variable(s) {preview(empty)} have no indicator (their column of `lambda_` is all "
-            "zero); give each latent variable at least one nonzero loading or leave it out."
+            f"`{argument}`: latent variable(s) {preview(empty)} have no indicator (their column of `{argument}` is "
+            "all zero); give each latent variable at least one nonzero loading or leave it out."
         )
-    family = MlLvm(observed, latents, within_latent=within_latent, between_latent=between_latent,
-                   within_residual=within_residual, between_residual=between_residual)
-    _check_patterns(_wrapper, family, patterns)
-    pats: dict[str, object] = dict(patterns)
-    pats["lambda"] = lam
-    if syntax_beta is not None and syntax_beta.any():
-        # As lavaan: residuals of endogenous latent variables are uncorrelated with other latents.
-        endogenous = syntax_beta.any(axis=1)
-        cov_pattern = np.ones((m, m), dtype=int)
-        cov_pattern[endogenous, :] = 0
-        cov_pattern[:, endogenous] = 0
-        np.fill_diagonal(cov_pattern, 1)
-        for level, kind in (("within", within_latent), ("between", between_latent)):
-            if kind == "cov":
-                pats.setdefault(f"sigma_zeta_{level}", cov_pattern)
-    default_beta = syntax_beta if syntax_beta is not None else "zero"
-    pats["beta_within"] = default_beta if beta_within is None else beta_within
-    pats["beta_between"] = default_beta if beta_between is None else beta_between
-    if nu is not None:
-        pats["nu"] = nu
-    if nu_eta is not None:
-        pats["nu_eta"] = nu_eta
-    fixed = {"lambda": fixed_loadings} if fixed_loadings is not None else {}
-    return _build(family, stats, pats, identify_model=identify, identification=identification, equal=equal,
-                  estimator=estimator, optimizer=optimizer, verbose=verbose, wrapper=_wrapper, fixed_values=fixed)
 
 
 def ml_lnm(data: object, lambda_: object = None, clusters: str | None = None, vars: Sequence[str] | None = None,
@@ -399,6 +648,8 @@ def ml_varcov(
     within: str = "cov",
     between: str = "cov",
     mu: object = None,
+    within_only: Sequence[str] = (),
+    between_only: Sequence[str] = (),
     groups: str | None = None,
     equal: Sequence[str] = (),
     estimator: str = "default",
@@ -427,6 +678,12 @@ def ml_varcov(
         Covariance type of each level.
     mu : pattern, optional
         Means (default free).
+    within_only, between_only : sequence of str
+        Variables without a between part, and cluster-level variables
+        (constant within clusters, one value per cluster): nodes of the
+        within or of the between network only.  ``<kind>_within`` matrices
+        then cover the variables with a within part, ``<kind>_between`` those
+        with a between part.
     groups, equal, estimator, optimizer, standardize, verbose
         As in :func:`ml_lvm`.
     **patterns
@@ -449,8 +706,11 @@ def ml_varcov(
     >>> print(round(fit["chisq"], 2), int(fit["df"]))
     113.68 15
     """
-    stats = _statistics(data, vars=vars, clusters=clusters, groups=groups, standardize=standardize)
-    family = MlVarcov(stats[0].vars, within=within, between=between)
+    within_only, between_only = _names_list("within_only", within_only), _names_list("between_only", between_only)
+    stats = _statistics(data, vars=vars, clusters=clusters, groups=groups, standardize=standardize,
+                        cluster_level=between_only)
+    roles = _roles(stats[0].vars, within_only=within_only, between_only=between_only)
+    family = MlVarcov(stats[0].vars, within=within, between=between, roles=roles)
     _check_patterns(_wrapper, family, patterns)
     pats: dict[str, object] = dict(patterns)
     if mu is not None:

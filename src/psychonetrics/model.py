@@ -28,6 +28,7 @@ from .inference.fitmeasures import REFERENCE_MEASURES, FitInputs, fit_measures, 
 from .inference.parameters import parameter_frame
 from .linalg import FloatArray
 from .spec.build import with_start_values
+from .spec.exogenous import Exogenous
 from .spec.partable import ParTable
 
 @dataclass(frozen=True, eq=False)
@@ -88,6 +89,7 @@ class Model:
     verbose: bool = False
     use_reference: bool = True
     starts: str = "data"
+    exogenous: Exogenous | None = None
     _fit_cache: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     # ------------------------------------------------------------- basics
@@ -119,8 +121,10 @@ class Model:
 
     @property
     def nobs(self) -> int:
-        p = self.family.n_vars
-        return len(self.stats) * (p + p * (p + 1))
+        """Sample moments: per group one mean per variable and vech of Sigma_W and Sigma_B over each level's
+        variables."""
+        moments = len(self.stats) * self.family.roles.n_moments()
+        return moments - (self.exogenous.n_moments if self.exogenous is not None else 0)
 
     def _require_fit(self, what: str) -> Estimates:
         if self.fitted is None:
@@ -153,11 +157,14 @@ class Model:
         ref = self.reference
         if ref is None and use_reference:
             with single_threaded_blas():
-                ref = reference_fits(self.stats, estimator=self.estimator)
+                covariates = [self.family.observed.index(v) for v in self.family.covariates]
+                ref = reference_fits(self.stats, estimator=self.estimator, roles=self.family.roles,
+                                     covariates=covariates)
         table = self.table
         if self.starts == "data":
             # start from the saturated model (without the reference fits, its quick complete-data form)
-            saturated = ref.saturated if ref is not None else fit_reference_stats(self.stats, diagonal=False)
+            saturated = ref.saturated if ref is not None else fit_reference_stats(
+                self.stats, diagonal=False, roles=self.family.roles)
             if all(np.all(np.isfinite(m.sigma_between)) for m in saturated.moments):
                 table = with_start_values(table, self.family, self.stats, saturated.moments)
         from .report.progress import Progress
@@ -317,18 +324,21 @@ class Model:
             return self._fit_cache["fit"].copy()
         ref = self.reference
         srmr_w, srmr_b = self._srmr(ref) if ref is not None else (np.nan, np.nan)
+        # with fixed covariates, log-likelihoods are conditional on them (see spec.exogenous)
+        shift = self.exogenous.loglik if self.exogenous is not None else 0.0
+        fixed_moments = self.exogenous.n_moments if self.exogenous is not None else 0
         inputs = FitInputs(
-            logl=fitted.loglik,
+            logl=fitted.loglik - shift,
             npar=self.npar,
-            unrestricted_logl=ref.saturated.loglik if ref is not None else np.nan,
-            baseline_logl=ref.baseline.loglik if ref is not None else np.nan,
-            baseline_npar=ref.baseline_npar if ref is not None else 0,
+            unrestricted_logl=ref.saturated.loglik - shift if ref is not None else np.nan,
+            baseline_logl=ref.baseline.loglik - shift if ref is not None else np.nan,
+            baseline_npar=ref.baseline_npar - fixed_moments if ref is not None else 0,
             nvar=self.family.n_vars,
             nobs=self.nobs,
             n_clusters=self.n_clusters,
             n_units=self.n_units,
             n_groups=len(self.stats),
-            objective=-2.0 * fitted.loglik / self.n_units,
+            objective=-2.0 * (fitted.loglik - shift) / self.n_units,
             srmr_within=srmr_w,
             srmr_between=srmr_b,
         )
@@ -354,19 +364,22 @@ class Model:
         """Why the saturated-model comparisons are unavailable ("" when they are available)."""
         if self.reference is None:
             return "the saturated and baseline models were skipped (runmodel(reference=False))"
+        p_b = self.family.roles.between.size
         for st in self.stats:
-            if st.n_clusters <= st.n_vars:
+            if st.n_clusters <= p_b:
                 where = "" if st.group is None else f" group {st.group!r} has"
-                return (f"{where or 'the data have'} {st.n_clusters} clusters for {st.n_vars} variables, so the "
+                return (f"{where or 'the data have'} {st.n_clusters} clusters for {p_b} variables, so the "
                         "covariance of the cluster means is singular and the saturated between level degenerate")
         return ""
 
     def _srmr(self, ref: ReferenceFits) -> tuple[float, float]:
+        """SRMR of each level over that level's variables (lavaan's srmr_within / srmr_between)."""
         fitted = self._require_fit("fit")
+        w_idx, b_idx = self.family.roles.within, self.family.roles.between
         w, b = [], []
         for mom, sat in zip(fitted.moments, ref.saturated.moments):
-            w.append(srmr(sat.sigma_within, mom.sigma_within))
-            b.append(srmr(sat.sigma_between, mom.sigma_between))
+            w.append(srmr(sat.sigma_within[np.ix_(w_idx, w_idx)], mom.sigma_within[np.ix_(w_idx, w_idx)]))
+            b.append(srmr(sat.sigma_between[np.ix_(b_idx, b_idx)], mom.sigma_between[np.ix_(b_idx, b_idx)]))
         if not w:
             return np.nan, np.nan
         return float(np.mean(w)), float(np.mean(b))
@@ -382,9 +395,9 @@ class Model:
         if standardized:
             from .inference.standardize import standardized_solution
 
-            return standardized_solution(self)
+            return standardized_solution(self.family, self.table, self.fitted.vcov)  # type: ignore[union-attr]
         se = self.fitted.se if self.fitted is not None else None
-        frame = parameter_frame(self.table, se)
+        frame = parameter_frame(self.table, se, self.family.describe(self.table))
         problems = self._fit_cache.get("problems")
         if problems is None and self.fitted is not None:
             from .inference.diagnostics import diagnose

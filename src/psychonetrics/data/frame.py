@@ -12,7 +12,6 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import stats as sps
 
 from .._arg import choice, preview
 from ..exceptions import DataWarning
@@ -22,16 +21,43 @@ STANDARDIZE = ("none", "z", "quantile")
 
 
 def as_pandas(data: object, *, argument: str = "data") -> pd.DataFrame:
-    """Return ``data`` as a pandas DataFrame (polars DataFrames are converted)."""
+    """Return ``data`` as a pandas DataFrame (polars DataFrames are converted).
+
+    Raises
+    ------
+    TypeError
+        ``data`` is not a DataFrame; a polars LazyFrame is named as such,
+        with the ``.collect()`` that turns it into one.
+    ValueError
+        Two columns share a name (compared as str, as variables are named).
+    """
     if isinstance(data, pd.DataFrame):
-        return data
-    module = type(data).__module__
-    if module.startswith("polars"):
-        return data.to_pandas()  # type: ignore[attr-defined]
-    raise TypeError(
-        f"`{argument}`: expected a pandas or polars DataFrame (or a TwoLevelStats object), "
-        f"got {type(data).__name__}."
-    )
+        frame = data
+    elif type(data).__module__.startswith("polars"):
+        if type(data).__name__ == "LazyFrame":
+            raise TypeError(
+                f"`{argument}`: got a polars LazyFrame, which holds a query rather than rows "
+                "(expected a DataFrame; call `.collect()` on it first)."
+            )
+        frame = data.to_pandas()  # type: ignore[attr-defined]
+    else:
+        raise TypeError(
+            f"`{argument}`: expected a pandas or polars DataFrame (or a TwoLevelStats object), "
+            f"got {type(data).__name__}."
+        )
+    _check_unique_columns(frame, argument)
+    return frame
+
+
+def _check_unique_columns(frame: pd.DataFrame, argument: str) -> None:
+    """Raise ValueError naming the column names that occur more than once in ``frame``."""
+    names = pd.Index([str(c) for c in frame.columns])
+    if names.has_duplicates:
+        repeated = list(dict.fromkeys(names[names.duplicated()]))
+        raise ValueError(
+            f"`{argument}`: column name(s) {preview(repeated)} occur more than once "
+            "(expected unique column names; rename or drop the duplicates)."
+        )
 
 
 def resolve_names(
@@ -104,6 +130,8 @@ def resolve_columns(
 def _standardize(values: np.ndarray, method: str) -> np.ndarray:
     if method == "none":
         return values
+    from scipy import stats as sps
+
     out = values.copy()
     for k in range(values.shape[1]):
         col = values[:, k]
@@ -124,6 +152,7 @@ def frame_to_stats(
     clusters: str | None,
     groups: str | None = None,
     standardize: str = "none",
+    cluster_level: Sequence[str] = (),
 ) -> list[TwoLevelStats]:
     """Compute the two-level statistics of every group in ``data``.
 
@@ -140,6 +169,10 @@ def frame_to_stats(
         two different clusters.
     standardize : {"none", "z", "quantile"}
         Transformation applied to each variable (over all groups) first.
+    cluster_level : sequence of str
+        Variables measured on the cluster level: each must be constant within
+        every cluster (a ValueError names the clusters where it is not), and
+        their zero within-cluster variance is expected, not warned about.
 
     Returns
     -------
@@ -182,6 +215,9 @@ def frame_to_stats(
     never = [names[k] for k in np.flatnonzero(~observed.any(axis=0))]
     if never:
         raise ValueError(f"`data`: variable(s) {preview(never)} are missing in every row; leave them out of `vars`.")
+    unknown = [v for v in cluster_level if v not in names]
+    if unknown:
+        raise ValueError(f"cluster-level variable(s) {preview(unknown)} are not among the variables {preview(names)}.")
     values = _standardize(values, standardize)
 
     if groups is None:
@@ -205,6 +241,7 @@ def frame_to_stats(
                 label=label,
                 dropped_cluster=n_missing_cluster,
                 dropped_empty=n_empty,
+                cluster_level=tuple(cluster_level),
             )
         )
     return out
@@ -219,9 +256,10 @@ def _group_stats(
     label: str | None,
     dropped_cluster: int,
     dropped_empty: int,
+    cluster_level: tuple[str, ...] = (),
 ) -> TwoLevelStats:
     where = "" if label is None else f" (group {label!r})"
-    codes, _ = pd.factorize(pd.Series(cluster_ids), sort=False)
+    codes, cluster_names = pd.factorize(pd.Series(cluster_ids), sort=False)
     codes = codes.astype(np.int64)
     if np.any(codes[1:] < codes[:-1]):  # rows not grouped by cluster: sort them (stable)
         order = np.argsort(codes, kind="stable")
@@ -241,6 +279,7 @@ def _group_stats(
             f"`clusters`: every cluster{where} has a single unit, so the within-cluster level is not "
             "identified; a two-level model needs clusters with two or more units."
         )
+    _check_constant_in_clusters(values, observed, codes, n_clusters, names, cluster_level, cluster_names, where)
     complete = bool(observed.all())
     # Centre on the grand mean of the observed values, then zero-fill holes.
     count = observed.sum(axis=0)
@@ -249,13 +288,10 @@ def _group_stats(
     centred -= center
     centred[~observed] = 0.0
 
-    patterns, pattern_index = missingness_patterns(observed)
     units = UnitData(
         values=centred,
         observed=observed,
         cluster=codes,
-        pattern=pattern_index,
-        patterns=patterns,
         center=center,
     )
     if complete:
@@ -280,8 +316,31 @@ def _group_stats(
         n_dropped_missing_cluster=dropped_cluster,
         n_dropped_empty=dropped_empty,
     )
-    _check_variances(stats, where)
+    _check_variances(stats, where, cluster_level=cluster_level)
     return stats
+
+
+def _check_constant_in_clusters(values: np.ndarray, observed: np.ndarray, codes: np.ndarray, n_clusters: int,
+                                names: tuple[str, ...], cluster_level: tuple[str, ...], cluster_names: object,
+                                where: str) -> None:
+    """Raise when a cluster-level variable takes two values in one cluster (rows sorted by cluster)."""
+    for name in cluster_level:
+        k = names.index(name)
+        seen = observed[:, k]
+        col = np.where(seen, values[:, k], np.nan)
+        low = np.full(n_clusters, np.inf)
+        high = np.full(n_clusters, -np.inf)
+        np.fmin.at(low, codes[seen], col[seen])
+        np.fmax.at(high, codes[seen], col[seen])
+        scale = max(float(np.nanmax(np.abs(col))) if seen.any() else 0.0, 1e-300)
+        bad = np.flatnonzero(np.isfinite(low) & (high - low > 1e-9 * scale))
+        if bad.size:
+            ids = [np.asarray(cluster_names)[b] for b in bad]
+            raise ValueError(
+                f"`data`{where}: cluster-level variable {name!r} varies within cluster(s) {preview(ids, limit=8)} "
+                f"({bad.size} of {n_clusters}); a variable named only on the between level must be constant "
+                "within each cluster."
+            )
 
 
 def _within_crossprod(centred: np.ndarray, means: np.ndarray, codes: np.ndarray, chunk: int = 262_144) -> np.ndarray:
@@ -317,12 +376,14 @@ def missingness_patterns(observed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return patterns.astype(bool), inverse.reshape(-1).astype(np.int64)
 
 
-def _check_variances(stats: TwoLevelStats, where: str) -> None:
-    """Warn for variables without within- or between-cluster variance (relative to their total variance)."""
+def _check_variances(stats: TwoLevelStats, where: str, *, cluster_level: Sequence[str] = ()) -> None:
+    """Warn for variables without within- or between-cluster variance (relative to their total variance);
+    cluster-level variables have none within by definition."""
     within = np.diag(stats.within_cov)
     between = np.diag(stats.between_cov())
     total = within + np.clip(between, 0.0, None)
-    flat_within = [v for v, w, t in zip(stats.vars, within, total) if not w > 1e-12 * t or t == 0]
+    flat_within = [v for v, w, t in zip(stats.vars, within, total)
+                   if (not w > 1e-12 * t or t == 0) and v not in cluster_level]
     if flat_within:
         warnings.warn(
             f"`data`{where}: variable(s) {preview(flat_within)} have zero within-cluster variance.",

@@ -44,20 +44,18 @@ class UnitData:
         True where a value was observed.
     cluster : (N,) int array
         Cluster index (0..J-1) of each row; non-decreasing.
-    pattern : (N,) int array
-        Index into ``patterns`` of each row's missingness pattern.
-    patterns : (K, p) bool array
-        Distinct observed-value patterns (True = observed).
     center : (p,) float array
         Shift subtracted from every observed value (the grand mean).
+    layouts : dict
+        Data-only arrangements of these rows for the per-cluster likelihood,
+        one per variable roles, filled on first use (derived, never edited).
     """
 
     values: FloatArray
     observed: NDArray[np.bool_]
     cluster: IntArray
-    pattern: IntArray
-    patterns: NDArray[np.bool_]
     center: FloatArray
+    layouts: dict = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def complete(self) -> bool:
@@ -152,6 +150,23 @@ class TwoLevelStats:
         """Mean of all units, (p,) (for complete data)."""
         w = self.sizes * self.size_counts
         return (w[:, None] * self.size_means).sum(axis=0) / w.sum()
+
+    def subset(self, names: "tuple[str, ...] | list[str]") -> "TwoLevelStats":
+        """The statistics of some of the variables (in the order given)."""
+        idx = np.asarray([self.vars.index(v) for v in names], dtype=np.int64)
+        units = None
+        if self.units is not None:
+            u = self.units
+            observed = u.observed[:, idx]
+            keep = observed.any(axis=1)
+            units = UnitData(values=u.values[keep][:, idx], observed=observed[keep], cluster=u.cluster[keep],
+                             center=u.center[idx])
+        return TwoLevelStats(
+            vars=tuple(names), n_units=self.n_units, n_clusters=self.n_clusters,
+            within_cov=self.within_cov[np.ix_(idx, idx)], sizes=self.sizes, size_counts=self.size_counts,
+            size_means=self.size_means[:, idx], size_covs=self.size_covs[:, idx][:, :, idx], group=self.group,
+            units=units, n_dropped_missing_cluster=self.n_dropped_missing_cluster,
+            n_dropped_empty=self.n_dropped_empty)
 
     def between_cov(self) -> FloatArray:
         """Covariance (divisor J) of all cluster means around their mean, (p, p)."""

@@ -20,7 +20,9 @@ Invariants
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -30,14 +32,74 @@ from ..parameterizations import get_type
 from ..parameterizations.base import CovarianceType
 from ..spec.matrices import MatrixSpec
 
+if TYPE_CHECKING:
+    from ..spec.partable import ParTable
+    from ..spec.patterns import Pattern
+
+
+@dataclass(frozen=True)
+class Roles:
+    """On which level(s) each observed variable lives.
+
+    Variables measured on both levels (the default) have a within and a
+    between part; a within-only variable (named only on level 1, as lavaan
+    defines it) has no between part: its rows of Sigma_B are structurally 0;
+    a between-only (cluster-level) variable is constant within clusters: its
+    rows of Sigma_W are structurally 0 and it counts once per cluster.
+
+    Attributes
+    ----------
+    n_vars : int
+    within_only, between_only : tuple of int
+        Indices of the within-only and of the cluster-level variables.
+    """
+
+    n_vars: int
+    within_only: tuple[int, ...] = ()
+    between_only: tuple[int, ...] = ()
+
+    @classmethod
+    def of(cls, observed: tuple[str, ...], *, within_only: tuple[str, ...] = (),
+           between_only: tuple[str, ...] = ()) -> "Roles":
+        index = {name: k for k, name in enumerate(observed)}
+        return cls(len(observed), tuple(sorted(index[v] for v in within_only)),
+                   tuple(sorted(index[v] for v in between_only)))
+
+    @property
+    def plain(self) -> bool:
+        """Every variable lives on both levels."""
+        return not self.within_only and not self.between_only
+
+    @property
+    def within(self) -> IntArray:
+        """Variables with a within part (both-level and within-only), increasing."""
+        return np.setdiff1d(np.arange(self.n_vars), self.between_only).astype(np.int64)
+
+    @property
+    def between(self) -> IntArray:
+        """Variables with a between part (both-level and cluster-level), increasing."""
+        return np.setdiff1d(np.arange(self.n_vars), self.within_only).astype(np.int64)
+
+    def n_moments(self) -> int:
+        """Free sample moments of a group: one mean per variable, vech of Sigma_W over the within
+        variables and of Sigma_B over the between variables (the saturated model's parameters)."""
+        pw, pb = self.within.size, self.between.size
+        return self.n_vars + pw * (pw + 1) // 2 + pb * (pb + 1) // 2
+
 
 @dataclass(frozen=True)
 class Moments:
-    """Implied moments of one group."""
+    """Implied moments of one group.
+
+    Sigma_W and Sigma_B are p x p over every observed variable, with the
+    structural zeros of ``roles`` (rows of cluster-level variables in
+    Sigma_W, of within-only variables in Sigma_B).
+    """
 
     mu: FloatArray  # (p,)
     sigma_within: FloatArray  # (p, p)
     sigma_between: FloatArray  # (p, p)
+    roles: Roles | None = None  # None: every variable on both levels
 
     def phi(self) -> FloatArray:
         pos = vech_positions(self.mu.size)
@@ -146,11 +208,40 @@ class Block:
         return self.matrix_name(self.ctype.variance_kind)
 
 
+@dataclass(frozen=True)
+class ElementLabels:
+    """How the rows of a parameter table read, lavaan-like (see :meth:`Family.describe`).
+
+    All arrays have one entry per table row.  ``structural`` rows are fixed
+    by the model's definition (the zero diagonal of a network, the unit
+    loading of an observed variable that is a latent variable of its level)
+    and are neither reported nor candidates for modification indices.
+    """
+
+    var1: np.ndarray
+    op: np.ndarray
+    var2: np.ndarray
+    level: np.ndarray
+    structural: np.ndarray
+
+
+def _spec_level(spec: MatrixSpec) -> str | None:
+    block = spec.block or ""
+    if block.endswith("within"):
+        return "within"
+    if block.endswith("between"):
+        return "between"
+    return None
+
+
 class Family(ABC):
     """A two-level model family (ml_lvm, ml_varcov)."""
 
     name: str
     observed: tuple[str, ...]
+    roles: Roles
+    #: observed exogenous covariates (lavaan's ov.x): a saturated block in the baseline model
+    covariates: tuple[str, ...] = ()
 
     @property
     def n_vars(self) -> int:
@@ -185,6 +276,46 @@ class Family(ABC):
         """Both at once (families share their intermediate matrices)."""
         return self.implied(mats), self.derivatives(mats, elements)
 
+    def describe(self, table: "ParTable") -> ElementLabels:
+        """Labels of every table row: ``latent =~ observed`` for loadings, ``y ~ x`` for regressions
+        (beta[i, j]: the effect of x_j on y_i), ``var ~1`` for intercepts and means, ``var1 <op> var2``
+        with the matrix's operator (``~~``, ``--``...) otherwise; the level each row belongs to
+        ("within", "between", or "both" for loadings shared by the levels; a mean belongs to the level
+        of its variable's intercept: level 2 unless the variable is within-only, as lavaan)."""
+        n = table.n_rows
+        var1, op, var2 = np.empty(n, dtype=object), np.empty(n, dtype=object), np.empty(n, dtype=object)
+        level = np.empty(n, dtype=object)
+        structural = np.zeros(n, dtype=bool)
+        within_only = {self.observed[k] for k in self.roles.within_only}
+        for k, spec in enumerate(table.specs):
+            rows = np.flatnonzero(table.matrix == k)
+            r, c = table.row[rows], table.col[rows]
+            row_labels = np.asarray(spec.row_labels, dtype=object)[r]
+            col_labels = np.asarray(spec.col_labels, dtype=object)[c]
+            if spec.kind == "lambda":
+                var1[rows], var2[rows] = col_labels, row_labels
+            elif spec.op == "~1":
+                var1[rows], var2[rows] = row_labels, ""
+            else:
+                var1[rows], var2[rows] = row_labels, col_labels
+            op[rows] = spec.op
+            spec_level = _spec_level(spec)
+            if spec_level is not None:
+                level[rows] = spec_level
+            elif spec.op == "~1":
+                level[rows] = np.where(np.isin(row_labels, list(within_only)), "within", "between")
+            else:
+                level[rows] = "both"
+            if spec.fixed_diagonal is not None:
+                structural[rows] = r == c
+        return ElementLabels(var1, op, var2, level, structural)
+
+    def identify(self, pats: dict[str, "Pattern"], *, method: str, group: int, equal: Sequence[str],
+                 ) -> tuple[dict[str, "Pattern"], set[tuple[str, int, int]]]:
+        """Patterns with the family's identification rules applied, and the elements they fixed
+        (families without latent variables need none)."""
+        return pats, set()
+
     @abstractmethod
     def start(self, stats: TwoLevelStats, codes: dict[str, np.ndarray], fixed: dict[str, np.ndarray],
               moments: Moments | None = None) -> dict[str, FloatArray]:
@@ -193,6 +324,46 @@ class Family(ABC):
     @abstractmethod
     def derived(self, mats: dict[str, FloatArray]) -> dict[str, FloatArray]:
         """Derived matrices (implied moments, other types' views of each block)."""
+
+    @abstractmethod
+    def standardized(self, mats: dict[str, FloatArray]) -> "StandardizedValues":
+        """The completely standardized solution (lavaan's std.all) of one group, per level."""
+
+
+@dataclass
+class StandardizedValues:
+    """Standardized elements: a row per (matrix, level, var1, op, var2) and its value.
+
+    ``constant`` marks values that are 1 by definition (the standardized
+    variance of an exogenous latent or observed variable): no inference.
+    """
+
+    keys: list[tuple[str, str, str, str, str]]
+    values: list[float]
+    constant: list[bool]
+
+    @classmethod
+    def empty(cls) -> "StandardizedValues":
+        return cls([], [], [])
+
+    def add(self, matrix: str, level: str, var1: Sequence[str], op: str | Sequence[str], var2: Sequence[str],
+            values: FloatArray, constant: FloatArray | bool = False) -> None:
+        ops = [op] * len(var1) if isinstance(op, str) else list(op)
+        const = np.broadcast_to(np.asarray(constant, dtype=bool), (len(var1),))
+        for a, o, c, v, k in zip(var1, ops, var2, np.asarray(values, dtype=float), const):
+            self.keys.append((matrix, level, str(a), o, str(c)))
+            self.values.append(1.0 if k else float(v))
+            self.constant.append(bool(k))
+
+    def add_covariance(self, matrix: str, level: str, labels: Sequence[str], cov: FloatArray, scale: FloatArray,
+                       exogenous: FloatArray | None = None) -> None:
+        """Lower triangle of ``cov / (scale_i scale_j)`` as ``~~`` rows; variances of ``exogenous``
+        entries are 1 by definition."""
+        r, c = np.tril_indices(cov.shape[0])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            values = cov[r, c] / (scale[r] * scale[c])
+        constant = (r == c) & (np.ones(cov.shape[0], bool) if exogenous is None else exogenous)[r]
+        self.add(matrix, level, [labels[i] for i in r], "~~", [labels[j] for j in c], values, constant)
 
 
 def sample_between_cov(stats: TwoLevelStats) -> FloatArray:

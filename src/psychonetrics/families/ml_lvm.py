@@ -1,13 +1,23 @@
-"""The two-level latent variable model (psychonetrics' ``ml_lvm``).
+"""The two-level latent variable model: psychonetrics' ``ml_lvm`` and level-specific structures.
 
-Model (one group), each level X (within, between) with its loadings::
+Model (one group).  Each level X (within, between) has its own variables
+(rows), latent variables (columns), loadings, latent regressions, latent
+(zeta) and residual (epsilon) blocks, intercepts and latent means::
 
-    mu      = nu + Lambda_B A_B nu_eta
-    Sigma_X = Lambda_X A_X Psi_X A_X' Lambda_X' + Theta_X,    A_X = (I - B_X)^-1
+    Sigma_X = Lambda_X A_X Psi_X A_X' Lambda_X' + Theta_X,     A_X = (I - B_X)^-1
+    mu      = sum_X  pad_X( nu_X + Lambda_X A_X alpha_X )
 
-with Psi_X the latent (zeta) block and Theta_X the residual (epsilon) block
-of level X, each parameterized by its own covariance type.  In
-psychonetrics' ``ml_lvm`` both levels share one loading matrix ``lambda``.
+``pad_X`` places a level's rows among all observed variables (a variable
+measured only within has no row on the between level, a cluster-level
+variable none on the within level; see :class:`~.base.Roles`).  In
+psychonetrics' ``ml_lvm`` both levels share one loading matrix ``lambda``,
+every variable lives on both levels, the intercepts ``nu`` and latent means
+``nu_eta`` belong to the between level, and the within level has neither.
+lavaan's level-specific models (``level: 1`` / ``level: 2`` syntax) have
+``lambda_within`` and ``lambda_between``, ``nu_within`` (free only for
+within-only variables) and ``nu_between``; observed variables in
+regressions are latent variables of their level with a unit loading and no
+residual ("phantoms", lavaan's dummy latents).
 
 Derivatives (rank-2 form d Sigma = a b' + b a', see :mod:`.base`; C = A Psi A')::
 
@@ -15,133 +25,289 @@ Derivatives (rank-2 form d Sigma = a b' + b a', see :mod:`.base`; C = A Psi A'):
     d Sigma_X / d B_ij       : a = (Lambda A)_i,  b = (Lambda C)_j
     d Sigma_X / d Psi element: a, b of the latent type, premultiplied by Lambda A
     d Sigma_X / d Theta elem.: a, b of the residual type
-    d mu / d Lambda_rc       = e_r (A_B nu_eta)_c      (levels with latent means)
-    d mu / d B_B,ij          = (Lambda A)_i (A nu_eta)_j
-    d mu / d nu_eta_k        = (Lambda A)_k
+    d mu / d Lambda_rc       = e_r (A alpha)_c       (levels with latent means)
+    d mu / d B_ij            = (Lambda A)_i (A alpha)_j
+    d mu / d alpha_k         = (Lambda A)_k,   d mu / d nu_r = e_r
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from ..data.stats import TwoLevelStats
-from ..linalg import FloatArray, IntArray
+from ..linalg import FloatArray, IntArray, nearest_positive_definite
 from ..parameterizations import derived_matrices
 from ..parameterizations.base import unit_columns
 from ..spec.matrices import MatrixSpec
-from .base import Block, Elements, Family, MomentDerivatives, Moments, start_covariances
+from ..spec.partable import ParTable
+from ..spec.patterns import Pattern
+from .identification import identify_ml_lvm
+from .base import (Block, ElementLabels, Elements, Family, MomentDerivatives, Moments, Roles, StandardizedValues,
+                   start_covariances)
 
 LEVELS = ("within", "between")
+BLOCK_ARGUMENTS = {"zeta_within": "within_latent", "zeta_between": "between_latent",
+                   "epsilon_within": "within_residual", "epsilon_between": "between_residual"}
+
+
+@dataclass(frozen=True)
+class Level:
+    """The structure of one level.
+
+    Attributes
+    ----------
+    name : {"within", "between"}
+    observed : tuple of str
+        The level's variables (rows of its loadings), in the model's order.
+    index : int array
+        Their positions among the model's observed variables.
+    latents : tuple of str
+        The level's latent variables (columns of its loadings), phantoms included.
+    loadings : str
+        Name of its loading matrix (``"lambda"`` when shared by both levels).
+    intercepts, latent_means : str or None
+        Names of its intercept (p_X x 1) and latent mean (m_X x 1) matrices.
+    zeta, epsilon : Block
+        Latent and residual covariance blocks.
+    phantoms : frozenset of str
+        Latent variables that stand for the observed variable of the same name.
+    measured : frozenset of (str, str)
+        (factor, indicator) pairs whose loading is an element of beta: the
+        indicator is a phantom or a latent variable (higher-order factor).
+    """
+
+    name: str
+    observed: tuple[str, ...]
+    index: IntArray
+    latents: tuple[str, ...]
+    loadings: str
+    intercepts: str | None
+    latent_means: str | None
+    zeta: Block
+    epsilon: Block
+    phantoms: frozenset[str] = frozenset()
+    measured: frozenset[tuple[str, str]] = frozenset()
+
+    @property
+    def beta(self) -> str:
+        return f"beta_{self.name}"
 
 
 @dataclass(frozen=True)
 class _LevelValues:
     """Matrices of one level at the current parameter values."""
 
-    lam: FloatArray  # (p, m)
-    a: FloatArray  # (m, m) (I - B)^-1
-    psi: FloatArray  # (m, m)
-    c: FloatArray  # (m, m) A Psi A'
-    theta: FloatArray  # (p, p)
-    la: FloatArray  # (p, m) Lambda A
-    lc: FloatArray  # (p, m) Lambda C
+    lam: FloatArray  # (p_X, m_X)
+    a: FloatArray  # (m_X, m_X) (I - B)^-1
+    psi: FloatArray  # (m_X, m_X)
+    c: FloatArray  # (m_X, m_X) A Psi A'
+    theta: FloatArray  # (p_X, p_X)
+    la: FloatArray  # (p_X, m_X) Lambda A
+    lc: FloatArray  # (p_X, m_X) Lambda C
+    a_alpha: FloatArray  # (m_X,) A alpha (zeros without latent means)
 
 
 class MlLvm(Family):
-    """Two-level latent variable model with loadings shared across levels."""
+    """Two-level latent variable model: shared loadings (psychonetrics) or level-specific structures.
+
+    Build it with :meth:`shared` or :meth:`per_level` (the model functions in
+    :mod:`psychonetrics.construct` do).
+    """
 
     name = "ml_lvm"
 
-    def __init__(
-        self,
-        observed: tuple[str, ...],
-        latents: tuple[str, ...],
-        *,
-        within_latent: str = "cov",
-        between_latent: str = "cov",
-        within_residual: str = "cov",
-        between_residual: str = "cov",
-    ) -> None:
+    def __init__(self, observed: Sequence[str], levels: tuple[Level, Level], roles: Roles, *, shared: bool,
+                 types: dict[str, str]) -> None:
         self.observed = tuple(observed)
-        self.latents = tuple(latents)
-        self.types = {
-            "zeta_within": within_latent,
-            "zeta_between": between_latent,
-            "epsilon_within": within_residual,
-            "epsilon_between": between_residual,
-        }
-        args = {
-            "zeta_within": "within_latent",
-            "zeta_between": "between_latent",
-            "epsilon_within": "within_residual",
-            "epsilon_between": "between_residual",
-        }
-        self._blocks = {
-            b: Block.make(b, self.latents if b.startswith("zeta") else self.observed, t,
-                          argument=args[b], residual=b.startswith("epsilon"))
-            for b, t in self.types.items()
-        }
-        # which level and block each covariance-type matrix belongs to
+        self.levels = {level.name: level for level in levels}
+        self.roles = roles
+        self.shared = shared
+        self.types = dict(types)
+        within, between = self.levels["within"], self.levels["between"]
+        self.latents = within.latents if shared else tuple(dict.fromkeys(within.latents + between.latents))
+        self._blocks = {block.name: block for lv in levels for block in (lv.zeta, lv.epsilon)}
         self._block_of = {name: block for block in self._blocks.values() for name in block.matrix_names()}
+        # every matrix that is not a covariance block: (level, role) pairs that use it
+        self._uses: dict[str, list[tuple[str, str]]] = {}
+        for lv in levels:
+            for role, matrix in (("loadings", lv.loadings), ("beta", lv.beta), ("intercepts", lv.intercepts),
+                                 ("latent_means", lv.latent_means)):
+                if matrix is not None:
+                    self._uses.setdefault(matrix, []).append((lv.name, role))
+
+    # ----------------------------------------------------------- construction
+    @classmethod
+    def shared_loadings(cls, observed: Sequence[str], latents: Sequence[str], *, within_latent: str = "cov",
+                        between_latent: str = "cov", within_residual: str = "cov",
+                        between_residual: str = "cov") -> "MlLvm":
+        """psychonetrics' ``ml_lvm``: one loading matrix ``lambda`` for both levels, every variable on both."""
+        observed, latents = tuple(observed), tuple(latents)
+        types = {"zeta_within": within_latent, "zeta_between": between_latent,
+                 "epsilon_within": within_residual, "epsilon_between": between_residual}
+        index = np.arange(len(observed), dtype=np.int64)
+        levels = tuple(
+            Level(lv, observed, index, latents, "lambda", None if lv == "within" else "nu",
+                  None if lv == "within" else "nu_eta",
+                  Block.make(f"zeta_{lv}", latents, types[f"zeta_{lv}"], argument=BLOCK_ARGUMENTS[f"zeta_{lv}"],
+                             residual=False),
+                  Block.make(f"epsilon_{lv}", observed, types[f"epsilon_{lv}"],
+                             argument=BLOCK_ARGUMENTS[f"epsilon_{lv}"], residual=True))
+            for lv in LEVELS
+        )
+        return cls(observed, levels, Roles(len(observed)), shared=True, types=types)  # type: ignore[arg-type]
+
+    @classmethod
+    def per_level(cls, observed: Sequence[str], *, roles: Roles, latents_within: Sequence[str],
+                  latents_between: Sequence[str], within_latent: str = "cov", between_latent: str = "cov",
+                  within_residual: str = "cov", between_residual: str = "cov",
+                  phantoms_within: Sequence[str] = (), phantoms_between: Sequence[str] = (),
+                  measured_within: Sequence[tuple[str, str]] = (), measured_between: Sequence[tuple[str, str]] = (),
+                  covariates: Sequence[str] = ()) -> "MlLvm":
+        """Level-specific loadings ``lambda_within`` / ``lambda_between`` over each level's variables.
+
+        ``phantoms_*`` are observed variables that are latent variables of
+        that level (in regressions); ``covariates`` the observed exogenous
+        covariates among them.
+        """
+        observed = tuple(observed)
+        types = {"zeta_within": within_latent, "zeta_between": between_latent,
+                 "epsilon_within": within_residual, "epsilon_between": between_residual}
+        spec = {"within": (roles.within, tuple(latents_within), frozenset(phantoms_within),
+                           frozenset(map(tuple, measured_within))),
+                "between": (roles.between, tuple(latents_between), frozenset(phantoms_between),
+                            frozenset(map(tuple, measured_between)))}
+        levels = []
+        for lv in LEVELS:
+            index, latents, phantoms, measured = spec[lv]
+            names = tuple(observed[k] for k in index)
+            levels.append(Level(
+                lv, names, index, latents, f"lambda_{lv}", f"nu_{lv}", f"nu_eta_{lv}",
+                Block.make(f"zeta_{lv}", latents, types[f"zeta_{lv}"], argument=BLOCK_ARGUMENTS[f"zeta_{lv}"],
+                           residual=False),
+                Block.make(f"epsilon_{lv}", names, types[f"epsilon_{lv}"], argument=BLOCK_ARGUMENTS[f"epsilon_{lv}"],
+                           residual=True),
+                phantoms, measured))
+        family = cls(observed, tuple(levels), roles, shared=False, types=types)  # type: ignore[arg-type]
+        family.covariates = tuple(covariates)
+        return family
 
     # ----------------------------------------------------------- structure
     def blocks(self) -> list[Block]:
-        return list(self._blocks.values())
+        return [self.levels[lv].zeta for lv in LEVELS] + [self.levels[lv].epsilon for lv in LEVELS]
 
     def specs(self) -> list[MatrixSpec]:
-        obs, lat = self.observed, self.latents
-        p, m = len(obs), len(lat)
-        out = [
-            MatrixSpec("lambda", "lambda", (p, m), "full", obs, lat, op="=~"),
-            MatrixSpec("nu", "nu", (p, 1), "full", obs, ("1",), op="~1"),
-            MatrixSpec("nu_eta", "nu_eta", (m, 1), "full", lat, ("1",), op="~1"),
-            MatrixSpec("beta_within", "beta", (m, m), "full", lat, lat, fixed_diagonal=0.0, op="~", block="within"),
-            MatrixSpec("beta_between", "beta", (m, m), "full", lat, lat, fixed_diagonal=0.0, op="~", block="between"),
-        ]
-        for block in self._blocks.values():
+        w, b = self.levels["within"], self.levels["between"]
+        out: list[MatrixSpec] = []
+        if self.shared:
+            obs, lat = self.observed, self.latents
+            out += [MatrixSpec("lambda", "lambda", (len(obs), len(lat)), "full", obs, lat, op="=~"),
+                    MatrixSpec("nu", "nu", (len(obs), 1), "full", obs, ("1",), op="~1", block="between"),
+                    MatrixSpec("nu_eta", "nu_eta", (len(lat), 1), "full", lat, ("1",), op="~1", block="between")]
+        else:
+            for lv in (w, b):
+                out.append(MatrixSpec(lv.loadings, "lambda", (len(lv.observed), len(lv.latents)), "full",
+                                      lv.observed, lv.latents, op="=~", block=lv.name))
+            for lv in (w, b):
+                out.append(MatrixSpec(f"nu_{lv.name}", "nu", (len(lv.observed), 1), "full", lv.observed, ("1",),
+                                      op="~1", block=lv.name))
+            for lv in (w, b):
+                out.append(MatrixSpec(f"nu_eta_{lv.name}", "nu_eta", (len(lv.latents), 1), "full", lv.latents,
+                                      ("1",), op="~1", block=lv.name))
+        for lv in (w, b):
+            m = len(lv.latents)
+            out.append(MatrixSpec(lv.beta, "beta", (m, m), "full", lv.latents, lv.latents, fixed_diagonal=0.0,
+                                  op="~", block=lv.name))
+        for block in self.blocks():
             out.extend(block.specs())
         return out
 
     def default_patterns(self) -> dict[str, object]:
-        pats: dict[str, object] = {
-            "lambda": "full",
-            "nu": "full",
-            "nu_eta": "zero",
-            "beta_within": "zero",
-            "beta_between": "zero",
-        }
-        for block in self._blocks.values():
+        pats: dict[str, object] = {f"beta_{lv}": "zero" for lv in LEVELS}
+        if self.shared:
+            pats.update({"lambda": "full", "nu": "full", "nu_eta": "zero"})
+        else:
+            within_only = set(self.roles.within_only)
+            for lv in self.levels.values():
+                pats[lv.loadings] = "full"
+                pats[f"nu_eta_{lv.name}"] = "zero"
+            # as lavaan: the means of variables on both levels are between-level intercepts
+            pats["nu_within"] = np.array([[1 if k in within_only else 0] for k in self.levels["within"].index])
+            pats["nu_between"] = "full"
+        for block in self.blocks():
             for kind, pat in block.ctype.default_patterns(residual=block.residual).items():
                 pats[block.matrix_name(kind)] = pat
         return pats
 
+    def describe(self, table: ParTable) -> ElementLabels:
+        """As :meth:`Family.describe`, in lavaan's terms for phantoms: their unit loadings, zero
+        residuals and zero intercepts are structural; a loading on a phantom indicator, stored in
+        beta, reads ``factor =~ indicator``."""
+        out = super().describe(table)
+        names = table.names()
+        for lv in self.levels.values():
+            if not lv.phantoms:
+                continue
+            phantom_rows = [k for k, v in enumerate(lv.observed) if v in lv.phantoms]
+            # unit loadings of phantoms on themselves
+            rows = np.flatnonzero(names == lv.loadings)
+            unit = [lv.latents[c] in lv.phantoms and lv.observed[r] == lv.latents[c]
+                    for r, c in zip(table.row[rows], table.col[rows])]
+            out.structural[rows[np.asarray(unit, dtype=bool)]] = True
+            # their intercepts (the mean is the phantom's) and fixed residuals
+            rows = np.flatnonzero(names == lv.intercepts)
+            out.structural[rows[np.isin(table.row[rows], phantom_rows)]] = True
+            rows = np.flatnonzero(np.isin(names, lv.epsilon.matrix_names()))
+            touches = np.isin(table.row[rows], phantom_rows) | np.isin(table.col[rows], phantom_rows)
+            out.structural[rows[touches & (table.par[rows] == 0)]] = True
+            # loadings stored in beta
+            for i in np.flatnonzero(names == lv.beta):
+                pair = (lv.latents[table.col[i]], lv.latents[table.row[i]])
+                if pair in lv.measured:
+                    out.var1[i], out.op[i], out.var2[i] = pair[0], "=~", pair[1]
+        return out
+
+    def identify(self, pats: dict[str, Pattern], *, method: str, group: int, equal: Sequence[str],
+                 ) -> tuple[dict[str, Pattern], set[tuple[str, int, int]]]:
+        return identify_ml_lvm(self, pats, method=method, group=group, equal=equal)
+
     # -------------------------------------------------------------- moments
-    def _level(self, mats: dict[str, FloatArray], level: str) -> _LevelValues:
-        m = len(self.latents)
-        lam = mats["lambda"]
-        beta = mats[f"beta_{level}"]
+    def _level(self, mats: dict[str, FloatArray], lv: Level) -> _LevelValues:
+        m = len(lv.latents)
+        lam = mats[lv.loadings]
+        beta = mats[lv.beta]
         a = np.linalg.inv(np.eye(m) - beta) if beta.any() else np.eye(m)
         if not np.all(np.isfinite(a)):
             raise np.linalg.LinAlgError("I - B is singular")
-        psi = self._blocks[f"zeta_{level}"].sigma(mats)
+        psi = lv.zeta.sigma(mats)
         c = a @ psi @ a.T
-        theta = self._blocks[f"epsilon_{level}"].sigma(mats)
+        theta = lv.epsilon.sigma(mats)
         la = lam @ a
-        return _LevelValues(lam, a, psi, c, theta, la, lam @ c)
+        a_alpha = a @ mats[lv.latent_means][:, 0] if lv.latent_means is not None else np.zeros(m)
+        return _LevelValues(lam, a, psi, c, theta, la, lam @ c, a_alpha)
 
     def _levels(self, mats: dict[str, FloatArray]) -> dict[str, _LevelValues]:
-        return {level: self._level(mats, level) for level in LEVELS}
+        return {name: self._level(mats, lv) for name, lv in self.levels.items()}
 
     def implied(self, mats: dict[str, FloatArray], levels: dict[str, _LevelValues] | None = None) -> Moments:
-        lv = self._levels(mats) if levels is None else levels
-        mu = mats["nu"][:, 0] + lv["between"].la @ mats["nu_eta"][:, 0]
+        values = self._levels(mats) if levels is None else levels
+        p = len(self.observed)
+        mu = np.zeros(p)
         sigma = {}
-        for level, v in lv.items():
+        for name, lv in self.levels.items():
+            v = values[name]
+            idx = lv.index
+            mean = v.lam @ v.a_alpha
+            if lv.intercepts is not None:
+                mean = mean + mats[lv.intercepts][:, 0]
+            mu[idx] += mean
             s = v.lc @ v.lam.T + v.theta
-            sigma[level] = 0.5 * (s + s.T)
-        return Moments(mu, sigma["within"], sigma["between"])
+            full = np.zeros((p, p))
+            full[np.ix_(idx, idx)] = 0.5 * (s + s.T)
+            sigma[name] = full
+        return Moments(mu, sigma["within"], sigma["between"], None if self.roles.plain else self.roles)
 
     def moments_and_derivatives(self, mats: dict[str, FloatArray], elements: Elements,
                                 ) -> tuple[Moments, MomentDerivatives]:
@@ -150,97 +316,160 @@ class MlLvm(Family):
 
     def derivatives(self, mats: dict[str, FloatArray], elements: Elements,
                     levels: dict[str, _LevelValues] | None = None) -> MomentDerivatives:
-        lv = self._levels(mats) if levels is None else levels
+        values = self._levels(mats) if levels is None else levels
         p = len(self.observed)
         out = MomentDerivatives.zeros(p, elements.count)
-        a_nu = lv["between"].a @ mats["nu_eta"][:, 0]
+
+        def pad(lv: Level, x: FloatArray) -> FloatArray:
+            if lv.index.size == p:
+                return x
+            full = np.zeros((p, x.shape[1]))
+            full[lv.index] = x
+            return full
+
         for name, idx, r, c in elements.by_matrix:
-            if name == "lambda":
-                for level, v in lv.items():
-                    out.set_level(level, idx, unit_columns(p, r), v.lc[:, c])
-                out.mu[:, idx] = unit_columns(p, r, a_nu[c])
-            elif name in ("beta_within", "beta_between"):
-                level = name.split("_")[1]
-                v = lv[level]
-                out.set_level(level, idx, v.la[:, r], v.lc[:, c])
-                if level == "between":
-                    out.mu[:, idx] = v.la[:, r] * a_nu[c]
-            elif name == "nu":
-                out.mu[:, idx] = unit_columns(p, r)
-            elif name == "nu_eta":
-                out.mu[:, idx] = lv["between"].la[:, r]
-            else:
-                block = self._block_of[name]
-                level = block.name.split("_")[1]
+            block = self._block_of.get(name)
+            if block is not None:
+                lv = self.levels[block.name.split("_")[1]]
                 a, b = block.derivatives(mats, name, r, c)
                 if not block.residual:
-                    a, b = lv[level].la @ a, lv[level].la @ b
-                out.set_level(level, idx, a, b)
+                    a, b = values[lv.name].la @ a, values[lv.name].la @ b
+                out.set_level(lv.name, idx, pad(lv, a), pad(lv, b))
+                continue
+            for level_name, role in self._uses[name]:
+                lv, v = self.levels[level_name], values[level_name]
+                k = len(lv.observed)
+                if role == "loadings":
+                    out.set_level(level_name, idx, pad(lv, unit_columns(k, r)), pad(lv, v.lc[:, c]))
+                    out.mu[:, idx] += pad(lv, unit_columns(k, r, v.a_alpha[c]))
+                elif role == "beta":
+                    out.set_level(level_name, idx, pad(lv, v.la[:, r]), pad(lv, v.lc[:, c]))
+                    out.mu[:, idx] += pad(lv, v.la[:, r] * v.a_alpha[c])
+                elif role == "intercepts":
+                    out.mu[:, idx] += pad(lv, unit_columns(k, r))
+                else:  # latent means
+                    out.mu[:, idx] += pad(lv, v.la[:, r])
         return out
 
     # --------------------------------------------------------------- starts
     def start(self, stats: TwoLevelStats, codes: dict[str, np.ndarray], fixed: dict[str, np.ndarray],
               moments: Moments | None = None) -> dict[str, FloatArray]:
-        """Data-based start values.
+        """Start values from the data.
 
-        Loadings: per factor, the first principal component of the within
+        Loadings: per factor, the first principal component of the level's
         covariance of its indicators (rescaled to the marker or to unit
         latent variance).  Residual variances: half the observed variance of
         each level.  Latent covariances: Lambda^+ (S - Theta) Lambda^+', made
         positive definite.  S is the saturated model's covariance of each
         level when ``moments`` is given, else a moment estimate.
         """
-        p, m = len(self.observed), len(self.latents)
         s_w, s_b = start_covariances(stats, moments)
-        lam_codes = codes["lambda"]
-        lam = np.where(lam_codes > 0, 0.0, fixed["lambda"])
-        for k in range(m):
-            free = np.flatnonzero(lam_codes[:, k] > 0)
-            if free.size == 0:
-                continue
-            markers = np.flatnonzero((lam_codes[:, k] == 0) & (fixed["lambda"][:, k] != 0))
-            items = np.concatenate([markers[:1], free])
-            vals, vecs = np.linalg.eigh(s_w[np.ix_(items, items)])
-            v = vecs[:, -1] * np.sqrt(max(vals[-1], 1e-6))
-            if v.sum() < 0:
-                v = -v
-            if markers.size and abs(v[0]) > 1e-8:
-                v = v / v[0] * fixed["lambda"][markers[0], k]
-                lam[free, k] = v[1:]
-            else:
-                lam[free, k] = v[-free.size:]
+        covariance = {"within": s_w, "between": s_b}
         mean = stats.grand_mean if moments is None else moments.mu
-        out: dict[str, FloatArray] = {
-            "lambda": lam,
-            "nu": mean.reshape(p, 1),
-            "nu_eta": np.zeros((m, 1)),
-            "beta_within": np.zeros((m, m)),
-            "beta_between": np.zeros((m, m)),
-        }
-        pinv = np.linalg.pinv(lam)
-        for level, s in (("within", s_w), ("between", s_b)):
-            theta = np.diag(np.maximum(0.5 * np.diag(s), 1e-4 * max(np.diag(s).mean(), 1e-8)))
-            from ..linalg import nearest_positive_definite
-
+        out: dict[str, FloatArray] = {}
+        for name, lv in self.levels.items():
+            s = covariance[name][np.ix_(lv.index, lv.index)]
+            if lv.loadings not in out:
+                out[lv.loadings] = _start_loadings(s, codes[lv.loadings], fixed[lv.loadings])
+            lam = out[lv.loadings]
+            m = len(lv.latents)
+            out[lv.beta] = np.zeros((m, m))
+            if lv.latent_means is not None:
+                out[lv.latent_means] = np.zeros((m, 1))
+            if lv.intercepts is not None:
+                # the means go to the between level, except for variables without one
+                target = mean[lv.index] if (lv.name == "between" or self.shared) else np.where(
+                    np.isin(lv.index, self.roles.within_only), mean[lv.index], 0.0)
+                out[lv.intercepts] = target.reshape(-1, 1)
+            # residual variances: half the variance, or 0 where fixed at 0 (single indicators, phantoms)
+            var = np.diag(s)
+            free = np.diag(codes[lv.epsilon.variance_matrix()]) > 0
+            zero = ~free & (np.diag(fixed[lv.epsilon.variance_matrix()]) == 0)
+            theta = np.diag(np.where(zero, 0.0, np.maximum(0.5 * var, 1e-4 * max(var.mean(), 1e-8))))
+            pinv = np.linalg.pinv(lam)
             psi = nearest_positive_definite(pinv @ (s - theta) @ pinv.T, floor=0.05)
-            for block, sigma in ((f"zeta_{level}", psi), (f"epsilon_{level}", theta)):
-                for kind, mat in self._blocks[block].ctype.from_sigma(sigma).items():
-                    out[self._blocks[block].matrix_name(kind)] = mat
+            for block, sigma in ((lv.zeta, psi), (lv.epsilon, theta)):
+                for kind, mat in block.ctype.from_sigma(sigma).items():
+                    out[block.matrix_name(kind)] = mat
+        return out
+
+    def standardized(self, mats: dict[str, FloatArray]) -> StandardizedValues:
+        """std.all per level (each level its own variances, so shared loadings get two standardized values)::
+
+            lambda_std[i, j] = lambda[i, j] sd(eta_j) / sd(y_i),   beta_std[i, j] = beta[i, j] sd(eta_j) / sd(eta_i)
+            psi_std[i, j]    = Psi[i, j] / (sd(eta_i) sd(eta_j)),   theta_std[i, j] = Theta[i, j] / (sd(y_i) sd(y_j))
+            nu_std[i]        = nu[i] / sd(y_i),                     alpha_std[k] = alpha[k] / sd(eta_k)
+
+        with sd(eta) from A Psi A' and sd(y) from the level's implied covariance.
+        """
+        values = self._levels(mats)
+        out = StandardizedValues.empty()
+        for name, lv in self.levels.items():
+            v = values[name]
+            sigma = v.lc @ v.lam.T + v.theta
+            sd_y, sd_eta = np.sqrt(np.diag(sigma)), np.sqrt(np.diag(v.c))
+            ratio = np.divide(sd_eta[None, :], sd_y[:, None], out=np.full(v.lam.shape, np.nan), where=sd_y[:, None] > 0)
+            r, c = np.nonzero(v.lam)
+            keep = [not (lv.latents[cc] in lv.phantoms and lv.observed[rr] == lv.latents[cc]) for rr, cc in zip(r, c)]
+            r, c = r[keep], c[keep]
+            out.add(lv.loadings, name, [lv.latents[k] for k in c], "=~", [lv.observed[k] for k in r],
+                    v.lam[r, c] * ratio[r, c])
+            beta = mats[lv.beta]
+            r, c = np.nonzero(beta)
+            measured = [(lv.latents[cc], lv.latents[rr]) in lv.measured for rr, cc in zip(r, c)]
+            out.add(lv.beta, name, [lv.latents[cc] if m else lv.latents[rr] for rr, cc, m in zip(r, c, measured)],
+                    ["=~" if m else "~" for m in measured],
+                    [lv.latents[rr] if m else lv.latents[cc] for rr, cc, m in zip(r, c, measured)],
+                    beta[r, c] * sd_eta[c] / sd_eta[r])
+            exogenous = ~np.any(beta != 0, axis=1)
+            out.add_covariance(f"sigma_zeta_{name}", name, lv.latents, v.psi, sd_eta, exogenous)
+            real = np.asarray([k for k, obs in enumerate(lv.observed) if obs not in lv.phantoms], dtype=np.int64)
+            out.add_covariance(f"sigma_epsilon_{name}", name, [lv.observed[k] for k in real],
+                               v.theta[np.ix_(real, real)], sd_y[real], np.zeros(real.size, dtype=bool))
+            if lv.intercepts is not None:
+                nu = mats[lv.intercepts][:, 0]
+                rows = [k for k in real if nu[k] != 0]
+                out.add(lv.intercepts, name, [lv.observed[k] for k in rows], "~1", [""] * len(rows),
+                        nu[rows] / sd_y[rows])
+            if lv.latent_means is not None:
+                alpha = mats[lv.latent_means][:, 0]
+                rows = [k for k in range(len(lv.latents)) if alpha[k] != 0]
+                out.add(lv.latent_means, name, [lv.latents[k] for k in rows], "~1", [""] * len(rows),
+                        alpha[rows] / sd_eta[rows])
         return out
 
     def derived(self, mats: dict[str, FloatArray]) -> dict[str, FloatArray]:
-        mom = self.implied(mats)
-        lv = self._levels(mats)
-        out: dict[str, FloatArray] = {
-            "mu": mom.mu.reshape(-1, 1),
-            "sigma_within": mom.sigma_within,
-            "sigma_between": mom.sigma_between,
-        }
-        for level, v in lv.items():
-            out[f"sigma_eta_{level}"] = v.c
-            out.update(derived_matrices(v.psi, f"zeta_{level}"))
-            out.update(derived_matrices(v.theta, f"epsilon_{level}"))
-            sigma = mom.sigma_within if level == "within" else mom.sigma_between
-            out.update(derived_matrices(sigma, level))
-            out[f"sigma_{level}"] = sigma
+        values = self._levels(mats)
+        mom = self.implied(mats, values)
+        out: dict[str, FloatArray] = {"mu": mom.mu.reshape(-1, 1)}
+        for name, lv in self.levels.items():
+            v = values[name]
+            out[f"sigma_eta_{name}"] = v.c
+            out.update(derived_matrices(v.psi, f"zeta_{name}"))
+            out.update(derived_matrices(v.theta, f"epsilon_{name}"))
+            sigma = mom.sigma_within if name == "within" else mom.sigma_between
+            level_sigma = sigma[np.ix_(lv.index, lv.index)]
+            out.update(derived_matrices(level_sigma, name))
+            out[f"sigma_{name}"] = sigma if self.shared else level_sigma
         return out
+
+
+def _start_loadings(s: FloatArray, codes: np.ndarray, fixed: np.ndarray) -> FloatArray:
+    """Loadings from the first principal component of each factor's indicators."""
+    lam = np.where(codes > 0, 0.0, fixed)
+    for k in range(codes.shape[1]):
+        free = np.flatnonzero(codes[:, k] > 0)
+        if free.size == 0:
+            continue
+        markers = np.flatnonzero((codes[:, k] == 0) & (fixed[:, k] != 0))
+        items = np.concatenate([markers[:1], free])
+        vals, vecs = np.linalg.eigh(s[np.ix_(items, items)])
+        v = vecs[:, -1] * np.sqrt(max(vals[-1], 1e-6))
+        if v.sum() < 0:
+            v = -v
+        if markers.size and abs(v[0]) > 1e-8:
+            v = v / v[0] * fixed[markers[0], k]
+            lam[free, k] = v[1:]
+        else:
+            lam[free, k] = v[-free.size:]
+    return lam

@@ -19,21 +19,31 @@ from ..linalg import FloatArray, IntArray
 from ..parameterizations import derived_matrices
 from ..spec.matrices import MatrixSpec
 from ..parameterizations.base import unit_columns
-from .base import Block, Elements, Family, MomentDerivatives, Moments, start_covariances
+from .base import Block, Elements, Family, MomentDerivatives, Moments, Roles, StandardizedValues, start_covariances
 
 
 class MlVarcov(Family):
-    """Two-level (co)variance model of the observed variables."""
+    """Two-level (co)variance model of the observed variables.
+
+    With ``roles``, within-only variables have no between part and
+    cluster-level variables no within part: each block covers its level's
+    variables only (a network of cluster-level nodes beside the cluster
+    means of unit-level variables, for example).
+    """
 
     name = "ml_varcov"
 
-    def __init__(self, observed: tuple[str, ...], *, within: str = "cov", between: str = "cov") -> None:
+    def __init__(self, observed: tuple[str, ...], *, within: str = "cov", between: str = "cov",
+                 roles: Roles | None = None) -> None:
         self.observed = tuple(observed)
         self.latents: tuple[str, ...] = ()
+        self.roles = Roles(len(self.observed)) if roles is None else roles
         self.types = {"within": within, "between": between}
+        self._index = {"within": self.roles.within, "between": self.roles.between}
         self._blocks = {
-            "within": Block.make("within", self.observed, within, argument="within", residual=False),
-            "between": Block.make("between", self.observed, between, argument="between", residual=False),
+            level: Block.make(level, tuple(self.observed[k] for k in self._index[level]), kind, argument=level,
+                              residual=False)
+            for level, kind in (("within", within), ("between", between))
         }
 
     def blocks(self) -> list[Block]:
@@ -49,13 +59,22 @@ class MlVarcov(Family):
         pats: dict[str, object] = {"mu": "full"}
         for block in self._blocks.values():
             for kind, pat in block.ctype.default_patterns(residual=False).items():
-                pats[f"{kind}_{block.name}"] = pat
+                pats[block.matrix_name(kind)] = pat
         return pats
+
+    def _padded(self, level: str, sigma: FloatArray) -> FloatArray:
+        idx = self._index[level]
+        if idx.size == len(self.observed):
+            return sigma
+        full = np.zeros((len(self.observed), len(self.observed)))
+        full[np.ix_(idx, idx)] = sigma
+        return full
 
     def implied(self, mats: dict[str, FloatArray]) -> Moments:
         sw = self._blocks["within"].sigma(mats)
         sb = self._blocks["between"].sigma(mats)
-        return Moments(mats["mu"][:, 0], 0.5 * (sw + sw.T), 0.5 * (sb + sb.T))
+        return Moments(mats["mu"][:, 0], self._padded("within", 0.5 * (sw + sw.T)),
+                       self._padded("between", 0.5 * (sb + sb.T)), None if self.roles.plain else self.roles)
 
     def derivatives(self, mats: dict[str, FloatArray], elements: Elements) -> MomentDerivatives:
         p = len(self.observed)
@@ -66,6 +85,9 @@ class MlVarcov(Family):
                 continue
             level = next(lv for lv, block in self._blocks.items() if name in block.matrix_names())
             a, b = self._blocks[level].derivatives(mats, name, rows, cols)
+            index = self._index[level]
+            if index.size < p:
+                a, b = _rows(p, index, a), _rows(p, index, b)
             out.set_level(level, idx, a, b)
         return out
 
@@ -76,14 +98,40 @@ class MlVarcov(Family):
         s_w, s_b = start_covariances(stats, moments)
         for name, sigma in (("within", s_w), ("between", s_b)):
             block = self._blocks[name]
-            for kind, mat in block.ctype.from_sigma(sigma).items():
+            idx = self._index[name]
+            for kind, mat in block.ctype.from_sigma(sigma[np.ix_(idx, idx)]).items():
                 out[block.matrix_name(kind)] = mat
+        return out
+
+    def standardized(self, mats: dict[str, FloatArray]) -> StandardizedValues:
+        """Correlations of each level's covariance, and the means over each variable's standard deviation
+        on the level of its mean (between, or within for within-only variables)."""
+        mom = self.implied(mats)
+        out = StandardizedValues.empty()
+        for level, sigma in (("within", mom.sigma_within), ("between", mom.sigma_between)):
+            idx = self._index[level]
+            block = sigma[np.ix_(idx, idx)]
+            out.add_covariance(f"sigma_{level}", level, [self.observed[k] for k in idx], block,
+                               np.sqrt(np.diag(block)))
+        sd = np.sqrt(np.where(np.isin(np.arange(len(self.observed)), self.roles.within_only),
+                              np.diag(mom.sigma_within), np.diag(mom.sigma_between)))
+        levels = ["within" if k in self.roles.within_only else "between" for k in range(len(self.observed))]
+        for k, var in enumerate(self.observed):
+            out.add("mu", levels[k], [var], "~1", [""], np.asarray([mom.mu[k] / sd[k]]))
         return out
 
     def derived(self, mats: dict[str, FloatArray]) -> dict[str, FloatArray]:
         mom = self.implied(mats)
         out: dict[str, FloatArray] = {}
-        out.update(derived_matrices(mom.sigma_within, "within"))
-        out.update(derived_matrices(mom.sigma_between, "between"))
+        for level, sigma in (("within", mom.sigma_within), ("between", mom.sigma_between)):
+            idx = self._index[level]
+            out.update(derived_matrices(sigma[np.ix_(idx, idx)], level))
         out["mu"] = mom.mu.reshape(-1, 1)
         return out
+
+
+def _rows(p: int, index: np.ndarray, x: FloatArray) -> FloatArray:
+    """``x`` (rows: a level's variables) placed at rows ``index`` of a (p, K) zero matrix."""
+    full = np.zeros((p, x.shape[1]))
+    full[index] = x
+    return full

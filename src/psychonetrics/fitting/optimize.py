@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy import optimize as sopt
 
 from .._arg import choice
 from ..linalg import FloatArray
@@ -201,6 +200,8 @@ def lbfgs(obj: Objective, x0: FloatArray, *, max_iter: int = 3000) -> OptimizerR
         return f, g
 
     bounds = list(zip(np.where(np.isfinite(lo), lo, None), np.where(np.isfinite(hi), hi, None)))
+    from scipy import optimize as sopt
+
     res = sopt.minimize(fun, x0, jac=True, method="L-BFGS-B", bounds=bounds,
                         options={"maxiter": max_iter, "ftol": 1e-15, "gtol": 1e-9, "maxcor": 20})
     ll, grad = obj.loglik_and_gradient(res.x)

@@ -21,7 +21,7 @@ import numpy as np
 
 from ..data.stats import TwoLevelStats
 from ..exceptions import ConvergenceWarning
-from ..families.base import Moments
+from ..families.base import Moments, Roles
 from ..families.ml_varcov import MlVarcov
 from ..linalg import nearest_positive_definite
 from ..spec.build import build_partable, parse_patterns
@@ -41,12 +41,20 @@ class ReferenceFits:
         return self.baseline.npar
 
 
-def _per_cluster(stats: Sequence[TwoLevelStats], start: MomentsFit, *, diagonal: bool, estimator: str) -> MomentsFit:
-    """The reference model on the per-cluster route (missing values), from ``start``'s moments."""
+def _per_cluster(stats: Sequence[TwoLevelStats], start: MomentsFit, *, diagonal: bool, estimator: str,
+                 roles: Roles | None, block: tuple[int, ...]) -> MomentsFit:
+    """The reference model on the per-cluster route (missing values), from ``start``'s moments; the baseline
+    keeps a saturated ``block`` (of covariates)."""
     labels = [st.group or "1" for st in stats]
     within = between = "cov" if diagonal else "chol"
-    family = MlVarcov(stats[0].vars, within=within, between=between)
-    given = {"sigma_within": "diag", "sigma_between": "diag"} if diagonal else {}
+    family = MlVarcov(stats[0].vars, within=within, between=between, roles=roles)
+    given: dict[str, object] = {}
+    if diagonal:
+        for level, index in (("within", family.roles.within), ("between", family.roles.between)):
+            pattern = np.eye(index.size, dtype=int)
+            inside = np.isin(index, block)
+            pattern[np.ix_(inside, inside)] = 1
+            given[f"sigma_{level}"] = pattern
     pats = parse_patterns(family, given)
     table = build_partable(family, [pats] * len(stats), [set()] * len(stats), equal=(), group_labels=labels)
     names = table.names()
@@ -54,13 +62,14 @@ def _per_cluster(stats: Sequence[TwoLevelStats], start: MomentsFit, *, diagonal:
         var = (table.row == table.col) & (names == "sigma_between")
         table = table.with_columns(lower=np.where(var, 0.0, table.lower))
     values = table.value.copy()
+    w, b = family.roles.within, family.roles.between
     for g, mom in enumerate(start.moments):
+        sw, sb = mom.sigma_within[np.ix_(w, w)], mom.sigma_between[np.ix_(b, b)]
         if diagonal:
-            mats = {"mu": mom.mu, "sigma_within": mom.sigma_within, "sigma_between": mom.sigma_between}
+            mats = {"mu": mom.mu, "sigma_within": sw, "sigma_between": sb}
         else:
-            mats = {"mu": mom.mu, "lowertri_within": np.linalg.cholesky(nearest_positive_definite(mom.sigma_within,
-                                                                                                   floor=1e-6)),
-                    "lowertri_between": np.linalg.cholesky(nearest_positive_definite(mom.sigma_between, floor=1e-6))}
+            mats = {"mu": mom.mu, "lowertri_within": np.linalg.cholesky(nearest_positive_definite(sw, floor=1e-6)),
+                    "lowertri_between": np.linalg.cholesky(nearest_positive_definite(sb, floor=1e-6))}
         rows = np.flatnonzero((table.group == g) & (table.par > 0))
         values[rows] = [mats[names[i]].reshape(mats[names[i]].shape[0], -1)[table.row[i], table.col[i]]
                         for i in rows]
@@ -70,13 +79,23 @@ def _per_cluster(stats: Sequence[TwoLevelStats], start: MomentsFit, *, diagonal:
                       fit.result.message)
 
 
-def reference_fits(stats: Sequence[TwoLevelStats], *, estimator: str) -> ReferenceFits:
-    """Fit the saturated and baseline models of ``stats`` (warning when one does not converge)."""
-    sat = fit_reference_stats(stats, diagonal=False)
-    base = fit_reference_stats(stats, diagonal=True)
+def reference_fits(stats: Sequence[TwoLevelStats], *, estimator: str, roles: Roles | None = None,
+                   covariates: Sequence[int] = ()) -> ReferenceFits:
+    """Fit the saturated and baseline models of ``stats`` (warning when one does not converge).
+
+    ``covariates`` (observed exogenous covariates of the model) keep a
+    saturated block in the baseline model, as lavaan's: their means and
+    covariances are free (or fixed, see :mod:`psychonetrics.spec.exogenous`),
+    the other variables are independent of them and of each other.
+    """
+    p = stats[0].n_vars
+    roles = Roles(p) if roles is None else roles
+    sat = fit_reference_stats(stats, diagonal=False, roles=roles)
+    covariates = tuple(int(k) for k in covariates)
+    base = _baseline(stats, roles, covariates)
     if not all(st.complete for st in stats):
-        sat = _per_cluster(stats, sat, diagonal=False, estimator=estimator)
-        base = _per_cluster(stats, base, diagonal=True, estimator=estimator)
+        sat = _per_cluster(stats, sat, diagonal=False, estimator=estimator, roles=roles, block=())
+        base = _per_cluster(stats, base, diagonal=True, estimator=estimator, roles=roles, block=covariates)
     for what, fit in (("saturated", sat), ("baseline", base)):
         if not fit.converged:
             warnings.warn(
@@ -86,6 +105,39 @@ def reference_fits(stats: Sequence[TwoLevelStats], *, estimator: str) -> Referen
                 stacklevel=3,
             )
     return ReferenceFits(sat, base)
+
+
+def _baseline(stats: Sequence[TwoLevelStats], roles: Roles, covariates: tuple[int, ...]) -> MomentsFit:
+    """Independence model, with a saturated block of the covariates: its likelihood factors into the
+    covariates' saturated one and the other variables' diagonal one."""
+    if not covariates:
+        return fit_reference_stats(stats, diagonal=True, roles=roles)
+    p = stats[0].n_vars
+    names = stats[0].vars
+    rest = tuple(k for k in range(p) if k not in covariates)
+    parts = []
+    for block, diagonal in ((covariates, False), (rest, True)):
+        sub = tuple(names[k] for k in block)
+        sub_roles = Roles(len(block), tuple(i for i, k in enumerate(block) if k in roles.within_only),
+                          tuple(i for i, k in enumerate(block) if k in roles.between_only))
+        parts.append((block, fit_reference_stats([st.subset(sub) for st in stats], diagonal=diagonal,
+                                                 roles=sub_roles) if block else None))
+    moments = []
+    for g in range(len(stats)):
+        mu, w, b = np.zeros(p), np.zeros((p, p)), np.zeros((p, p))
+        for block, fit in parts:
+            if fit is None:
+                continue
+            idx = np.asarray(block)
+            mom = fit.moments[g]
+            mu[idx] = mom.mu
+            w[np.ix_(idx, idx)] = mom.sigma_within
+            b[np.ix_(idx, idx)] = mom.sigma_between
+        moments.append(Moments(mu, w, b, None if roles.plain else roles))
+    fits = [fit for _, fit in parts if fit is not None]
+    return MomentsFit(sum(f.loglik for f in fits), sum(f.npar for f in fits), tuple(moments),
+                      all(f.converged for f in fits), max(f.iterations for f in fits),
+                      "; ".join(sorted({f.message for f in fits})))
 
 
 __all__ = ["ReferenceFits", "reference_fits", "Moments"]

@@ -20,8 +20,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import optimize as sopt
-from scipy import stats as sps
 
 
 #: measures that compare the model with the saturated or baseline model
@@ -55,6 +53,9 @@ def _rmsea_ci(chisq: float, df: int, n: int, groups: int, level: float = 0.90) -
     """90% interval and close-fit p-value of RMSEA, as lavaan computes them (with n = J)."""
     if df <= 0 or not np.isfinite(chisq):
         return np.nan, np.nan, np.nan
+    from scipy import optimize as sopt
+    from scipy import stats as sps
+
     upper_p = (1 + level) / 2  # 0.95
     lower_p = (1 - level) / 2  # 0.05
 
@@ -88,6 +89,8 @@ def fit_measures(inp: FitInputs) -> pd.Series:
     dfb = np.float64(inp.nobs - inp.baseline_npar)
     t, tb = np.float64(t), np.float64(tb)  # numpy division: x/0 is inf or nan, never an exception
     j = inp.n_clusters
+    from scipy import stats as sps
+
     with np.errstate(divide="ignore", invalid="ignore"):
         pvalue = float(sps.chi2.sf(t, df)) if df > 0 else np.nan
         pb = float(sps.chi2.sf(tb, dfb)) if dfb > 0 else np.nan

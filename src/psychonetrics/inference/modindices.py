@@ -25,11 +25,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from scipy import stats as sps
 
 from ..fitting.objective import Objective
 from ..fitting.run import routes_for
-from .parameters import labels
+from ..families.base import ElementLabels
 
 if TYPE_CHECKING:
     from ..model import Model
@@ -65,12 +64,11 @@ def _score_tests(grad: np.ndarray, info: np.ndarray, free_map: np.ndarray, colum
     return mi, epc
 
 
-def candidate_mask(model: "Model") -> np.ndarray:
-    """Fixed rows that could be freed (not identification, not structural diagonals, not bounded-fixed)."""
+def candidate_mask(model: "Model", labels: ElementLabels | None = None) -> np.ndarray:
+    """Fixed rows that could be freed (not identification, not structural elements)."""
     table = model.table
-    structural = np.array([table.specs[k].fixed_diagonal is not None and r == c
-                           for k, r, c in zip(table.matrix.tolist(), table.row.tolist(), table.col.tolist())])
-    return (table.par == 0) & ~table.identification & ~structural
+    labels = model.family.describe(table) if labels is None else labels
+    return (table.par == 0) & ~table.identification & ~labels.structural
 
 
 def modification_indices(model: "Model", *, matrices: Sequence[str] | None = None) -> pd.DataFrame:
@@ -80,7 +78,8 @@ def modification_indices(model: "Model", *, matrices: Sequence[str] | None = Non
     only needs its own), which keeps the cost down for wide models.
     """
     table = model.table
-    mask = candidate_mask(model)
+    labels = model.family.describe(table)
+    mask = candidate_mask(model, labels)
     if matrices is not None:
         mask &= np.isin(table.names(), list(matrices))
     cand = np.flatnonzero(mask)
@@ -94,7 +93,9 @@ def modification_indices(model: "Model", *, matrices: Sequence[str] | None = Non
     cols = np.zeros((rows.size, cand.size))
     cols[position[cand], np.arange(cand.size)] = 1.0
     mi, epc = _score_tests(grad, info, free_map, cols)
-    frame = _element_frame(table, cand).assign(mi=mi, pmi=sps.chi2.sf(mi, 1), epc=epc)
+    from scipy import stats as sps
+
+    frame = _element_frame(table, labels, cand).assign(mi=mi, pmi=sps.chi2.sf(mi, 1), epc=epc)
     if table.n_groups > 1:
         frame["mi_equal"] = _mi_equal(table, grad, info, free_map, cand, position)
         frame["pmi_equal"] = sps.chi2.sf(frame["mi_equal"], 1)
@@ -103,7 +104,7 @@ def modification_indices(model: "Model", *, matrices: Sequence[str] | None = Non
             cols = np.zeros((rows.size, shared.size))
             cols[position[shared], np.arange(shared.size)] = 1.0
             mi_free, epc_free = _score_tests(grad, info, free_map, cols)
-            extra = _element_frame(table, shared).assign(
+            extra = _element_frame(table, labels, shared).assign(
                 mi_free=mi_free, pmi_free=sps.chi2.sf(mi_free, 1), epc_free=epc_free)
             frame = pd.concat([frame, extra], ignore_index=True)
     frame = frame.sort_values("mi", ascending=False, na_position="last", kind="stable").reset_index(drop=True)
@@ -111,13 +112,13 @@ def modification_indices(model: "Model", *, matrices: Sequence[str] | None = Non
     return frame
 
 
-def _element_frame(table, rows: np.ndarray) -> pd.DataFrame:  # noqa: ANN001
+def _element_frame(table, labels: ElementLabels, rows: np.ndarray) -> pd.DataFrame:  # noqa: ANN001
     """Labels and 1-based positions of table ``rows``, as in ``parameters()``."""
-    var1, ops, var2 = labels(table)
     return pd.DataFrame({
-        "var1": np.asarray(var1, dtype=object)[rows],
-        "op": np.asarray(ops, dtype=object)[rows],
-        "var2": np.asarray(var2, dtype=object)[rows],
+        "var1": labels.var1[rows],
+        "op": labels.op[rows],
+        "var2": labels.var2[rows],
+        "level": labels.level[rows],
         "matrix": table.names()[rows],
         "row": table.row[rows] + 1,
         "col": table.col[rows] + 1,

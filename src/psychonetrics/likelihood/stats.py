@@ -71,8 +71,17 @@ def _rotated_moments(moments: Moments, stats: TwoLevelStats, rot: _Rotation) -> 
     return rd, y
 
 
+def _cluster_level(moments: Moments) -> bool:
+    """Whether the model has cluster-level variables (W singular: see :mod:`.cluster_level`)."""
+    return moments.roles is not None and bool(moments.roles.between_only)
+
+
 def loglik_stats(moments: Moments, stats: TwoLevelStats) -> float:
     """Two-level log-likelihood of one group (-inf outside the parameter space)."""
+    if _cluster_level(moments):
+        from .cluster_level import loglik_cluster_level
+
+        return loglik_cluster_level(moments, stats)
     rot = _rotate(moments, stats)
     if rot is None:
         return -np.inf
@@ -98,6 +107,10 @@ def dloglik_dmoments_stats(moments: Moments, stats: TwoLevelStats, rot: _Rotatio
 
     Returns ``(-inf, nan-vector)`` outside the parameter space.
     """
+    if _cluster_level(moments):
+        from .cluster_level import dloglik_dmoments_cluster_level
+
+        return dloglik_dmoments_cluster_level(moments, stats)
     p = stats.n_vars
     n_phi = p + p * (p + 1)
     rot = _rotate(moments, stats) if rot is None else rot
@@ -171,6 +184,10 @@ def information_expected_stats(moments: Moments, stats: TwoLevelStats, jacobian:
     each parameter's rotated derivative is formed once, so the cost is
     O(K p^3 + K^2 p^2) for K parameters and no p^2 x p^2 matrix appears.
     """
+    if _cluster_level(moments):
+        from .cluster_level import information_expected_cluster_level
+
+        return information_expected_cluster_level(moments, stats, jacobian)
     p = stats.n_vars
     ps = p * (p + 1) // 2
     n_phi = p + 2 * ps
@@ -215,6 +232,10 @@ def _gram(z: FloatArray) -> FloatArray:
 def scoring_stats(moments: Moments, stats: TwoLevelStats, jacobian: FloatArray | None = None,
                   ) -> tuple[float, FloatArray, FloatArray]:
     """Log-likelihood, gradient in phi and the information J' I J, sharing one decomposition."""
+    if _cluster_level(moments):
+        from .cluster_level import scoring_cluster_level
+
+        return scoring_cluster_level(moments, stats, jacobian)
     rot = _rotate(moments, stats)
     ll, grad = dloglik_dmoments_stats(moments, stats, rot)
     k = grad.size if jacobian is None else jacobian.shape[1]

@@ -6,7 +6,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from scipy import stats as sps
 
 if TYPE_CHECKING:
     from ..model import Model
@@ -81,6 +80,8 @@ def compare(*models: "Model", **named: "Model") -> pd.DataFrame:
     df_diff = frame["DF"].diff().abs()
     frame["Chisq_diff"] = chisq_diff
     frame["DF_diff"] = df_diff
+    from scipy import stats as sps
+
     with np.errstate(invalid="ignore"):
         frame["p_value"] = [np.nan if not (d > 0) else float(sps.chi2.sf(c, d)) for c, d in zip(chisq_diff, df_diff)]
     return frame

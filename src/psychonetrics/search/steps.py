@@ -15,7 +15,6 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy import stats as sps
 
 from .._arg import choice
 from ..exceptions import ConvergenceWarning, PsychonetricsWarning
@@ -84,6 +83,8 @@ def _pvalues(model: "Model", matrices: Sequence[str], adjust: str) -> tuple[np.n
     if rows_arr.size == 0:
         return rows_arr, np.zeros(0)
     se = model.fitted.se[table.par[rows_arr] - 1]  # type: ignore[union-attr]
+    from scipy import stats as sps
+
     with np.errstate(divide="ignore", invalid="ignore"):
         p = 2 * sps.norm.sf(np.abs(table.value[rows_arr] / se))
     return rows_arr, p_adjust(p, adjust)
@@ -162,6 +163,8 @@ def _candidates(model: "Model", matrices: Sequence[str], mi: str, alpha: float):
     if col not in mis:
         raise ValueError("`mi`: 'mi_equal' needs a multi-group model.")
     sel = mis[mis["matrix"].isin(matrices) & mis[col].notna()].copy()
+    from scipy import stats as sps
+
     sel["p_use"] = sps.chi2.sf(sel[col].to_numpy(dtype=float), 1)
     sel = sel[sel["p_use"] < alpha].sort_values(col, ascending=False)
     return sel

@@ -1,21 +1,7 @@
 """Build the parameter table: patterns -> identification -> free-parameter numbers -> start values.
 
-Identification (``identify=True``), as psychonetrics:
-
-* latent means ``nu_eta`` fixed at 0 (in groups after the first they are
-  free when ``nu`` is constrained equal across groups);
-* ``"loadings"``: in each factor the first free loading is fixed at 1
-  unless a fixed nonzero loading already sets the scale;
-* ``"variance"``: the diagonal of the within-level latent block's
-  variance-carrying matrix (sigma, kappa, delta, lowertri or SD) fixed at 1
-  (in groups after the first free when ``lambda`` is equal across groups);
-  where the user fixed that variance at 0 (a factor without a within part),
-  the between-level variance is fixed at 1 instead, and a nonzero value the
-  user fixed sets the scale itself: identification never overwrites a value
-  the user gave;
-* an observed variable that is the only indicator of a latent variable and
-  loads on nothing else gets its residual variances (both levels) fixed at 0
-  where the residual type allows it (cov, chol, cor).
+The identification rules belong to the family (``Family.identify``; for the
+latent variable family see :mod:`psychonetrics.families.identification`).
 """
 
 from __future__ import annotations
@@ -49,7 +35,17 @@ def parse_patterns(family: Family, patterns: Mapping[str, object]) -> dict[str, 
         argument = name if name != "lambda" else "lambda_"
         if value is None:
             value = defaults[name]
-        out[name] = parse_pattern(value, spec, argument=argument, allow_fixed_values=name in ("lambda", "nu", "nu_eta"))
+        if isinstance(value, Pattern):  # compiled from model syntax: codes, labels and fixed values as given
+            if value.codes.shape != spec.shape:
+                raise ValueError(f"`{argument}`: expected shape {spec.shape}, got {value.codes.shape}.")
+            codes, fixed = value.codes.copy(), value.fixed.copy()
+            if spec.fixed_diagonal is not None:
+                np.fill_diagonal(codes, 0)
+                np.fill_diagonal(fixed, spec.fixed_diagonal)
+            out[name] = Pattern(codes, fixed)
+            continue
+        out[name] = parse_pattern(value, spec, argument=argument,
+                                  allow_fixed_values=spec.kind in ("lambda", "nu", "nu_eta"))
     return out
 
 
@@ -61,63 +57,9 @@ def identify(
     group: int,
     equal: Sequence[str],
 ) -> tuple[dict[str, Pattern], set[tuple[str, int, int]]]:
-    """Apply the identification rules; returns new patterns and the elements they fixed."""
+    """Apply the family's identification rules; returns new patterns and the elements they fixed."""
     choice("identification", method, IDENTIFICATION)
-    if family.name != "ml_lvm":
-        return pats, set()
-    codes = {k: v.codes.copy() for k, v in pats.items()}
-    fixed = {k: v.fixed.copy() for k, v in pats.items()}
-    marks: set[tuple[str, int, int]] = set()
-    lam_c, lam_f = codes["lambda"], fixed["lambda"]
-    m = lam_c.shape[1]
-
-    # latent means: fixed at 0, except in later groups when the intercepts are equal across groups
-    if group > 0 and "nu" in equal and "nu_eta" not in equal:
-        codes["nu_eta"][:, 0] = np.where(fixed["nu_eta"][:, 0] == 0, 1, codes["nu_eta"][:, 0])
-    else:
-        for k in range(m):
-            if codes["nu_eta"][k, 0] != 0:
-                codes["nu_eta"][k, 0] = 0
-                fixed["nu_eta"][k, 0] = 0.0
-                marks.add(("nu_eta", k, 0))
-    # scale of every factor (never overwriting a value the user fixed)
-    var_names = [next(b for b in family.blocks() if b.name == f"zeta_{level}").variance_matrix()
-                 for level in ("within", "between")]
-    for k in range(m):
-        has_fixed_scale = bool(np.any((lam_c[:, k] == 0) & (lam_f[:, k] != 0)))
-        if method == "loadings":
-            if has_fixed_scale:
-                continue
-            free = np.flatnonzero(lam_c[:, k] > 0)
-            if free.size:
-                lam_c[free[0], k] = 0
-                lam_f[free[0], k] = 1.0
-                marks.add(("lambda", int(free[0]), k))
-        else:
-            if group > 0 and "lambda" in equal or has_fixed_scale:
-                continue
-            # the within variance, or the between one when the user fixed the within variance at 0
-            for var_name in var_names:
-                if codes[var_name][k, k] != 0:
-                    codes[var_name][k, k] = 0
-                    fixed[var_name][k, k] = 1.0
-                    marks.add((var_name, k, k))
-                    break
-                if fixed[var_name][k, k] != 0:
-                    break  # a nonzero value the user fixed sets the scale
-    # single-indicator latent variables
-    loads = (lam_c != 0) | (lam_f != 0)
-    for k in range(m):
-        items = np.flatnonzero(loads[:, k])
-        if items.size == 1 and loads[items[0]].sum() == 1:
-            i = int(items[0])
-            for block in family.blocks():
-                if block.residual and block.ctype.name in ("cov", "chol", "cor"):
-                    name = block.variance_matrix()
-                    codes[name][i, i] = 0
-                    fixed[name][i, i] = 0.0
-                    marks.add((name, i, i))
-    return {k: Pattern(codes[k], fixed[k]) for k in pats}, marks
+    return family.identify(pats, method=method, group=group, equal=equal)
 
 
 def build_partable(
