@@ -30,7 +30,11 @@ blocks shown in the files (:func:`differences`), after this normalization
   written without a decimal point or an exponent (counts, df, npar) must agree
   to the relative 1e-4, i.e. exactly when small.  A tolerance rather than
   rounding both sides to 4 significant digits, because rounding turns noise
-  just at a rounding boundary (``0.12345`` vs ``0.123449``) into a mismatch.
+  just at a rounding boundary (``0.12345`` vs ``0.123449``) into a mismatch;
+* the optimizer's own diagnostics (the iteration count and the gradient norm at
+  which it stopped, as ``print(model)`` shows them) are compared by form only:
+  they follow the platform's rounding and say nothing about the estimates,
+  which the rest of the output pins down.
 
 A code block printing output with no ```` ```text ```` block after it is
 not compared (the page chose not to show its output).
@@ -203,7 +207,15 @@ def output_lines(text: str, head: int | None = None) -> list[str]:
     return lines
 
 
+DIAGNOSTICS = re.compile(r"(in )\d+( iterations?)|(gradient norm )[-+0-9.eE]+")
+
+
+def _mask_diagnostics(line: str) -> str:
+    return DIAGNOSTICS.sub(lambda m: f"{m.group(1)}#{m.group(2)}" if m.group(1) else f"{m.group(3)}#", line)
+
+
 def same_line(a: str, b: str) -> bool:
+    a, b = _mask_diagnostics(a), _mask_diagnostics(b)
     pa, pb = NUMBER.split(a), NUMBER.split(b)  # text, number, text, number, ..., text
     if len(pa) != len(pb):
         return False

@@ -97,21 +97,9 @@ def _print_results(model: Model, *, as_json: bool, matrices: Sequence[str]) -> N
     for name in matrices:
         print(f"{name}:")
         values = np.asarray(model.getmatrix(name))
-        labels = _matrix_labels(model, name, values.shape)
-        print(pd.DataFrame(values, index=labels[0], columns=labels[1]).round(4).to_string())
+        rows, cols = model.family.matrix_labels(name)
+        print(pd.DataFrame(values, index=list(rows), columns=list(cols)).round(4).to_string())
         print()
-
-
-def _matrix_labels(model: Model, name: str, shape: tuple[int, ...]) -> tuple[list[str], list[str]]:
-    """Row and column labels of a model or derived matrix."""
-    index = model.table.spec_index
-    if name in index:
-        spec = model.table.specs[index[name]]
-        return list(spec.row_labels), list(spec.col_labels)
-    latents = list(getattr(model.family, "latents", ()))
-    labels = latents if ("zeta" in name or "_eta_" in name) and len(latents) == shape[0] else list(model.family.observed)
-    cols = labels if len(shape) > 1 and shape[1] == len(labels) else [str(k) for k in range(shape[1] if len(shape) > 1 else 1)]
-    return labels, cols
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -148,8 +136,8 @@ def _fit(args: argparse.Namespace) -> int:
     if args.prune is not None:
         model = model.prune(alpha=args.prune)
     names = [s.name for s in model.table.specs if s.kind == "omega"]
-    if not names and model.family.name == "ml_lvm":
-        names = ["sigma_zeta_within", "sigma_zeta_between"]
+    if not names:
+        names = model.family.summary_matrices()
     _print_results(model, as_json=args.json, matrices=names)
     if args.plot:
         model.plot(filename=args.plot)

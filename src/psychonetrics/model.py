@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ._arg import choice
 from ._threads import single_threaded_blas
 from .data.stats import TwoLevelStats
 from .exceptions import ConvergenceWarning, ImproperSolutionWarning, NotFittedError
@@ -215,12 +216,22 @@ class Model:
             warnings.warn(f"{kind.capitalize()}: {where}{detail}; {advice[kind]}.", ImproperSolutionWarning,
                           stacklevel=3)
 
-    def with_table(self, table: ParTable) -> "Model":
+    def with_table(self, table: ParTable, *, starts: str | None = None) -> "Model":
         """An unfitted copy with a new parameter table (same data and cached reference fits).
 
-        The table's values are the start values of the next ``runmodel()``.
+        Parameters
+        ----------
+        table : ParTable
+            The new table (same matrices).
+        starts : {"values", "data"}, optional
+            ``"values"``: the table's free values are the start values of the
+            next ``runmodel()``; ``"data"``: starts from the data (the
+            saturated model); default: as this model (the estimates of a
+            fitted model, the data for an unfitted one).
         """
-        return replace(self, table=table, fitted=None)
+        if starts is not None:
+            choice("starts", starts, ("values", "data"))
+        return replace(self, table=table, fitted=None, starts=self.starts if starts is None else starts)
 
     _with_table = with_table
 

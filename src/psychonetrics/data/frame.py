@@ -335,7 +335,7 @@ def _check_constant_in_clusters(values: np.ndarray, observed: np.ndarray, codes:
         scale = max(float(np.nanmax(np.abs(col))) if seen.any() else 0.0, 1e-300)
         bad = np.flatnonzero(np.isfinite(low) & (high - low > 1e-9 * scale))
         if bad.size:
-            ids = [np.asarray(cluster_names)[b] for b in bad]
+            ids = [np.asarray(cluster_names)[b].item() for b in bad]
             raise ValueError(
                 f"`data`{where}: cluster-level variable {name!r} varies within cluster(s) {preview(ids, limit=8)} "
                 f"({bad.size} of {n_clusters}); a variable named only on the between level must be constant "

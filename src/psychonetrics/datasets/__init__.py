@@ -29,3 +29,27 @@ def seed_example() -> pd.DataFrame:
     """
     with resources.files(__package__).joinpath("seed_example.csv").open("r") as fh:
         return pd.read_csv(fh)
+
+
+def demo_twolevel() -> pd.DataFrame:
+    """lavaan's ``Demo.twolevel``: the data of its two-level SEM tutorial.
+
+    Simulated data distributed with the R package lavaan (GPL): 2500 units in
+    200 clusters (5 to 20 units each). ``y1``..``y6`` are measured on both
+    levels, ``x1``..``x3`` are unit-level covariates and ``w1``, ``w2`` are
+    cluster-level variables (constant within each cluster).
+
+    Returns
+    -------
+    pandas.DataFrame
+        2500 rows; columns ``y1``..``y6``, ``x1``..``x3``, ``w1``, ``w2`` and ``cluster``.
+
+    Examples
+    --------
+    >>> import psychonetrics as pn
+    >>> data = pn.datasets.demo_twolevel()
+    >>> data.shape, data["cluster"].nunique()
+    ((2500, 12), 200)
+    """
+    with resources.files(__package__).joinpath("demo_twolevel.csv.gz").open("rb") as fh:
+        return pd.read_csv(fh, compression="gzip")

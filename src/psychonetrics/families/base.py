@@ -325,6 +325,22 @@ class Family(ABC):
     def derived(self, mats: dict[str, FloatArray]) -> dict[str, FloatArray]:
         """Derived matrices (implied moments, other types' views of each block)."""
 
+    def types_line(self) -> str:
+        """The covariance types of the blocks, as printed."""
+        return ", ".join(f"{name} = {kind}" for name, kind in self.types.items())  # type: ignore[attr-defined]
+
+    @abstractmethod
+    def network_matrices(self) -> list[str]:
+        """The (derived) networks to draw when the model has no omega matrix of its own."""
+
+    @abstractmethod
+    def matrix_labels(self, name: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """Row and column labels of a model or derived matrix."""
+
+    def summary_matrices(self) -> list[str]:
+        """Matrices worth printing beside the fit (the command line shows them)."""
+        return []
+
     @abstractmethod
     def standardized(self, mats: dict[str, FloatArray]) -> "StandardizedValues":
         """The completely standardized solution (lavaan's std.all) of one group, per level."""

@@ -251,11 +251,14 @@ class MlLvm(Family):
             if not lv.phantoms:
                 continue
             phantom_rows = [k for k, v in enumerate(lv.observed) if v in lv.phantoms]
-            # unit loadings of phantoms on themselves
+            # unit loadings of phantoms on themselves; a loading on another variable's phantom is a
+            # regression of the observed variable on that variable
             rows = np.flatnonzero(names == lv.loadings)
-            unit = [lv.latents[c] in lv.phantoms and lv.observed[r] == lv.latents[c]
-                    for r, c in zip(table.row[rows], table.col[rows])]
-            out.structural[rows[np.asarray(unit, dtype=bool)]] = True
+            for i, r, c in zip(rows, table.row[rows], table.col[rows]):
+                if lv.observed[r] in lv.phantoms:  # the variable is its phantom: only the unit loading
+                    out.structural[i] = True
+                elif lv.latents[c] in lv.phantoms:
+                    out.var1[i], out.op[i], out.var2[i] = lv.observed[r], "~", lv.latents[c]
             # their intercepts (the mean is the phantom's) and fixed residuals
             rows = np.flatnonzero(names == lv.intercepts)
             out.structural[rows[np.isin(table.row[rows], phantom_rows)]] = True
@@ -268,6 +271,30 @@ class MlLvm(Family):
                 if pair in lv.measured:
                     out.var1[i], out.op[i], out.var2[i] = pair[0], "=~", pair[1]
         return out
+
+    def types_line(self) -> str:
+        return ", ".join(f"{BLOCK_ARGUMENTS[block]} = {kind}" for block, kind in self.types.items())
+
+    def network_matrices(self) -> list[str]:
+        return ["omega_zeta_within", "omega_zeta_between"]
+
+    def summary_matrices(self) -> list[str]:
+        return ["sigma_zeta_within", "sigma_zeta_between"]
+
+    def matrix_labels(self, name: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """Labels of model matrices from their specs; of derived ones by their name: latent views
+        (``..._zeta_<level>``, ``sigma_eta_<level>``) by the level's latents, the others by its variables."""
+        for spec in self.specs():
+            if spec.name == name:
+                return spec.row_labels, spec.col_labels
+        level = self.levels["within" if name.endswith("within") else "between"]
+        if name == "mu":
+            return self.observed, ("1",)
+        if "zeta" in name or "_eta_" in name:
+            return level.latents, level.latents
+        labels = self.observed if (self.shared and not name.startswith(("sigma_epsilon", "omega_epsilon"))) \
+            else level.observed
+        return labels, labels
 
     def identify(self, pats: dict[str, Pattern], *, method: str, group: int, equal: Sequence[str],
                  ) -> tuple[dict[str, Pattern], set[tuple[str, int, int]]]:

@@ -103,6 +103,15 @@ class MlVarcov(Family):
                 out[block.matrix_name(kind)] = mat
         return out
 
+    def network_matrices(self) -> list[str]:
+        return ["omega_within", "omega_between"]
+
+    def matrix_labels(self, name: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        if name == "mu":
+            return self.observed, ("1",)
+        labels = tuple(self.observed[k] for k in self._index["within" if name.endswith("within") else "between"])
+        return labels, labels
+
     def standardized(self, mats: dict[str, FloatArray]) -> StandardizedValues:
         """Correlations of each level's covariance, and the means over each variable's standard deviation
         on the level of its mean (between, or within for within-only variables)."""

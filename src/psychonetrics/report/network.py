@@ -15,19 +15,11 @@ if TYPE_CHECKING:
 
 def _default_networks(model: "Model") -> list[str]:
     names = [s.name for s in model.table.specs if s.kind == "omega"]
-    if names:
-        return names
-    if model.family.name == "ml_lvm":
-        return ["omega_zeta_within", "omega_zeta_between"]
-    return ["omega_within", "omega_between"]
+    return names or model.family.network_matrices()
 
 
 def _labels(model: "Model", matrix: str) -> tuple[str, ...]:
-    if matrix in model.table.spec_index:
-        return model.table.specs[model.table.spec_index[matrix]].row_labels
-    if "zeta" in matrix:
-        return model.family.latents  # type: ignore[attr-defined]
-    return model.family.observed
+    return model.family.matrix_labels(matrix)[0]
 
 
 def _title(matrix: str) -> str:
@@ -88,17 +80,26 @@ def plot_path(model: "Model", *, group: int | str | None = None, filename: str |
     >>> type(fig).__name__
     'Figure'
     """
-    if model.family.name != "ml_lvm":
+    from ..families.ml_lvm import MlLvm
+
+    family = model.family
+    if not isinstance(family, MlLvm):
         raise ValueError("`model`: a path diagram needs a latent variable model (ml_lvm and its wrappers).")
     if len(model.stats) > 1 and group is None:
         group = 0
     get = lambda name: np.asarray(model.getmatrix(name, group=group), dtype=float)  # noqa: E731
+    p = len(family.observed)
+    loadings, names = {}, {}
+    for level, lv in family.levels.items():
+        full = np.zeros((p, len(lv.latents)))
+        full[lv.index] = get(lv.loadings)
+        loadings[level], names[level] = full, list(lv.latents)
     return plots.plot_path_diagram(
-        get("lambda"), list(model.family.latents), list(model.family.observed),  # type: ignore[attr-defined]
+        loadings["within"], names["within"], list(family.observed),
+        lambda_between=None if family.shared else loadings["between"],
+        latents_between=None if family.shared else names["between"],
         latent_cov_within=get("sigma_zeta_within"), latent_cov_between=get("sigma_zeta_between"),
         beta_within=get("beta_within"), beta_between=get("beta_between"), filename=filename, **kwargs)
-
-
 def plot_network(model: "Model", matrix: str | Sequence[str] | None = None, *, filename: str | None = None,
                  **kwargs: Any) -> Any:
     """Network plot of a fitted model's ``omega_*`` matrices: functional form of ``model.plot(...)``.

@@ -377,15 +377,21 @@ def _arrow(ax: Axes, a: tuple[float, float], b: tuple[float, float], patch_a: ob
 def plot_path_diagram(lambda_: ArrayLike, latents: Sequence[str], observed: Sequence[str], *,
                       latent_cov_within: ArrayLike | None = None, latent_cov_between: ArrayLike | None = None,
                       beta_within: ArrayLike | None = None, beta_between: ArrayLike | None = None,
+                      lambda_between: ArrayLike | None = None, latents_between: Sequence[str] | None = None,
                       title: str | None = None, filename: PathLike | None = None) -> Figure:
     """Draw a two-level factor model: between latents on top, observed boxes, within latents below.
 
     Parameters
     ----------
     lambda_ : (p, m) array_like
-        Factor loadings, shared by both levels; zero entries are not drawn.
+        Factor loadings, shared by both levels (or the within level's when
+        ``lambda_between`` is given); zero entries are not drawn.
     latents : sequence of str
         The m latent names (columns of ``lambda_``).
+    lambda_between, latents_between : array_like and sequence of str, optional
+        The between level's own loadings (p x m_b, rows of the same
+        ``observed``; a variable without a between part has a zero row) and
+        latent names, for level-specific models.
     observed : sequence of str
         The p observed names (rows of ``lambda_``).
     latent_cov_within, latent_cov_between : (m, m) array_like, optional
@@ -405,15 +411,21 @@ def plot_path_diagram(lambda_: ArrayLike, latents: Sequence[str], observed: Sequ
     matplotlib.figure.Figure
         Arrows are ``FancyArrowPatch`` with gids as described in the module docstring.
     """
-    lat = _names("latents", latents)
     obs = _names("observed", observed)
-    lam = _matrix("lambda_", lambda_, (len(obs), len(lat)), hint=": one row per `observed`, one column per `latents`")
-    p, m = lam.shape
+    names = {"within": _names("latents", latents)}
+    names["between"] = names["within"] if latents_between is None else _names("latents_between", latents_between)
+    lams = {"within": _matrix("lambda_", lambda_, (len(obs), len(names["within"])),
+                              hint=": one row per `observed`, one column per `latents`")}
+    lams["between"] = lams["within"] if lambda_between is None else _matrix(
+        "lambda_between", lambda_between, (len(obs), len(names["between"])),
+        hint=": one row per `observed`, one column per `latents_between`")
+    p = len(obs)
     extra: dict[str, FloatArray] = {}
     for name, value in (("latent_cov_between", latent_cov_between), ("latent_cov_within", latent_cov_within),
                         ("beta_between", beta_between), ("beta_within", beta_within)):
+        m = len(names[name.rsplit("_", 1)[1]])
         mat = np.zeros((m, m)) if value is None else _matrix(
-            name, value, (m, m), symmetric=name.startswith("latent_cov"), hint=": one row and column per `latents`")
+            name, value, (m, m), symmetric=name.startswith("latent_cov"), hint=": one row and column per latent")
         if name.startswith("beta") and np.any(np.diag(mat) != 0):
             raise ValueError(f"`{name}`: has a non-zero diagonal (expected zeros: a latent cannot predict itself).")
         extra[name] = mat
@@ -421,10 +433,12 @@ def plot_path_diagram(lambda_: ArrayLike, latents: Sequence[str], observed: Sequ
     _require_matplotlib()
     from matplotlib.patches import Circle, FancyBboxPatch
 
-    x_lat = _latent_x(lam)
+    places = {level: _latent_x(lam) for level, lam in lams.items()}
     radius, box_w, box_h, row = 0.38, 0.72, 0.42, 2.4
-    left = min(-0.5, float(x_lat.min()) - radius) - 1.6
-    right = max(p - 0.5, float(x_lat.max()) + radius) + 0.3
+    low = min(float(x.min()) for x in places.values() if x.size) if any(x.size for x in places.values()) else 0.0
+    high = max(float(x.max()) for x in places.values() if x.size) if any(x.size for x in places.values()) else 0.0
+    left = min(-0.5, low - radius) - 1.6
+    right = max(p - 0.5, high + radius) + 0.3
     inch = float(np.clip(0.85 * (right - left), 6.0, 18.0)) / (right - left)  # inches per data unit
     fig = _new_figure(inch * (right - left), 7.0)
     ax = fig.add_axes((0.0, 0.0, 1.0, 1.0))
@@ -440,6 +454,7 @@ def plot_path_diagram(lambda_: ArrayLike, latents: Sequence[str], observed: Sequ
                                                  fc="white", ec="#222222", lw=1.2, zorder=4, gid=f"observed:{i}")))
         text(i, 0.0, name, 0.9 * box_w)
     for level, y, up in (("between", row, 1.0), ("within", -row, -1.0)):
+        lat, lam, x_lat = names[level], lams[level], places[level]
         circles = []
         for k, name in enumerate(lat):
             circles.append(ax.add_patch(Circle((x_lat[k], y), radius, fc="#F2F2F2", ec="#222222", lw=1.2, zorder=4,

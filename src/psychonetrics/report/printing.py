@@ -20,14 +20,6 @@ def route_label(model: "Model") -> str:
     return "FIML (cluster by cluster over the observed values)"
 
 
-def _types_line(model: "Model") -> str:
-    types = getattr(model.family, "types", {})
-    if model.family.name == "ml_lvm":
-        return (f"within_latent = {types['zeta_within']}, between_latent = {types['zeta_between']}, "
-                f"within_residual = {types['epsilon_within']}, between_residual = {types['epsilon_between']}")
-    return f"within = {types['within']}, between = {types['between']}"
-
-
 def _fmt(x: float, digits: int = 3) -> str:
     if x is None or not np.isfinite(x):
         return "NA"
@@ -36,12 +28,12 @@ def _fmt(x: float, digits: int = 3) -> str:
 
 def model_text(model: "Model") -> str:
     """The text printed by ``print(model)``."""
-    lines = [f"psychonetrics {model.wrapper} model (family {model.family.name})", f"  Types: {_types_line(model)}"]
+    lines = [f"psychonetrics {model.wrapper} model (family {model.family.name})", f"  Types: {model.family.types_line()}"]
     lines.append(f"  Estimator: {route_label(model)}; optimizer: {model.optimizer}")
     groups = len(model.stats)
     lines.append(
         f"  Clusters: {model.n_clusters}, units: {model.n_units}, variables: {model.family.n_vars}, "
-        f"latents: {len(getattr(model.family, 'latents', ()))}, parameters: {model.npar}"
+        f"latents: {len(model.family.latents)}, parameters: {model.npar}"
         + (f", groups: {groups} ({', '.join(model.group_labels)})" if groups > 1 else "")
     )
     fitted = model.fitted

@@ -174,9 +174,26 @@ def compile_syntax(syntax: ModelSyntax, *, data_order: Sequence[str] | None = No
         A statement that cannot be compiled (naming its line), or a variable
         that is neither in the data nor a latent variable.
     """
+    _check_loadings(syntax.statements)
     if syntax.has_levels:
         return _LevelCompiler(syntax, data_order).compile()
     return _compile_shared(syntax, data_order)
+
+
+def _check_loadings(statements: Sequence[Statement]) -> None:
+    """Every factor needs an indicator whose loading is not fixed at 0."""
+    first: dict[tuple[str | None, str], Statement] = {}
+    loaded: set[tuple[str | None, str]] = set()
+    for s in statements:
+        if s.op != "=~":
+            continue
+        key = (s.level, s.lhs)
+        first.setdefault(key, s)
+        if any(t.fixed != 0.0 for t in s.terms):
+            loaded.add(key)
+    for key, s in first.items():
+        if key not in loaded:
+            raise _error(s, f"factor {s.lhs!r} has no nonzero loading (every indicator is fixed at 0)")
 
 
 # --------------------------------------------------------------------------- shared dialect
