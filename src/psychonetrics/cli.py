@@ -81,7 +81,8 @@ def _print_results(model: Model, *, as_json: bool, matrices: Sequence[str]) -> N
         out = {
             "model": model.wrapper,
             "converged": model.converged,
-            "estimator": model.estimator,
+            "estimator": "MLR" if model.robust else model.estimator,
+            "standard_errors": params.attrs.get("se", ""),
             "fit": fit,
             "parameters": json.loads(params.to_json(orient="records")),
             "matrices": {name: np.asarray(model.getmatrix(name)).tolist() for name in matrices},
@@ -127,7 +128,7 @@ def _fit(args: argparse.Namespace) -> int:
         _check_plot_target(args.plot)
     data = pn.read_table(args.data, sep=args.sep, decimal=args.decimal, sheet=args.sheet)
     vars_ = args.vars.split(",") if args.vars else None
-    common = dict(clusters=args.clusters, groups=args.groups, estimator=args.estimator)
+    common = dict(clusters=args.clusters, groups=args.groups, estimator=args.estimator, information=args.information)
     if syntax is None:
         model = getattr(pn, args.type)(data, vars=vars_, **common)
     else:
@@ -167,7 +168,11 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("--type", default="ml_lvm", choices=WRAPPERS, help="model family wrapper (default ml_lvm)")
     fit.add_argument("--vars", help="comma-separated variables (ml_ggm / ml_varcov; default all other columns)")
     fit.add_argument("--groups", help="column with group labels")
-    fit.add_argument("--estimator", default="default", choices=("default", "ML", "FIML"))
+    fit.add_argument("--estimator", default="default", choices=("default", "ML", "FIML", "MLR"),
+                     help="MLR: ML estimates with cluster-robust SEs and the scaled chi-square")
+    fit.add_argument("--information", default="default", choices=("default", "observed", "expected"),
+                     help="information matrix of the standard errors (default: expected for ML on complete data, "
+                          "observed otherwise)")
     fit.add_argument("--prune", type=float, metavar="ALPHA", help="prune network edges at this level")
     fit.add_argument("--json", action="store_true", help="machine-readable output")
     fit.add_argument("--plot", metavar="FILE", help="write a network plot (PNG/SVG/PDF)")

@@ -19,7 +19,8 @@ from .spec.build import IDENTIFICATION, build_partable, identify, parse_patterns
 from .spec.exogenous import Exogenous
 from .spec.patterns import Pattern
 
-ESTIMATORS = ("default", "ML", "FIML")
+ESTIMATORS = ("default", "ML", "FIML", "MLR")
+INFORMATION = ("default", "observed", "expected")
 
 
 def _statistics(data: object, *, vars: Sequence[str] | None, clusters: str | None, groups: str | None,
@@ -48,11 +49,25 @@ def _given_stats(data: object) -> TwoLevelStats | None:
     return None
 
 
-def _resolve_estimator(estimator: str, stats: Sequence[TwoLevelStats], verbose: bool, roles: Roles) -> str:
+def _resolve_estimator(estimator: str, stats: Sequence[TwoLevelStats], verbose: bool, roles: Roles,
+                       information: str) -> tuple[str, bool, str]:
+    """(likelihood route "ML" | "FIML", robust standard errors and test, information of the SEs)."""
+    if isinstance(estimator, str) and estimator.upper() in ESTIMATORS[1:]:
+        estimator = estimator.upper()
     choice("estimator", estimator, ESTIMATORS)
+    choice("information", information, INFORMATION)
     for st in stats:
         check_statistics(st, roles)
     complete = all(s.complete for s in stats)
+    robust = estimator == "MLR"
+    if robust:
+        if any(s.units is None for s in stats):
+            raise ValueError(
+                "`estimator`: 'MLR' needs the unit-level rows (its standard errors and scaled test are built "
+                "from per-cluster scores), but `data` is a statistics object; pass the DataFrame, or use "
+                "estimator='ML'."
+            )
+        estimator = "ML"  # ML estimates; the route follows the data (per cluster with missing values)
     if estimator == "default":
         big = max(s.max_cluster_size for s in stats) > 5
         estimator = "ML" if complete and big else "FIML"
@@ -65,12 +80,19 @@ def _resolve_estimator(estimator: str, stats: Sequence[TwoLevelStats], verbose: 
             "`estimator`: 'FIML' needs the unit-level rows, but `data` is a statistics object; "
             "use estimator='ML' or pass the DataFrame."
         )
-    return estimator
+    if information == "expected" and not complete:
+        raise ValueError(
+            "`information`: 'expected' is not available with missing values (the complete-data expected "
+            "information understates the standard errors there); use 'observed' (the default with missing values)."
+        )
+    if information == "default":
+        information = "observed" if (robust or not complete) else "expected"
+    return estimator, robust, information
 
 
 def _build(family: Family, stats: tuple[TwoLevelStats, ...], patterns: dict[str, object], *, identify_model: bool,
            identification: str, equal: Sequence[str], estimator: str, optimizer: str, verbose: bool,
-           wrapper: str, fixed_values: dict[str, np.ndarray] | None = None,
+           wrapper: str, information: str = "default", fixed_values: dict[str, np.ndarray] | None = None,
            adjust: Callable[[list[dict[str, Pattern]]], tuple[list[dict[str, Pattern]], Exogenous | None]] | None = None,
            starts: dict[str, np.ndarray] | None = None) -> Model:
     """Patterns -> identification (per group) -> parameter table -> start values -> Model.
@@ -80,7 +102,7 @@ def _build(family: Family, stats: tuple[TwoLevelStats, ...], patterns: dict[str,
     """
     choice("identification", identification, IDENTIFICATION)
     equal = tuple([equal] if isinstance(equal, str) else equal)
-    est = _resolve_estimator(estimator, stats, verbose, family.roles)
+    est, robust, information = _resolve_estimator(estimator, stats, verbose, family.roles, information)
     pats = parse_patterns(family, patterns)
     for name, values in (fixed_values or {}).items():
         known = ~np.isnan(values)
@@ -115,7 +137,8 @@ def _build(family: Family, stats: tuple[TwoLevelStats, ...], patterns: dict[str,
             f"(df = {nobs - table.n_free}). Fix or constrain parameters (for example, a factor needs three "
             "indicators, or two with a further constraint)."
         )
-    return Model(family=family, table=table, stats=stats, estimator=est, optimizer=optimizer, wrapper=wrapper,
+    return Model(family=family, table=table, stats=stats, estimator=est, robust=robust, information=information,
+                 optimizer=optimizer, wrapper=wrapper,
                  identification=identification, equal=equal, verbose=verbose, exogenous=exogenous,
                  starts="values" if given_starts else "data")
 
@@ -182,6 +205,7 @@ def ml_lvm(
     identify: bool = True,
     identification: str = "loadings",
     estimator: str = "default",
+    information: str = "default",
     optimizer: str = "default",
     standardize: str = "none",
     verbose: bool = False,
@@ -236,9 +260,15 @@ def ml_lvm(
     identify : bool
         Apply the identification rules (see :mod:`psychonetrics.spec.build`).
     identification : {"loadings", "variance"}
-    estimator : {"default", "ML", "FIML"}
+    estimator : {"default", "ML", "FIML", "MLR"} (any case)
         ``"default"`` is ``"ML"`` for complete data whose largest cluster has
-        more than 5 units and ``"FIML"`` otherwise.
+        more than 5 units and ``"FIML"`` otherwise.  ``"MLR"``: ML estimates
+        with cluster-robust (sandwich) standard errors and the Yuan-Bentler
+        scaled chi-square (lavaan's and Mplus' MLR); it needs the unit rows.
+    information : {"default", "observed", "expected"}
+        Information matrix of the standard errors (the bread of MLR's
+        sandwich).  ``"default"``: expected for ML on complete data, observed
+        with missing values and for MLR (lavaan's two-level default).
     optimizer : {"default", "fisher", "lbfgs"}
     standardize : {"none", "z", "quantile"}
     verbose : bool
@@ -286,8 +316,8 @@ def ml_lvm(
     types = {"within_latent": within_latent, "between_latent": between_latent,
              "within_residual": within_residual, "between_residual": between_residual}
     common = _Common(clusters=clusters, groups=groups, equal=equal, identify=identify,
-                     identification=identification, estimator=estimator, optimizer=optimizer,
-                     standardize=standardize, verbose=verbose, wrapper=_wrapper)
+                     identification=identification, estimator=estimator, information=information,
+                     optimizer=optimizer, standardize=standardize, verbose=verbose, wrapper=_wrapper)
     level_args = {"lambda_within": lambda_within, "lambda_between": lambda_between,
                   "latents_within": latents_within, "latents_between": latents_between}
     explicit = {k: v for k, v in (("beta_within", beta_within), ("beta_between", beta_between), ("nu", nu),
@@ -322,6 +352,7 @@ class _Common:
     identify: bool
     identification: str
     estimator: str
+    information: str
     optimizer: str
     standardize: str
     verbose: bool
@@ -331,6 +362,7 @@ class _Common:
               identify: bool | None = None, **extra: object) -> Model:
         return _build(family, stats, patterns, identify_model=self.identify if identify is None else identify,
                       identification=self.identification, equal=self.equal, estimator=self.estimator,
+                      information=self.information,
                       optimizer=self.optimizer, verbose=self.verbose, wrapper=self.wrapper, **extra)  # type: ignore[arg-type]
 
 
@@ -653,6 +685,7 @@ def ml_varcov(
     groups: str | None = None,
     equal: Sequence[str] = (),
     estimator: str = "default",
+    information: str = "default",
     optimizer: str = "default",
     standardize: str = "none",
     verbose: bool = False,
@@ -684,7 +717,7 @@ def ml_varcov(
         within or of the between network only.  ``<kind>_within`` matrices
         then cover the variables with a within part, ``<kind>_between`` those
         with a between part.
-    groups, equal, estimator, optimizer, standardize, verbose
+    groups, equal, estimator, information, optimizer, standardize, verbose
         As in :func:`ml_lvm`.
     **patterns
         Pattern of any model matrix by name, e.g. ``sigma_between="diag"``
@@ -716,7 +749,8 @@ def ml_varcov(
     if mu is not None:
         pats["mu"] = mu
     return _build(family, stats, pats, identify_model=False, identification="loadings", equal=equal,
-                  estimator=estimator, optimizer=optimizer, verbose=verbose, wrapper=_wrapper)
+                  estimator=estimator, optimizer=optimizer, verbose=verbose, wrapper=_wrapper,
+                  information=information)
 
 
 def ml_ggm(data: object, clusters: str | None = None, vars: Sequence[str] | None = None, **kwargs: object) -> Model:

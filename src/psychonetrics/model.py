@@ -45,7 +45,13 @@ class Model:
     stats : tuple of TwoLevelStats
         Statistics of every group.
     estimator : {"ML", "FIML"}
-        The computational route (resolved from ``"default"``).
+        The computational route (resolved from ``"default"``; ``"MLR"`` is
+        ``"ML"`` with ``robust``).
+    robust : bool
+        Cluster-robust (sandwich) standard errors and the Yuan-Bentler scaled
+        chi-square: ``estimator="MLR"``.
+    information : {"observed", "expected"}
+        Information matrix of the standard errors (the sandwich's bread when robust).
     optimizer : str
     fitted : Estimates or None
         Optimizer result, covariance of the estimates and SEs; None until ``runmodel()``.
@@ -82,6 +88,8 @@ class Model:
     stats: tuple[TwoLevelStats, ...]
     estimator: str
     optimizer: str = "default"
+    robust: bool = False
+    information: str = "expected"
     fitted: Estimates | None = None
     reference: ReferenceFits | None = None
     wrapper: str = "ml_lvm"
@@ -172,7 +180,7 @@ class Model:
 
         with Progress(f"fitting {self.wrapper}") as progress, single_threaded_blas():
             fitted = estimate(self.family, table, self.stats, estimator=self.estimator, optimizer=self.optimizer,
-                              progress=progress)
+                              information=self.information, robust=self.robust, progress=progress)
         model = replace(self, table=fitted.table, fitted=fitted, reference=ref, verbose=verbose,
                         use_reference=use_reference, starts="values")
         model._warn_problems()
@@ -354,9 +362,11 @@ class Model:
             srmr_between=srmr_b,
         )
         series = fit_measures(inputs)
+        if self.robust:
+            series = pd.concat([series, pd.Series(self._robust_measures(series))])
         unavailable = self._reference_unavailable()
         if unavailable:
-            series[[k for k in REFERENCE_MEASURES if k in series.index]] = np.nan
+            series[[k for k in series.index if k in REFERENCE_MEASURES or "scal" in k or "robust" in k]] = np.nan
             series.attrs["unavailable"] = (f"chi-square and the fit measures built on it are unavailable: "
                                            f"{unavailable}")
         if not fitted.result.converged:
@@ -370,6 +380,37 @@ class Model:
             warnings.warn(f"Fit: {series.attrs['warning']}.", ImproperSolutionWarning, stacklevel=2)
         self._fit_cache["fit"] = series
         return series.copy()
+
+    def _robust_measures(self, series: pd.Series) -> dict[str, float]:
+        """The Yuan-Bentler scaled chi-square and the measures built on it (see :mod:`.inference.robust`)."""
+        from .fitting.run import routes_for
+        from .inference import robust
+
+        fitted = self._require_fit("fit")
+        keys = ("chisq.scaled", "df.scaled", "pvalue.scaled", "chisq.scaling.factor", "baseline.chisq.scaled",
+                "baseline.df.scaled", "baseline.pvalue.scaled", "baseline.chisq.scaling.factor", "cfi.scaled",
+                "tli.scaled", "cfi.robust", "tli.robust", "rmsea.scaled")
+        ref = self.reference
+        if ref is None or not np.isfinite(fitted.trace_h0):
+            return dict.fromkeys(keys, np.nan)
+        routes = routes_for(self.estimator, self.stats)
+        roles = self.family.roles
+        observed = self.family.observed
+        fixed = [observed.index(v) for v in (self.exogenous.names if self.exogenous is not None else ())]
+        covariates = [observed.index(v) for v in self.family.covariates]
+        with single_threaded_blas(), np.errstate(all="ignore"):
+            trace_h1 = robust.reference_trace(routes, ref.saturated.moments, self.stats,
+                                              robust.phi_coordinates(roles, fixed=fixed), kind=fitted.information_kind)
+            trace_b = robust.reference_trace(routes, ref.baseline.moments, self.stats,
+                                             robust.phi_coordinates(roles, covariates=covariates, diagonal=True,
+                                                                    fixed=fixed), kind=fitted.information_kind)
+        test = robust.scaled_test(chisq=float(series["chisq"]), df=int(series["df"]), trace_h0=fitted.trace_h0,
+                                  trace_h1=trace_h1, baseline_chisq=float(series["baseline.chisq"]),
+                                  baseline_df=int(series["baseline.df"]), baseline_trace=trace_b)
+        out = robust.robust_measures(test, n_clusters=self.n_clusters, n_groups=len(self.stats))
+        if int(series["df"]) == 0:
+            out["chisq.scaled"], out["pvalue.scaled"] = float(series["chisq"]), np.nan  # as lavaan: nothing to scale
+        return out
 
     def _reference_unavailable(self) -> str:
         """Why the saturated-model comparisons are unavailable ("" when they are available)."""
@@ -417,8 +458,11 @@ class Model:
         notes = {(p.matrix, p.row + 1, p.col + 1, self.group_labels[p.group]): p.kind for p in problems or []}
         frame["note"] = [notes.get(key, "") for key in zip(frame["matrix"], frame["row"], frame["col"], frame["group"])]
         if self.fitted is not None:
+            from .report.printing import se_label
+
             frame.attrs["information"] = self.fitted.information_kind
-            frame.attrs["se"] = f"standard errors from the {self.fitted.information_kind} information"
+            frame.attrs["se"] = se_label(self)
+            frame.attrs["robust"] = self.fitted.robust
         mi = self._fit_cache.get("mi_frame")
         if mi is not None:
             frame = frame.merge(mi, on=["matrix", "row", "col", "group"], how="left")

@@ -173,22 +173,43 @@ class Objective:
         columns = np.where(self.table.group == group, np.arange(self.table.n_rows), -1)
         return self._moments_and_jacobian(mats, self._elements(group, columns), self.table.n_rows)[1]
 
+    def cluster_scores(self, x: FloatArray) -> FloatArray:
+        """Per-cluster gradients d logL_j / d theta of every cluster of every group, (J_total, n_free).
+
+        They sum to the gradient; S'S is the meat of the cluster-robust covariance.  Needs the unit
+        rows of every group (:func:`likelihood.clusters.cluster_scores`).
+        """
+        from ..likelihood.clusters import cluster_scores
+
+        values = self.table.values_at(x)
+        out = []
+        for g, st in enumerate(self.stats):
+            mom, jac = self._moments_and_jacobian(self.table.matrices(values, g), self._free_elements[g],
+                                                  self.table.n_free)
+            out.append(cluster_scores(mom, st) @ jac)
+        return np.concatenate(out, axis=0) if out else np.zeros((0, self.table.n_free))
+
     def information(self, x: FloatArray, *, kind: str = "expected") -> FloatArray:
         """Information matrix of logL in the free parameters (sum over groups and clusters)."""
         if kind == "observed":
             return self.observed_information(x)
         return self.evaluate(x, information=True).information  # type: ignore[return-value]
 
-    def observed_information(self, x: FloatArray, *, step: float = 1e-5) -> FloatArray:
-        """Minus the Hessian of logL, by central differences of the analytic gradient."""
+    def observed_information(self, x: FloatArray, *, step: float = 1e-6) -> FloatArray:
+        """Minus the Hessian of logL, by forward differences of the analytic gradient (symmetrized).
+
+        Forward steps (up, away from the lower bounds of variances) cost one
+        gradient per parameter; with relative steps of 1e-6 the standard
+        errors agree with central differences to about 1e-5 relative.
+        """
         n = x.size
+        g0 = self.loglik_and_gradient(x)[1]
         hess = np.zeros((n, n))
         for k in range(n):
             h = step * max(1.0, abs(x[k]))
-            up, down = x.copy(), x.copy()
+            up = x.copy()
             up[k] += h
-            down[k] -= h
-            hess[:, k] = (self.loglik_and_gradient(up)[1] - self.loglik_and_gradient(down)[1]) / (2 * h)
+            hess[:, k] = (self.loglik_and_gradient(up)[1] - g0) / h
         return -0.5 * (hess + hess.T)
 
     # scaled objective for the optimizer ------------------------------------

@@ -31,6 +31,8 @@ class Estimates:
     se: FloatArray  # (n_free,)
     information_kind: str
     moments: tuple[Moments, ...]
+    robust: bool = False  # vcov is the cluster-robust sandwich
+    trace_h0: float = np.nan  # tr(A^-1 B) of the robust SEs (for the scaled test)
 
     @property
     def loglik(self) -> float:
@@ -85,9 +87,17 @@ def estimate(
     optimizer: str,
     x0: FloatArray | None = None,
     standard_errors: bool = True,
+    information: str = "default",
+    robust: bool = False,
     progress: "Progress | None" = None,
 ) -> Estimates:
-    """Optimize ``table`` on ``stats`` and compute standard errors (unless ``standard_errors`` is False)."""
+    """Optimize ``table`` on ``stats`` and compute standard errors (unless ``standard_errors`` is False).
+
+    ``information`` ("observed", "expected", or "default": the route's) is the
+    information of the SEs; ``robust`` makes them the cluster sandwich
+    A^-1 B A^-1 with that information as bread A and B = sum_j s_j s_j' over
+    the per-cluster scores (see :mod:`..inference.robust`).
+    """
     routes = routes_for(estimator, stats)
     obj = Objective(family, table, tuple(stats), routes)
     start = table.start_vector() if x0 is None else x0
@@ -104,13 +114,22 @@ def estimate(
                 break
             if np.isfinite(retry.loglik) and retry.loglik > result.loglik and not collapsed_blocks(obj, retry.x, scale):
                 result = retry
-    kind = "observed" if any(r.information_kind == "observed" for r in routes) else "expected"
+    kind = information if information != "default" else (
+        "observed" if any(r.information_kind == "observed" for r in routes) else "expected")
+    trace_h0 = np.nan
     if np.isfinite(result.loglik) and standard_errors:
         if kind == "expected" and result.information is not None:
             info = result.information  # computed by the optimizer at the solution
         else:
             info = obj.information(result.x, kind=kind)
         vcov, _ = invert_information(info)
+        if robust:
+            from ..inference.robust import sandwich, trace_ratio
+
+            scores = obj.cluster_scores(result.x)
+            meat = scores.T @ scores
+            trace_h0 = trace_ratio(info, meat)
+            vcov = sandwich(vcov, meat)
         moments = tuple(obj.moments(result.x))
     elif np.isfinite(result.loglik):
         vcov = np.full((table.n_free, table.n_free), np.nan)
@@ -120,7 +139,7 @@ def estimate(
         moments = ()
     se = np.sqrt(np.clip(np.diag(vcov), 0.0, None))
     se[np.isnan(np.diag(vcov))] = np.nan
-    return Estimates(result, table.with_values(result.x), vcov, se, kind, moments)
+    return Estimates(result, table.with_values(result.x), vcov, se, kind, moments, robust, trace_h0)
 
 
 def collapsed_blocks(obj: Objective, x: FloatArray, scale: FloatArray) -> list[str]:

@@ -354,3 +354,114 @@ def route_for(stats: TwoLevelStats):  # noqa: ANN201 - returns likelihood.Route
     # With missing values the complete-data expected information serves as the scoring metric
     # of the optimizer; standard errors use the observed information.
     return Route("clusters", loglik_clusters, dloglik_dmoments_clusters, information_expected_stats, "observed")
+
+
+# ------------------------------------------------------------------ per-cluster scores
+def _entries(lay: _Layout) -> tuple[np.ndarray, np.ndarray, FloatArray, FloatArray]:
+    """Per (cluster, pattern) entry, sorted by pattern: its cluster, its pattern, its number of units
+    and the sum of its units' y y' (p_w, p_w)."""
+    k_pat = len(lay.pattern_obs)
+    n_entries = lay.entry_sum.shape[0]
+    pattern = np.repeat(np.arange(k_pat), np.diff(lay.entry_starts))
+    cluster = np.empty(n_entries, dtype=np.int64)
+    cluster[lay.entry_by_cluster] = np.repeat(np.arange(lay.n_clusters),
+                                              np.diff(np.append(lay.cluster_starts, n_entries)))
+    count = lay.counts[cluster, pattern]
+    # the entry of each sorted unit: entries are sorted by (pattern, cluster), as the key below
+    key_entry = pattern * lay.n_clusters + cluster
+    unit_pattern = np.repeat(np.arange(k_pat), np.diff(lay.unit_starts))
+    unit_entry = np.searchsorted(key_entry, unit_pattern * lay.n_clusters + lay.cluster)
+    p = lay.w.size
+    cross = np.zeros((n_entries, p, p))
+    step = max(1, 2_000_000 // max(p * p, 1))  # bounded memory for the unit outer products
+    for lo in range(0, lay.values.shape[0], step):
+        y = lay.values[lo:lo + step]
+        np.add.at(cross, unit_entry[lo:lo + step], y[:, :, None] * y[:, None, :])
+    return cluster, pattern, count, cross
+
+
+def cluster_scores(moments: Moments, stats: TwoLevelStats) -> FloatArray:
+    """Per-cluster gradients of the log-likelihood in phi = (mu, vech W, vech B): (J, n_phi).
+
+    Row j is d logL_j / d phi for cluster j's observed values, so the rows sum
+    to the group's gradient (:func:`dloglik_dmoments_clusters`); their cross
+    product is the meat of the cluster-robust (sandwich) covariance.  With
+    E_e = sum over the units of entry e (cluster j, pattern k) of e_i e_i'::
+
+        dF_j/dW = sum_{e in j} [n_e P_k - P_k (n_e M_j + E_e) P_k]
+
+    and dF_j/dB*_j, dF_j/dm_j as in the module docstring, chained back to
+    (mu, B) through the cluster-level part per cluster.
+    """
+    units = _units(stats)
+    lay = _layout(units, moments.roles)
+    p_all = stats.n_vars
+    n_phi = p_all + p_all * (p_all + 1)
+    state = _state(moments, units, lay)
+    if state is None:
+        return np.full((lay.n_clusters, n_phi), np.nan)
+    key = ("entries",) + ((() if moments.roles is None else (moments.roles.within_only, moments.roles.between_only)),)
+    entries = units.layouts.get(key)
+    if entries is None:
+        entries = units.layouts[key] = _entries(lay)
+    e_cluster, e_pattern, e_count, e_cross = entries
+    h, m, g = state.h, state.m, state.g
+    w, p = lay.w, lay.w.size
+    mg = np.einsum("jab,jb->ja", m, g)
+    u = g - np.einsum("jab,jb->ja", h, mg)
+    d_b_cluster = h - np.matmul(np.matmul(h, m), h) - u[:, :, None] * u[:, None, :]
+    d_mean = -2.0 * u
+    # within part per entry: E_e = C_e - s_e o' - o s_e' + n_e o o' with o the cluster's offset
+    offset = (state.mean + mg)[e_cluster]
+    s = lay.entry_sum
+    e_mat = (e_cross - s[:, :, None] * offset[:, None, :] - offset[:, :, None] * s[:, None, :]
+             + e_count[:, None, None] * offset[:, :, None] * offset[:, None, :])
+    pk = state.precisions[e_pattern]
+    inner = e_count[:, None, None] * m[e_cluster] + e_mat
+    d_entry = e_count[:, None, None] * pk - np.matmul(np.matmul(pk, inner), pk)
+    d_w_cluster = np.zeros((lay.n_clusters, p, p))
+    np.add.at(d_w_cluster, e_cluster, d_entry)
+
+    n_cl = lay.n_clusters
+    d_mu = np.zeros((n_cl, p_all))
+    d_w = np.zeros((n_cl, p_all, p_all))
+    d_b = np.zeros((n_cl, p_all, p_all))
+    d_w[:, w[:, None], w[None, :]] = d_w_cluster
+    d_mu[:, w] = d_mean
+    d_b[:, w[:, None], w[None, :]] = d_b_cluster
+    if state.zpart is not None:
+        _chain_cluster_level_per_cluster(moments, lay, state.zpart, d_b_cluster, d_mean, d_mu, d_b)
+    rows, cols = np.tril_indices(p_all)  # vech order is column-major lower triangle: cols then rows
+    order = np.lexsort((rows, cols))
+    r, c = rows[order], cols[order]
+    factor = np.where(r == c, 1.0, 2.0)
+
+    def fold(d: FloatArray) -> FloatArray:
+        return factor * 0.5 * (d[:, r, c] + d[:, c, r])
+
+    grad_f = np.concatenate([d_mu, fold(d_w), fold(d_b)], axis=1)
+    return -0.5 * grad_f
+
+
+def _chain_cluster_level_per_cluster(moments: Moments, lay: _Layout, zpart: _ZPart, d_b_cluster: FloatArray,
+                                     d_mean: FloatArray, d_mu: FloatArray, d_b: FloatArray) -> None:
+    """:func:`_chain_cluster_level` cluster by cluster (``d_mu`` (J, p), ``d_b`` (J, p, p) are added to;
+    their (w, w) block already holds dF_j/dB*_j)."""
+    w, z, b = lay.w, lay.z, moments.sigma_between
+    for r, q in enumerate(lay.z_patterns):
+        if q.size == 0:
+            continue
+        clusters = np.flatnonzero(lay.z_pattern == r)
+        zq = z[q]
+        k, inv = zpart.k[r], zpart.b_qq_inv[r]
+        rq = zpart.resid[np.ix_(clusters, q)]
+        g_star = d_b_cluster[clusters]
+        g_mean = d_mean[clusters]
+        d_k = g_mean[:, :, None] * rq[:, None, :] - np.matmul(g_star, b[np.ix_(w, zq)])
+        d_mu[np.ix_(clusters, zq)] += -g_mean @ k - 2.0 * rq @ inv
+        idx = clusters[:, None, None]
+        d_b[idx, w[None, :, None], zq[None, None, :]] += np.matmul(d_k, inv)
+        d_b[idx, zq[None, :, None], w[None, None, :]] += np.matmul(-k.T[None], g_star)
+        rr = np.einsum("ab,jb,jc,cd->jad", inv, rq, rq, inv)
+        d_b[idx, zq[None, :, None], zq[None, None, :]] += (np.matmul(np.matmul(-k.T[None], d_k), inv)
+                                                           + inv[None] - rr)

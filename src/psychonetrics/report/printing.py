@@ -13,11 +13,22 @@ if TYPE_CHECKING:
 
 def route_label(model: "Model") -> str:
     """Estimator and the computational route it takes on these data."""
+    name = "MLR" if model.robust else model.estimator
     if model.estimator == "ML" and all(s.complete for s in model.stats):
-        return "ML (two-level sufficient statistics)"
+        return f"{name} (two-level sufficient statistics)"
     if model.estimator == "ML":
-        return "ML (cluster by cluster over the observed values: the data have missing values)"
-    return "FIML (cluster by cluster over the observed values)"
+        return f"{name} (cluster by cluster over the observed values: the data have missing values)"
+    return f"{name} (cluster by cluster over the observed values)"
+
+
+def se_label(model: "Model") -> str:
+    """Which standard errors a fitted model reports."""
+    fitted = model.fitted
+    if fitted is None:
+        return ""
+    if fitted.robust:
+        return f"robust SEs (cluster sandwich, {fitted.information_kind} information as bread)"
+    return f"SEs from the {fitted.information_kind} information"
 
 
 def _fmt(x: float, digits: int = 3) -> str:
@@ -43,7 +54,7 @@ def model_text(model: "Model") -> str:
     res = fitted.result
     status = "converged" if res.converged else "DID NOT CONVERGE"
     lines.append(f"  Optimization: {status} in {res.iterations} iterations ({res.optimizer}; gradient norm "
-                 f"{res.gradient_norm:.2e}); SEs from the {fitted.information_kind} information")
+                 f"{res.gradient_norm:.2e}); {se_label(model)}")
     if not res.converged:
         lines.append("  WARNING: the model did not converge; estimates and fit measures are unreliable.")
     fit = model.fit()
@@ -58,6 +69,15 @@ def model_text(model: "Model") -> str:
             f"  CFI = {_fmt(fit['cfi'])}, TLI = {_fmt(fit['tli'])}, RMSEA = {_fmt(fit['rmsea'])} "
             f"[{_fmt(fit['rmsea.ci.lower'])}, {_fmt(fit['rmsea.ci.upper'])}] (J-based)"
         )
+        if model.robust:
+            lines.append(
+                f"  Scaled (Yuan-Bentler, Mplus MLR): chisq({int(fit['df'])}) = {_fmt(fit['chisq.scaled'])}, "
+                f"p = {_fmt(fit['pvalue.scaled'], 4)}, scaling factor = {_fmt(fit['chisq.scaling.factor'], 4)}"
+            )
+            lines.append(
+                f"  Robust CFI = {_fmt(fit['cfi.robust'])}, TLI = {_fmt(fit['tli.robust'])}; scaled CFI = "
+                f"{_fmt(fit['cfi.scaled'])}, TLI = {_fmt(fit['tli.scaled'])}, RMSEA = {_fmt(fit['rmsea.scaled'])}"
+            )
         lines.append(f"  SRMR within = {_fmt(fit['srmr_within'])}, between = {_fmt(fit['srmr_between'])}")
     lines.append(f"  AIC = {_fmt(fit['aic.ll'], 2)}, BIC = {_fmt(fit['bic'], 2)} (log J), EBIC(0.5) = {_fmt(fit['ebic.5'], 2)}")
     return "\n".join(lines)
@@ -113,6 +133,8 @@ def model_html(model: "Model") -> str:
     if model.fitted is None:
         return "".join(parts)
     keys = ["chisq", "df", "pvalue", "cfi", "tli", "rmsea", "srmr_within", "srmr_between", "aic.ll", "bic"]
+    if model.robust:
+        keys[3:3] = ["chisq.scaled", "pvalue.scaled", "chisq.scaling.factor", "cfi.robust", "tli.robust"]
     fit = model.fit()[keys].to_frame("value")
     parts.append("<h4>Fit</h4>" + fit.to_html(float_format=lambda v: f"{v:.4g}"))
     frame = model.parameters()
