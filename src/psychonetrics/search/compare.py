@@ -29,7 +29,18 @@ def compare(*models: "Model", **named: "Model") -> pd.DataFrame:
     """Compare fitted models as psychonetrics does: one row per model, sorted by df.
 
     Columns: model, DF, AIC, BIC, RMSEA, Chisq, Chisq_diff, DF_diff, p_value
-    (the chi-square difference test against the previous row).
+    (the chi-square difference test against the previous row).  When every
+    model is robust (``estimator="MLR"``), the difference test is the
+    scaled one of Satorra and Bentler (2001), as lavaan's
+    ``lavTestLRT(method = "satorra.bentler.2001")``: with the standard
+    chi-squares T, dfs d and scaling factors c of the two models (0: fewer
+    df, 1: more df)::
+
+        c_d = (d1 c1 - d0 c0) / (d1 - d0),   Chisq_diff = (T1 - T0) / c_d
+
+    and the table gains ``Chisq_scaled`` (each model's scaled chi-square)
+    and ``scaling_factor`` (c_d of each difference); ``Chisq`` stays the
+    standard statistic, as in lavaan.
 
     Parameters
     ----------
@@ -75,13 +86,27 @@ def compare(*models: "Model", **named: "Model") -> pd.DataFrame:
         fit = m.fit()
         rows.append({"model": name, "DF": int(fit["df"]), "AIC": fit["aic.ll"], "BIC": fit["bic"],
                      "RMSEA": fit["rmsea"], "Chisq": fit["chisq"]})
+    robust = all(m.robust for _, m in items)
+    if robust:
+        for row, (_, m) in zip(rows, items):
+            fit = m.fit()
+            row["Chisq_scaled"] = fit["chisq.scaled"]
+            row["_c"] = fit["chisq.scaling.factor"] if fit["df"] > 0 else np.nan
     frame = pd.DataFrame(rows).sort_values("DF", kind="stable").reset_index(drop=True)
     chisq_diff = frame["Chisq"].diff().abs()
     df_diff = frame["DF"].diff().abs()
+    if robust:
+        d, c = frame["DF"].to_numpy(dtype=float), frame.pop("_c").to_numpy(dtype=float)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            prod = np.where(d > 0, d * c, 0.0)  # a model with df 0 (saturated) contributes d c = 0
+            c_d = np.concatenate([[np.nan], (prod[1:] - prod[:-1]) / (d[1:] - d[:-1])])
+        frame["scaling_factor"] = c_d
+        chisq_diff = chisq_diff / c_d
     frame["Chisq_diff"] = chisq_diff
     frame["DF_diff"] = df_diff
     from scipy import stats as sps
 
     with np.errstate(invalid="ignore"):
-        frame["p_value"] = [np.nan if not (d > 0) else float(sps.chi2.sf(c, d)) for c, d in zip(chisq_diff, df_diff)]
+        frame["p_value"] = [np.nan if not (d > 0 and np.isfinite(c)) else float(sps.chi2.sf(c, d))
+                            for c, d in zip(chisq_diff, df_diff)]
     return frame

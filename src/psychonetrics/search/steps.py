@@ -97,7 +97,8 @@ def prune(model: "Model", *, alpha: float = 0.01, adjust: str = "none", matrices
     Parameters
     ----------
     alpha : float
-        Significance level.
+        Significance level of the Wald tests (with the cluster-robust
+        sandwich SEs for an MLR model).
     adjust : str
         p-value adjustment across the tested elements (R's ``p.adjust`` methods).
     matrices : sequence of str, optional
@@ -170,6 +171,25 @@ def _candidates(model: "Model", matrices: Sequence[str], mi: str, alpha: float):
     return sel
 
 
+def _robustly_significant(refit: "Model", row, mi: str, alpha: float) -> bool:  # noqa: ANN001
+    """For a robust (MLR) model: whether the freed element's Wald test with the sandwich SE is significant at
+    ``alpha`` (the MI that nominated it is not robust); always True for other models."""
+    if not refit.robust:
+        return True
+    group = None if mi == "mi_equal" or refit.table.n_groups == 1 else row["group"]
+    rows = edit.element_rows(refit.table, row["matrix"], int(row["row"]), int(row["col"]), group=group)
+    par = refit.table.par[rows]
+    par = par[par > 0]
+    if par.size == 0:
+        return False
+    se = refit.fitted.se[par[0] - 1]  # type: ignore[union-attr]
+    from scipy import stats as sps
+
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p = 2 * sps.norm.sf(abs(refit.table.value[rows[0]] / se))
+    return bool(p < alpha)
+
+
 def _free_candidate(model: "Model", row, mi: str) -> "Model":  # noqa: ANN001
     group = None if mi == "mi_equal" else row["group"]
     rows = edit.element_rows(model.table, row["matrix"], int(row["row"]), int(row["col"]),
@@ -192,7 +212,10 @@ def stepup(model: "Model", *, alpha: float = 0.01, criterion: str = "bic", matri
     model : Model
         Fitted (or specified: it is fitted first) model.
     alpha : float
-        An element is a candidate when the p-value of its MI is below ``alpha``.
+        An element is a candidate when the p-value of its MI is below
+        ``alpha``; for an MLR model the freed element must also be
+        significant by its robust (sandwich) Wald test in the refitted model,
+        since the MI assumes normality.
     criterion : {"bic", "aic", "ebic", "chisq"}
         A candidate is kept only when it lowers this criterion.
     matrices : sequence of str, optional
@@ -233,6 +256,8 @@ def stepup(model: "Model", *, alpha: float = 0.01, criterion: str = "bic", matri
                 refit = _refit(_free_candidate(current, row, mi))
                 if refit is None:
                     skipped += 1
+                    continue
+                if not _robustly_significant(refit, row, mi, alpha):
                     continue
                 value = _criterion(refit, criterion)
                 if value < best:
@@ -357,7 +382,7 @@ def _local_search(current: "Model", fitter: CandidateFitter, tested: Sequence[st
     best = _criterion(current, criterion)
     found.append((best, current))  # the best so far survives an interruption
     for step in range(max_steps):
-        moves: list[tuple[str, "ParTable"]] = []
+        moves: list[tuple[str, "ParTable", object]] = []
         rows, p = _pvalues(current, tested, "none")
         table = current.table
         order = np.argsort(-np.nan_to_num(p, nan=1.0), kind="stable")
@@ -366,17 +391,19 @@ def _local_search(current: "Model", fitter: CandidateFitter, tested: Sequence[st
                 break
             row = rows[i]
             moves.append((f"remove {_element(table, row)}",
-                          edit.fix(table, np.flatnonzero(table.par == table.par[row]), 0.0)))
+                          edit.fix(table, np.flatnonzero(table.par == table.par[row]), 0.0), None))
         for _, cand in _candidates(current, tested, "mi", addalpha).head(screen).iterrows():
             moves.append((f"add {cand['matrix']}[{cand['row']},{cand['col']}]",
-                          _free_candidate(current, cand, "mi").table))
+                          _free_candidate(current, cand, "mi").table, cand))
         if not moves:
             break
-        fits = fitter.fit([t for _, t in moves])
+        fits = fitter.fit([t for _, t, _ in moves])
         scored = []
-        for (what, _), refit in zip(moves, fits):
+        for (what, _, cand), refit in zip(moves, fits):
             if refit is None:
                 skipped[0] += 1
+                continue
+            if cand is not None and not _robustly_significant(refit, cand, "mi", addalpha):
                 continue
             scored.append((_criterion(refit, criterion), what, refit))
         if not scored:
