@@ -313,3 +313,43 @@ def test_information_argument() -> None:
     with pytest.raises(ValueError, match="`estimator`"):
         pn.ml_ggm(data, clusters="cluster", estimator="WLS")
     assert pn.ml_ggm(data, clusters="cluster", estimator="mlr").robust
+
+
+# ------------------------------------------------------------------ observed information in closed form
+def test_observed_information_closed_form_equals_differenced_gradient() -> None:
+    """The stats route's closed-form observed information in phi, and the model's in theta (closed form plus the
+    differenced second-order term), against central differences of the analytic gradients."""
+    from psychonetrics.likelihood import STATS
+    from psychonetrics.likelihood import stats as stats_route
+
+    data = pn.datasets.demo_twolevel()
+    names = ["y1", "y2", "y3", "y4"]
+    st = frame_to_stats(data, vars=names, clusters="cluster")[0]
+    mom = random_moments(5, Roles(4))
+    mom = Moments(mom.mu, mom.sigma_within, mom.sigma_between, None)
+    phi = mom.phi()
+    numeric = np.zeros((phi.size, phi.size))
+    for k in range(phi.size):
+        h = 1e-5 * max(1.0, abs(phi[k]))
+        up, down = phi.copy(), phi.copy()
+        up[k] += h
+        down[k] -= h
+        numeric[:, k] = -(STATS.dloglik(moments_at(up, 4, None), st)[1]
+                          - STATS.dloglik(moments_at(down, 4, None), st)[1]) / (2 * h)
+    closed = stats_route.information_observed_stats(mom, st)
+    np.testing.assert_allclose(closed, 0.5 * (numeric + numeric.T), rtol=1e-6, atol=1e-6 * np.abs(closed).max())
+    assert np.abs(closed - stats_route.information_expected_stats(mom, st)).max() > 1.0  # not the expected one
+
+    model = pn.ml_lnm(data, "F1 =~ y1 + y2 + y3; F2 =~ y4 + y5 + y6", clusters="cluster").runmodel()
+    obj = Objective(model.family, model.table, model.stats, routes_for("ML", model.stats))
+    x = model.table.start_vector() + 0.01
+    n = x.size
+    hess = np.zeros((n, n))
+    for k in range(n):
+        h = 1e-5 * max(1.0, abs(x[k]))
+        up, down = x.copy(), x.copy()
+        up[k] += h
+        down[k] -= h
+        hess[:, k] = (obj.loglik_and_gradient(up)[1] - obj.loglik_and_gradient(down)[1]) / (2 * h)
+    np.testing.assert_allclose(obj.observed_information(x), -0.5 * (hess + hess.T), rtol=1e-4,
+                               atol=1e-5 * np.abs(hess).max())

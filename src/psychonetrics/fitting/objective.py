@@ -196,12 +196,19 @@ class Objective:
         return self.evaluate(x, information=True).information  # type: ignore[return-value]
 
     def observed_information(self, x: FloatArray, *, step: float = 1e-6) -> FloatArray:
-        """Minus the Hessian of logL, by forward differences of the analytic gradient (symmetrized).
+        """Minus the Hessian of logL in the free parameters.
 
-        Forward steps (up, away from the lower bounds of variances) cost one
-        gradient per parameter; with relative steps of 1e-6 the standard
-        errors agree with central differences to about 1e-5 relative.
+        With the chain rule, -d2 logL = J' I_obs(phi) J - sum_i g_i d2 phi_i / dtheta2
+        (g = d logL / dphi).  Where every route has I_obs(phi) in closed form,
+        the first term is analytic and the second is forward differences of
+        J(theta)' g with g held fixed (no likelihood evaluations); otherwise the
+        whole Hessian is forward differences of the analytic gradient.  Forward
+        steps (up, away from the lower bounds of variances) of 1e-6 relative
+        agree with central differences to about 1e-5 relative in the SEs.
         """
+        closed = self._observed_closed_form(x, step)
+        if closed is not None:
+            return closed
         n = x.size
         g0 = self.loglik_and_gradient(x)[1]
         hess = np.zeros((n, n))
@@ -211,6 +218,36 @@ class Objective:
             up[k] += h
             hess[:, k] = (self.loglik_and_gradient(up)[1] - g0) / h
         return -0.5 * (hess + hess.T)
+
+    def _observed_closed_form(self, x: FloatArray, step: float) -> FloatArray | None:
+        n = self.table.n_free
+        values = self.table.values_at(x)
+        info = np.zeros((n, n))
+        gradients = []
+        for g, (st, route) in enumerate(zip(self.stats, self.routes)):
+            if route.observed_fn is None:
+                return None
+            mom, jac = self._moments_and_jacobian(self.table.matrices(values, g), self._free_elements[g], n)
+            part = route.observed(mom, st, jac)
+            if part is None:
+                return None
+            info += part
+            gradients.append(route.dloglik(mom, st)[1])
+
+        def chained(point: FloatArray) -> FloatArray:
+            vals = self.table.values_at(point)
+            return sum(self._moments_and_jacobian(self.table.matrices(vals, g), self._free_elements[g], n)[1].T
+                       @ grad for g, grad in enumerate(gradients))
+
+        base = chained(x)
+        second = np.zeros((n, n))
+        for k in range(n):
+            h = step * max(1.0, abs(x[k]))
+            up = x.copy()
+            up[k] += h
+            second[:, k] = (chained(up) - base) / h
+        info -= 0.5 * (second + second.T)
+        return 0.5 * (info + info.T)
 
     # scaled objective for the optimizer ------------------------------------
     def value_and_gradient(self, x: FloatArray) -> tuple[float, FloatArray]:

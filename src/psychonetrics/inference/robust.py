@@ -101,8 +101,9 @@ def phi_information(route: Route, moments: Moments, stats: TwoLevelStats, coordi
                     kind: str, step: float = 1e-6) -> FloatArray:
     """Information of the log-likelihood in the ``coordinates`` of phi at ``moments``.
 
-    ``kind="observed"``: minus the Hessian by forward differences of the
-    analytic gradient (as :meth:`Objective.observed_information`);
+    ``kind="observed"``: minus the Hessian, in closed form where the route
+    has it (complete data without cluster-level variables), else by forward
+    differences of the analytic gradient;
     ``"expected"``: the route's expected information.  NaN when a step
     leaves the parameter space.
     """
@@ -111,6 +112,11 @@ def phi_information(route: Route, moments: Moments, stats: TwoLevelStats, coordi
         select = np.zeros((n_phi, coordinates.size))
         select[coordinates, np.arange(coordinates.size)] = 1.0
         return route.information(moments, stats, select)
+    select = np.zeros((n_phi, coordinates.size))
+    select[coordinates, np.arange(coordinates.size)] = 1.0
+    closed = route.observed(moments, stats, select)
+    if closed is not None:
+        return closed
     phi = moments.phi()
     g0 = route.dloglik(moments, stats)[1][coordinates]
     hess = np.zeros((coordinates.size, coordinates.size))

@@ -40,6 +40,13 @@ class Route:
     information: Callable[[Moments, TwoLevelStats, FloatArray | None], FloatArray]
     information_kind: str = "expected"
     scoring_fn: Callable[[Moments, TwoLevelStats, FloatArray | None], tuple[float, FloatArray, FloatArray]] | None = None
+    observed_fn: Callable[[Moments, TwoLevelStats, FloatArray | None], FloatArray | None] | None = None
+
+    def observed(self, moments: Moments, stats: TwoLevelStats, jacobian: FloatArray | None = None,
+                 ) -> FloatArray | None:
+        """The observed information J' (-d2 logL / dphi2) J in closed form, or None where the route has
+        none (the caller then differences the gradient)."""
+        return None if self.observed_fn is None else self.observed_fn(moments, stats, jacobian)
 
     def scoring(self, moments: Moments, stats: TwoLevelStats, jacobian: FloatArray | None = None,
                 ) -> tuple[float, FloatArray, FloatArray]:
@@ -59,6 +66,7 @@ STATS = Route(
     _stats.dloglik_dmoments_stats,
     _stats.information_expected_stats,
     scoring_fn=_stats.scoring_stats,
+    observed_fn=_stats.information_observed_stats,
 )
 
 

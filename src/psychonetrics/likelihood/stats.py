@@ -219,6 +219,74 @@ def information_expected_stats(moments: Moments, stats: TwoLevelStats, jacobian:
     return 0.5 * (info + info.T)
 
 
+def information_observed_stats(moments: Moments, stats: TwoLevelStats, jacobian: FloatArray | None = None,
+                               ) -> FloatArray | None:
+    """Observed information in phi contracted with a Jacobian: J' (-d2 logL / dphi dphi') J.
+
+    None for models with cluster-level variables (their dense route has no
+    closed form here; callers difference the gradient instead).
+
+    Notes
+    -----
+    With G_s = V_s^-1 and the residual R_s = T_s - m_s V_s of the size-s
+    scatter T_s = m_s s (C_s + d_s d_s') (E[R_s] = 0), the Hessian of
+    F = -2 logL is the expected one plus terms linear in the residuals::
+
+        d2F[a, b] = E[d2F[a, b]] + tr(G dV_a G dV_b G R_s) + tr(G dV_b G dV_a G R_s)
+                    + 2 m_s s (dmu_a' G dV_b G d_s + dmu_b' G dV_a G d_s)
+
+    summed over sizes (dV = dW + s dB), plus the within part with
+    G = W^-1 and R = (N - J)(S_PW - W).  In the rotated basis of
+    :func:`_rotate` every G is diagonal, so each term is a Frobenius product
+    of p x p matrices: O(K^2 p^2) per size for K columns.
+    """
+    if _cluster_level(moments):
+        return None
+    p = stats.n_vars
+    ps = p * (p + 1) // 2
+    jac = np.eye(p + 2 * ps) if jacobian is None else jacobian
+    k = jac.shape[1]
+    rot = _rotate(moments, stats)
+    if rot is None:
+        return np.full((k, k), np.nan)
+    expected = information_expected_stats(moments, stats, jac, rot)
+    r = rot.r
+    rd, y = _rotated_moments(moments, stats, rot)
+    x_w = _rotated_full(jac[p:p + ps], r)
+    x_b = _rotated_full(jac[p + ps:], r)
+    u = jac[:p].T @ r  # (K, p): R' dmu_k
+    n, j = stats.n_units, stats.n_clusters
+    correction = _residual_term(x_w, (n - j) * (r.T @ stats.within_cov @ r - np.eye(p)))
+    for i, (size, count) in enumerate(zip(stats.sizes.astype(float), stats.size_counts.astype(float))):
+        inv_e = 1.0 / rot.e[i]
+        half = np.sqrt(inv_e)
+        x = x_w + size * x_b
+        scale = half[:, None] * half[None, :]
+        residual = count * size * y[i] - count * np.diag(rot.e[i])
+        correction += _residual_term(x * scale, residual * scale)
+        cross = (u * inv_e) @ (x @ (inv_e * rd[i])).T  # [a, b] = (E u_a)' X_b (E v)
+        correction += 2.0 * count * size * (cross + cross.T)
+    info = expected + 0.5 * correction
+    return 0.5 * (info + info.T)
+
+
+def _rotated_full(jac_vech: FloatArray, r: FloatArray) -> FloatArray:
+    """R' X_k R for every column k of ``jac_vech`` (vech of a symmetric X_k): (K, p, p)."""
+    p = r.shape[0]
+    rows, cols = vech_indices(p)
+    x = np.zeros((jac_vech.shape[1], p, p))
+    x[:, rows, cols] = jac_vech.T
+    x[:, cols, rows] = jac_vech.T
+    return np.matmul(np.matmul(r.T[None], x), r[None])
+
+
+def _residual_term(y: FloatArray, q: FloatArray) -> FloatArray:
+    """tr(Y_a Y_b Q) + tr(Y_b Y_a Q) for all pairs: <Y_a, Y_b Q + Q Y_b> (Y_k symmetric), (K, K)."""
+    z = np.matmul(y, q) + np.matmul(q, y)
+    k = y.shape[0]
+    return y.reshape(k, -1) @ z.reshape(k, -1).T
+
+
 def _gram(z: FloatArray) -> FloatArray:
     """Z Z' by a symmetric rank-k update (half the work of a general product)."""
     if z.shape[0] < 64:
@@ -244,4 +312,5 @@ def scoring_stats(moments: Moments, stats: TwoLevelStats, jacobian: FloatArray |
     return ll, grad, information_expected_stats(moments, stats, jacobian, rot)
 
 
-__all__ = ["loglik_stats", "scoring_stats", "dloglik_dmoments_stats", "information_expected_stats", "vech_positions"]
+__all__ = ["loglik_stats", "scoring_stats", "dloglik_dmoments_stats", "information_expected_stats",
+           "information_observed_stats", "vech_positions"]
