@@ -23,7 +23,9 @@ from psychonetrics.fitting.objective import Objective
 from psychonetrics.fitting.run import routes_for
 from psychonetrics.inference.robust import moments_at
 from psychonetrics.likelihood import clusters as cluster_route
-from test_levels import assert_rows, load, quiet
+from test_levels import DATA, assert_rows, load, quiet
+
+DATA_DIR = DATA
 
 VARS = ["y1", "y2", "x1", "w1", "w2"]
 ROLES = Roles.of(tuple(VARS), within_only=("x1",), between_only=("w1", "w2"))
@@ -353,3 +355,23 @@ def test_observed_information_closed_form_equals_differenced_gradient() -> None:
         hess[:, k] = (obj.loglik_and_gradient(up)[1] - obj.loglik_and_gradient(down)[1]) / (2 * h)
     np.testing.assert_allclose(obj.observed_information(x), -0.5 * (hess + hess.T), rtol=1e-4,
                                atol=1e-5 * np.abs(hess).max())
+
+
+def test_near_singular_level_falls_back_to_the_expected_information() -> None:
+    """bhr2000 (99 companies): the saturated between network sits on a nearly singular level, where the
+    observed information is indefinite; MLR says so and uses the expected information as bread, so prune
+    still tests every edge instead of removing edges without a p-value."""
+    from psychonetrics.exceptions import ImproperSolutionWarning
+
+    data = pd.read_csv(DATA_DIR / "bhr2000.csv")
+    items = [c for c in data.columns if c != "company"]
+    with pytest.warns(ImproperSolutionWarning) as record:
+        model = pn.ml_ggm(data, vars=items, clusters="company", estimator="MLR").runmodel()
+    assert any("observed information is not positive definite" in str(w.message) for w in record)
+    assert model.fitted.information_kind == "expected" and model.fitted.robust
+    assert "expected information as bread" in str(model)
+    edges = model.parameters()
+    edges = edges[edges["matrix"].str.startswith("omega") & ~edges["fixed"]]
+    assert edges["se"].notna().all()
+    pruned = quiet(model.prune, alpha=0.01)
+    assert pruned.fit()["df"] < 80  # most of the 110 edges stay (all would go with NaN p-values)

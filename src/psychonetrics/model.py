@@ -202,6 +202,14 @@ class Model:
                 ConvergenceWarning,
                 stacklevel=3,
             )
+        if fitted.information_fallback:
+            warnings.warn(
+                "The observed information is not positive definite at this solution (a parameter on its bound or "
+                "a nearly singular level), so the standard errors use the expected information instead"
+                + (" as the sandwich's bread" if fitted.robust else "") + ".",
+                ImproperSolutionWarning,
+                stacklevel=3,
+            )
         from .inference.diagnostics import diagnose
 
         problems = diagnose(self)

@@ -33,6 +33,7 @@ class Estimates:
     moments: tuple[Moments, ...]
     robust: bool = False  # vcov is the cluster-robust sandwich
     trace_h0: float = np.nan  # tr(A^-1 B) of the robust SEs (for the scaled test)
+    information_fallback: bool = False  # the observed information was not positive definite: expected used
 
     @property
     def loglik(self) -> float:
@@ -117,12 +118,20 @@ def estimate(
     kind = information if information != "default" else (
         "observed" if any(r.information_kind == "observed" for r in routes) else "expected")
     trace_h0 = np.nan
+    fallback = False
     if np.isfinite(result.loglik) and standard_errors:
         if kind == "expected" and result.information is not None:
             info = result.information  # computed by the optimizer at the solution
         else:
             info = obj.information(result.x, kind=kind)
-        vcov, _ = invert_information(info)
+        vcov, singular = invert_information(info)
+        if singular and kind == "observed" and all(st.complete for st in stats):
+            # At a bound or on a nearly singular level the observed information can be indefinite; the
+            # expected one (positive definite wherever the model is identified) is the usable bread.
+            expected_info = obj.information(result.x, kind="expected")
+            expected_vcov, expected_singular = invert_information(expected_info)
+            if not expected_singular:
+                info, vcov, kind, fallback = expected_info, expected_vcov, "expected", True
         if robust:
             from ..inference.robust import sandwich, trace_ratio
 
@@ -139,7 +148,7 @@ def estimate(
         moments = ()
     se = np.sqrt(np.clip(np.diag(vcov), 0.0, None))
     se[np.isnan(np.diag(vcov))] = np.nan
-    return Estimates(result, table.with_values(result.x), vcov, se, kind, moments, robust, trace_h0)
+    return Estimates(result, table.with_values(result.x), vcov, se, kind, moments, robust, trace_h0, fallback)
 
 
 def collapsed_blocks(obj: Objective, x: FloatArray, scale: FloatArray) -> list[str]:

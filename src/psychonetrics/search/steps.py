@@ -133,7 +133,12 @@ def prune(model: "Model", *, alpha: float = 0.01, adjust: str = "none", matrices
     try:
         while True:
             rows, p = _pvalues(current, tested, adjust)
-            drop = rows[~(p <= alpha)]
+            untested = rows[np.isnan(p)]
+            if untested.size:
+                names = ", ".join(_element(current.table, i) for i in untested[:8]) + (" ..." if untested.size > 8 else "")
+                warnings.warn(f"prune: {untested.size} element(s) have no standard error and are kept untested: "
+                              f"{names}.", SearchWarning, stacklevel=2)
+            drop = rows[p > alpha]
             if drop.size == 0:
                 return current
             table = current.table
