@@ -406,12 +406,16 @@ class Model:
         observed = self.family.observed
         fixed = [observed.index(v) for v in (self.exogenous.names if self.exogenous is not None else ())]
         covariates = [observed.index(v) for v in self.family.covariates]
-        with single_threaded_blas(), np.errstate(all="ignore"):
-            trace_h1 = robust.reference_trace(routes, ref.saturated.moments, self.stats,
-                                              robust.phi_coordinates(roles, fixed=fixed), kind=fitted.information_kind)
-            trace_b = robust.reference_trace(routes, ref.baseline.moments, self.stats,
-                                             robust.phi_coordinates(roles, covariates=covariates, diagonal=True,
-                                                                    fixed=fixed), kind=fitted.information_kind)
+        key = (fitted.information_kind, tuple(fixed))
+        if key not in ref.robust_traces:
+            with single_threaded_blas(), np.errstate(all="ignore"):
+                ref.robust_traces[key] = (
+                    robust.reference_trace(routes, ref.saturated.moments, self.stats,
+                                           robust.phi_coordinates(roles, fixed=fixed), kind=fitted.information_kind),
+                    robust.reference_trace(routes, ref.baseline.moments, self.stats,
+                                           robust.phi_coordinates(roles, covariates=covariates, diagonal=True,
+                                                                  fixed=fixed), kind=fitted.information_kind))
+        trace_h1, trace_b = ref.robust_traces[key]
         test = robust.scaled_test(chisq=float(series["chisq"]), df=int(series["df"]), trace_h0=fitted.trace_h0,
                                   trace_h1=trace_h1, baseline_chisq=float(series["baseline.chisq"]),
                                   baseline_df=int(series["baseline.df"]), baseline_trace=trace_b)

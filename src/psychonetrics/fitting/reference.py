@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -35,6 +35,9 @@ class ReferenceFits:
 
     saturated: MomentsFit
     baseline: MomentsFit
+    # tr(A^-1 B) of the saturated and the baseline model per information kind (robust tests); they depend on the
+    # data only, so every model that carries these fits shares them (filled on first use)
+    robust_traces: dict = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def baseline_npar(self) -> int:
