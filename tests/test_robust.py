@@ -375,3 +375,25 @@ def test_near_singular_level_falls_back_to_the_expected_information() -> None:
     assert edges["se"].notna().all()
     pruned = quiet(model.prune, alpha=0.01)
     assert pruned.fit()["df"] < 80  # most of the 110 edges stay (all would go with NaN p-values)
+
+
+def test_observed_information_closed_form_with_cluster_level_variables() -> None:
+    from psychonetrics.likelihood import stats as stats_route
+
+    data = pn.datasets.demo_twolevel()
+    stats = frame_to_stats(data, vars=VARS, clusters="cluster", cluster_level=["w1", "w2"])[0]
+    mom = random_moments(6, ROLES)
+    phi = mom.phi()
+    keep = structural(mom)
+    numeric = np.zeros((phi.size, phi.size))
+    for k in np.flatnonzero(keep):
+        h = 1e-5 * max(1.0, abs(phi[k]))
+        up, down = phi.copy(), phi.copy()
+        up[k] += h
+        down[k] -= h
+        numeric[:, k] = -(stats_route.dloglik_dmoments_stats(moments_at(up, 5, ROLES), stats)[1]
+                          - stats_route.dloglik_dmoments_stats(moments_at(down, 5, ROLES), stats)[1]) / (2 * h)
+    numeric = 0.5 * (numeric + numeric.T)
+    closed = stats_route.information_observed_stats(mom, stats)
+    sub = np.ix_(keep, keep)
+    np.testing.assert_allclose(closed[sub], numeric[sub], rtol=1e-6, atol=1e-6 * np.abs(closed).max())

@@ -183,6 +183,53 @@ def information_expected_cluster_level(moments: Moments, stats: TwoLevelStats,
     return 0.5 * (info + info.T)
 
 
+def information_observed_cluster_level(moments: Moments, stats: TwoLevelStats,
+                                       jacobian: FloatArray | None = None) -> FloatArray:
+    """Observed information J' (-d2 logL / dphi2) J with cluster-level variables.
+
+    Notes
+    -----
+    As :func:`.stats.information_observed_stats`: the expected information
+    plus, per size, the residual terms of R_s = m_s (C_s + d_s d_s' - Omega_s)
+    and of the mean (G = Omega_s^-1, dOmega = dW / s + dB)::
+
+        1/2 [tr(G dO_a G dO_b G R_s) + tr(G dO_b G dO_a G R_s)] + m_s (dmu_a' G dO_b G d_s + (a <-> b))
+
+    and the within part with W_ww^-1 and R = (N - J)(S_PW - W_ww).  With the
+    Cholesky factor L of each Omega_s, Y = L^-1 dOmega L^-T and
+    Q = L^-1 R L^-T give tr(Y_a Y_b Q).
+    """
+    from .stats import _residual_term
+
+    p = moments.mu.size
+    ps = p * (p + 1) // 2
+    jac = np.eye(p + 2 * ps) if jacobian is None else jacobian
+    k = jac.shape[1]
+    parts = _parts(moments, stats)
+    if parts is None:
+        return np.full((k, k), np.nan)
+    expected = information_expected_cluster_level(moments, stats, jac)
+    m, s = stats.size_counts.astype(float), stats.sizes.astype(float)
+    d_w, d_b = _unvech(jac[p:p + ps], p), _unvech(jac[p + ps:], p)
+    w = parts.w
+    low_w = parts.w_low_inv
+    y_w = low_w @ d_w[:, w][:, :, w] @ low_w.T
+    q_w = (stats.n_units - stats.n_clusters) * (low_w @ stats.within_cov[np.ix_(w, w)] @ low_w.T - np.eye(w.size))
+    correction = _residual_term(y_w, q_w)
+    for size in range(s.size):
+        low_inv = parts.omega_low_inv[size]
+        dev = parts.dev[size]
+        y = low_inv @ (d_w / s[size] + d_b) @ low_inv.T
+        omega = np.linalg.inv(parts.omega_inv[size])
+        residual = m[size] * (stats.size_covs[size] + np.outer(dev, dev) - omega)
+        correction += _residual_term(y, low_inv @ residual @ low_inv.T)
+        u = (low_inv @ jac[:p]).T  # (K, p): L^-1 dmu_k
+        cross = u @ (y @ (low_inv @ dev)).T  # [a, b] = (L^-1 dmu_a)' Y_b (L^-1 d)
+        correction += 2.0 * m[size] * (cross + cross.T)
+    info = expected + 0.5 * correction
+    return 0.5 * (info + info.T)
+
+
 def scoring_cluster_level(moments: Moments, stats: TwoLevelStats, jacobian: FloatArray | None = None,
                           ) -> tuple[float, FloatArray, FloatArray]:
     """Log-likelihood, gradient in phi and the information J' I J."""

@@ -223,8 +223,8 @@ def information_observed_stats(moments: Moments, stats: TwoLevelStats, jacobian:
                                ) -> FloatArray | None:
     """Observed information in phi contracted with a Jacobian: J' (-d2 logL / dphi dphi') J.
 
-    None for models with cluster-level variables (their dense route has no
-    closed form here; callers difference the gradient instead).
+    Models with cluster-level variables use the dense route's form
+    (:func:`.cluster_level.information_observed_cluster_level`).
 
     Notes
     -----
@@ -241,7 +241,9 @@ def information_observed_stats(moments: Moments, stats: TwoLevelStats, jacobian:
     of p x p matrices: O(K^2 p^2) per size for K columns.
     """
     if _cluster_level(moments):
-        return None
+        from .cluster_level import information_observed_cluster_level
+
+        return information_observed_cluster_level(moments, stats, jacobian)
     p = stats.n_vars
     ps = p * (p + 1) // 2
     jac = np.eye(p + 2 * ps) if jacobian is None else jacobian
