@@ -273,6 +273,8 @@ def test_mlr_every_family_and_type(wrapper: str, kwargs: dict) -> None:
     # normal data: the sandwich is close to the model-based SEs
     assert 0.8 < np.median(model.fitted.se[ok] / ml.fitted.se[ok]) < 1.2
     assert "MLR" in str(model) and "robust SEs" in str(model)
+    assert "Yuan-Bentler" in model.fit().attrs["test"] and "sandwich" in model.fit().attrs["se"]
+    assert "sandwich" in model.parameters().attrs["se"] and "standard" in ml.fit().attrs["test"]
 
 
 def test_prune_uses_robust_p_values() -> None:

@@ -372,6 +372,11 @@ class Model:
         series = fit_measures(inputs)
         if self.robust:
             series = pd.concat([series, pd.Series(self._robust_measures(series))])
+        from .report.printing import se_label
+
+        series.attrs["se"] = se_label(self)
+        series.attrs["test"] = ("standard (chisq) and Yuan-Bentler scaled (chisq.scaled, lavaan's yuan.bentler.mplus)"
+                                if self.robust else "standard (likelihood ratio chisq)")
         unavailable = self._reference_unavailable()
         if unavailable:
             series[[k for k in series.index if k in REFERENCE_MEASURES or "scal" in k or "robust" in k]] = np.nan
