@@ -233,15 +233,13 @@ class Model:
             choice("starts", starts, ("values", "data"))
         return replace(self, table=table, fitted=None, starts=self.starts if starts is None else starts)
 
-    _with_table = with_table
-
     def fixpar(self, matrix: str, row: int | str, col: int | str = 1, value: float = 0.0, *,
                group: int | str | None = None) -> "Model":
         """Fix one element (1-based row/col or labels) at ``value``; returns a new, unfitted model."""
         from .spec import edit
 
         rows = edit.element_rows(self.table, matrix, row, col, group)
-        return self._with_table(edit.fix(self.table, rows, value))
+        return self.with_table(edit.fix(self.table, rows, value))
 
     def freepar(self, matrix: str, row: int | str, col: int | str = 1, *, start: float | None = None,
                 group: int | str | None = None) -> "Model":
@@ -249,19 +247,19 @@ class Model:
         from .spec import edit
 
         rows = edit.element_rows(self.table, matrix, row, col, group)
-        return self._with_table(edit.free(self.table, rows, start))
+        return self.with_table(edit.free(self.table, rows, start))
 
     def groupequal(self, matrix: str, row: int | str, col: int | str = 1) -> "Model":
         """Constrain one element equal across groups; returns a new, unfitted model."""
         from .spec import edit
 
-        return self._with_table(edit.group_equal(self.table, edit.element_rows(self.table, matrix, row, col)))
+        return self.with_table(edit.group_equal(self.table, edit.element_rows(self.table, matrix, row, col)))
 
     def groupfree(self, matrix: str, row: int | str, col: int | str = 1) -> "Model":
         """Remove the equality of one element across groups; returns a new, unfitted model."""
         from .spec import edit
 
-        return self._with_table(edit.group_free(self.table, edit.element_rows(self.table, matrix, row, col)))
+        return self.with_table(edit.group_free(self.table, edit.element_rows(self.table, matrix, row, col)))
 
     def MIs(self) -> pd.DataFrame:  # noqa: N802 - psychonetrics' name
         """Modification indices of every fixed element (sorted by MI); also merged into ``parameters()``."""
@@ -437,7 +435,7 @@ class Model:
         if group is None and len(self.stats) > 1:
             return {label: self.getmatrix(matrix, group=label, threshold=threshold, alpha=alpha, adjust=adjust)
                     for label in self.group_labels}
-        g = self._group_index(group)
+        g = self.group_index(group)
         mats = self.table.matrices(self.table.value, g)
         if matrix in mats:
             if threshold:
@@ -469,7 +467,8 @@ class Model:
                     mat[c, r] = 0.0
         return mat
 
-    def _group_index(self, group: int | str | None) -> int:
+    def group_index(self, group: int | str | None) -> int:
+        """Position (0-based) of ``group``: a group label, an index, or None for the first group."""
         if group is None:
             return 0
         labels = self.group_labels

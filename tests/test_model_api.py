@@ -1,0 +1,46 @@
+"""The Model's public surface: no private reach-ins, read-only results, stable columns, summaries, warnings."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+import psychonetrics as pn
+
+PACKAGE = Path(pn.__file__).resolve().parent
+SYNTAX = "F1 =~ y1 + y2 + y3; F2 =~ y4 + y5 + y6"
+
+
+@pytest.fixture(scope="module")
+def fitted() -> pn.Model:
+    return pn.ml_lnm(pn.datasets.seed_example(), SYNTAX, clusters="cluster").runmodel()
+
+
+def _model_privates() -> set[str]:
+    tree = ast.parse((PACKAGE / "model.py").read_text())
+    model = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "Model")
+    names = {n.name for n in model.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
+    names |= {n.target.id for n in model.body if isinstance(n, ast.AnnAssign) and isinstance(n.target, ast.Name)}
+    return {name for name in names if name.startswith("_") and not name.startswith("__")}
+
+
+def test_no_module_outside_model_reads_model_privates() -> None:
+    privates = _model_privates()
+    assert "_require_fit" in privates  # the scan sees the class
+    offenders = []
+    for path in PACKAGE.rglob("*.py"):
+        if path.name == "model.py" and path.parent == PACKAGE:
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Attribute) and node.attr in privates:
+                offenders.append(f"{path.relative_to(PACKAGE)}:{node.lineno} .{node.attr}")
+    assert offenders == []
+
+
+def test_group_index_is_public(fitted: pn.Model) -> None:
+    assert fitted.group_index(None) == 0
+    assert fitted.group_index(fitted.group_labels[0]) == 0
+    with pytest.raises(ValueError, match="`group`"):
+        fitted.group_index("nope")
