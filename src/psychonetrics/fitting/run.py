@@ -83,14 +83,13 @@ def estimate(
     *,
     estimator: str,
     optimizer: str,
-    x0: FloatArray | None = None,
     standard_errors: bool = True,
     progress: "Progress | None" = None,
 ) -> Estimates:
     """Optimize ``table`` on ``stats`` and compute standard errors (unless ``standard_errors`` is False)."""
     routes = routes_for(estimator, stats)
     obj = Objective(family, table, tuple(stats), routes)
-    start = table.start_vector() if x0 is None else x0
+    start = table.start_vector()
     # the scale of every block from moment estimates of the data: a block whose scales all fall far
     # below it has collapsed
     scale = with_start_values(table, family, stats).start_vector() if table.strict_bounds().any() else start
