@@ -44,3 +44,34 @@ def test_group_index_is_public(fitted: pn.Model) -> None:
     assert fitted.group_index(fitted.group_labels[0]) == 0
     with pytest.raises(ValueError, match="`group`"):
         fitted.group_index("nope")
+
+
+def test_a_fitted_models_arrays_are_read_only(fitted: pn.Model) -> None:
+    table = fitted.table
+    arrays = [getattr(table, name) for name in ("group", "matrix", "row", "col", "par", "value", "lower",
+                                                 "upper", "identification")]
+    arrays += [table.free_rows, fitted.fitted.vcov, fitted.fitted.se, fitted.fitted.result.x]
+    moments = fitted.fitted.moments[0]
+    arrays += [moments.mu, moments.sigma_within, moments.sigma_between]
+    stats = fitted.stats[0]
+    arrays += [stats.within_cov, stats.sizes, stats.size_counts, stats.size_means, stats.size_covs]
+    for array in arrays:
+        with pytest.raises(ValueError, match="read-only"):
+            array[0] = 1.0
+
+
+def test_read_only_tables_leave_the_callers_arrays_writeable(fitted: pn.Model) -> None:
+    value = fitted.table.value.copy()
+    table = fitted.table.with_columns(value=value)
+    value[0] = 123.0  # the caller's array stays writeable ...
+    assert not table.value.flags.writeable  # ... the table's is not
+    before = (fitted.table.par.copy(), fitted.table.value.copy())
+    edited = fitted.fixpar("lambda", "y2", "F1", 0.5)  # verbs edit copies
+    assert (fitted.table.par == before[0]).all() and (fitted.table.value == before[1]).all()
+    assert (edited.table.value == 0.5).any() and fitted.computed and not edited.computed
+
+
+def test_getmatrix_returns_a_copy(fitted: pn.Model) -> None:
+    lam = fitted.getmatrix("lambda")
+    lam[0, 0] = 99.0
+    assert fitted.getmatrix("lambda")[0, 0] != 99.0

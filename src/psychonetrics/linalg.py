@@ -9,6 +9,8 @@ Invariants
   (0,0), (1,0), ..., (n-1,0), (1,1), (2,1), ...
 * Jacobians of symmetric outputs are taken with respect to the *vech* of the
   output (rows) and the general ``vec`` of the inputs (columns).
+* Arrays held by results (parameter tables, estimates, statistics) and the
+  cached index arrays below are read-only (:func:`read_only`): edit a copy.
 """
 
 from __future__ import annotations
@@ -22,6 +24,20 @@ FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
 
 
+def read_only(array: np.ndarray) -> np.ndarray:
+    """``array`` that cannot be written to.
+
+    A writeable array is wrapped in a read-only view, so the caller's own
+    array stays writeable; an array already read-only is returned as is.
+    """
+    array = np.asarray(array)
+    if not array.flags.writeable:
+        return array
+    view = array.view()
+    view.flags.writeable = False
+    return view
+
+
 @cache
 def vech_indices(n: int) -> tuple[IntArray, IntArray]:
     """Row and column indices of the vech elements of an n x n matrix."""
@@ -30,14 +46,14 @@ def vech_indices(n: int) -> tuple[IntArray, IntArray]:
         for r in range(c, n):
             rows.append(r)
             cols.append(c)
-    return np.array(rows, dtype=np.int64), np.array(cols, dtype=np.int64)
+    return read_only(np.array(rows, dtype=np.int64)), read_only(np.array(cols, dtype=np.int64))
 
 
 @cache
 def vech_positions(n: int) -> IntArray:
     """Positions in ``vec`` (column-major) of the vech elements of an n x n matrix."""
     r, c = vech_indices(n)
-    return r + c * n
+    return read_only(r + c * n)
 
 
 def spd_inverse(a: FloatArray) -> FloatArray:

@@ -11,7 +11,7 @@ import numpy as np
 from ..data.stats import TwoLevelStats
 from ..families.base import Family, Moments
 from ..likelihood import Route, route_for
-from ..linalg import FloatArray
+from ..linalg import FloatArray, read_only
 from ..spec.build import with_start_values
 from ..spec.partable import ParTable
 from .objective import Objective
@@ -31,6 +31,10 @@ class Estimates:
     se: FloatArray  # (n_free,)
     information_kind: str
     moments: tuple[Moments, ...]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "vcov", read_only(self.vcov))
+        object.__setattr__(self, "se", read_only(self.se))
 
     @property
     def loglik(self) -> float:
