@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 import psychonetrics as pn
@@ -75,3 +76,27 @@ def test_getmatrix_returns_a_copy(fitted: pn.Model) -> None:
     lam = fitted.getmatrix("lambda")
     lam[0, 0] = 99.0
     assert fitted.getmatrix("lambda")[0, 0] != 99.0
+
+
+def test_parameters_columns_do_not_depend_on_mis(fitted: pn.Model) -> None:
+    model = fitted.with_table(fitted.table).runmodel()  # a fresh model: nothing computed yet
+    before = model.parameters()
+    model.MIs()
+    after = model.parameters()
+    assert list(after.columns) == list(before.columns) and "mi" not in after
+    pd.testing.assert_frame_equal(before, after)
+    with_mi = model.parameters(mi=True)
+    assert list(with_mi.columns) == list(before.columns) + ["mi", "pmi", "epc"]
+    assert with_mi.loc[~with_mi["fixed"], "mi"].isna().all()
+    assert with_mi.attrs == before.attrs
+
+
+def test_parameters_mi_computes_the_mis_when_needed(fitted: pn.Model) -> None:
+    model = fitted.with_table(fitted.table).runmodel()
+    with_mi = model.parameters(mi=True)
+    top = model.MIs().iloc[0]
+    row = with_mi[(with_mi["matrix"] == top["matrix"]) & (with_mi["row"] == top["row"])
+                  & (with_mi["col"] == top["col"])]
+    assert row["mi"].iloc[0] == pytest.approx(top["mi"])
+    with pytest.raises(ValueError, match="`mi`"):
+        model.parameters(mi=True, standardized=True)

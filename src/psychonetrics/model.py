@@ -262,17 +262,21 @@ class Model:
         return self.with_table(edit.group_free(self.table, edit.element_rows(self.table, matrix, row, col)))
 
     def MIs(self) -> pd.DataFrame:  # noqa: N802 - psychonetrics' name
-        """Modification indices of every fixed element (sorted by MI); also merged into ``parameters()``."""
+        """Modification indices of every fixed element (sorted by MI); ``parameters(mi=True)`` adds them to
+        the parameter table."""
         self._require_fit("MIs")
         from .inference.modindices import modification_indices
 
         if "mi" not in self._fit_cache:
-            frame = modification_indices(self)
-            self._fit_cache["mi"] = frame
-            cols = [c for c in ("mi", "pmi", "epc", "mi_equal", "pmi_equal", "mi_free", "pmi_free", "epc_free") if c in frame]
-            merged = frame.groupby(["matrix", "row", "col", "group"], as_index=False)[cols].first()
-            self._fit_cache["mi_frame"] = merged
+            self._fit_cache["mi"] = modification_indices(self)
         return self._fit_cache["mi"].copy()
+
+    def _mi_columns(self) -> pd.DataFrame:
+        """The MI columns of ``MIs()``, one row per matrix element (keys: matrix, row, col, group)."""
+        frame = self.MIs()
+        cols = [c for c in ("mi", "pmi", "epc", "mi_equal", "pmi_equal", "mi_free", "pmi_free", "epc_free")
+                if c in frame]
+        return frame.groupby(["matrix", "row", "col", "group"], as_index=False)[cols].first()
 
     def prune(self, *, alpha: float = 0.01, adjust: str = "none", matrices: Sequence[str] | None = None,
               recursive: bool = False, verbose: bool | None = None) -> "Model":
@@ -393,14 +397,19 @@ class Model:
             return np.nan, np.nan
         return float(np.mean(w)), float(np.mean(b))
 
-    def parameters(self, *, standardized: bool = False) -> pd.DataFrame:
+    def parameters(self, *, standardized: bool = False, mi: bool = False) -> pd.DataFrame:
         """Estimates with standard errors, z and p-values, one row per matrix element.
 
         ``standardized=True`` gives the std.all solution per level with
-        delta-method standard errors instead.  After ``MIs()`` the fixed
-        elements carry ``mi``, ``pmi`` and ``epc``.
+        delta-method standard errors instead.  ``mi=True`` adds the columns
+        of ``MIs()`` (``mi``, ``pmi``, ``epc``, and in multi-group models
+        ``mi_equal``, ``mi_free``, ...), NaN for free elements; the columns
+        never depend on whether ``MIs()`` ran before.
         """
         self._require_fit("parameters")
+        if standardized and mi:
+            raise ValueError("`mi`: modification indices go with the unstandardized parameters; "
+                             "use `parameters(mi=True)` without `standardized=True`.")
         if standardized:
             from .inference.standardize import standardized_solution
 
@@ -417,9 +426,10 @@ class Model:
         if self.fitted is not None:
             frame.attrs["information"] = self.fitted.information_kind
             frame.attrs["se"] = f"standard errors from the {self.fitted.information_kind} information"
-        mi = self._fit_cache.get("mi_frame")
-        if mi is not None:
-            frame = frame.merge(mi, on=["matrix", "row", "col", "group"], how="left")
+        if mi:
+            attrs = frame.attrs
+            frame = frame.merge(self._mi_columns(), on=["matrix", "row", "col", "group"], how="left")
+            frame.attrs = attrs
         return frame
 
     def getmatrix(self, matrix: str, *, group: int | str | None = None, threshold: bool = False,
