@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 import psychonetrics as pn
+from psychonetrics.exceptions import NotFittedError
 
 PACKAGE = Path(pn.__file__).resolve().parent
 SYNTAX = "F1 =~ y1 + y2 + y3; F2 =~ y4 + y5 + y6"
@@ -100,3 +101,26 @@ def test_parameters_mi_computes_the_mis_when_needed(fitted: pn.Model) -> None:
     assert row["mi"].iloc[0] == pytest.approx(top["mi"])
     with pytest.raises(ValueError, match="`mi`"):
         model.parameters(mi=True, standardized=True)
+
+
+def test_summary_prints_the_model_and_its_parameters(fitted: pn.Model) -> None:
+    from psychonetrics.report.printing import model_text, parameters_text
+
+    summary = fitted.summary()
+    assert str(summary) == model_text(fitted) + "\n\nParameter estimates:\n" + parameters_text(fitted)
+    assert repr(summary) == str(summary)
+    assert str(summary).startswith(str(fitted))
+    assert " - lambda" in str(summary) and "Parameter estimates:" in str(summary)
+
+
+def test_summary_displays_as_html(fitted: pn.Model) -> None:
+    page = fitted.summary()._repr_html_()
+    assert page.startswith("<pre>psychonetrics ml_lnm model")
+    assert page.count("<table") == 1 + page.count("<h5>")  # the fit measures, then one table per matrix
+    assert "<h5>lambda</h5>" in page and "omega_zeta_between" in page
+
+
+def test_summary_needs_a_fitted_model() -> None:
+    model = pn.ml_lnm(pn.datasets.seed_example(), SYNTAX, clusters="cluster")
+    with pytest.raises(NotFittedError, match="summary"):
+        model.summary()

@@ -12,7 +12,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -31,6 +31,9 @@ from .linalg import FloatArray
 from .spec.build import with_start_values
 from .spec.exogenous import Exogenous
 from .spec.partable import ParTable
+
+if TYPE_CHECKING:
+    from .report.summary import Summary
 
 @dataclass(frozen=True, eq=False)
 class Model:
@@ -503,12 +506,16 @@ class Model:
 
         return model_html(self)
 
-    def summary(self) -> str:
-        """The printed model followed by its parameters grouped by matrix."""
-        self._require_fit("summary")
-        from .report.printing import summary_text
+    def summary(self) -> "Summary":
+        """The printed model followed by its parameters grouped by matrix.
 
-        return summary_text(self)
+        Returns a :class:`~psychonetrics.report.summary.Summary`: ``print()``
+        gives the text, Jupyter displays it as tables.
+        """
+        self._require_fit("summary")
+        from .report.summary import summarize
+
+        return summarize(self)
 
 
 __all__ = ["Model"]
