@@ -5,11 +5,12 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
 import psychonetrics as pn
-from psychonetrics.exceptions import NotFittedError
+from psychonetrics.exceptions import ConvergenceWarning, DataWarning, ImproperSolutionWarning, NotFittedError
 
 PACKAGE = Path(pn.__file__).resolve().parent
 SYNTAX = "F1 =~ y1 + y2 + y3; F2 =~ y4 + y5 + y6"
@@ -124,3 +125,50 @@ def test_summary_needs_a_fitted_model() -> None:
     model = pn.ml_lnm(pn.datasets.seed_example(), SYNTAX, clusters="cluster")
     with pytest.raises(NotFittedError, match="summary"):
         model.summary()
+
+
+# warnings name the user's line -----------------------------------------------------------------
+def _seed_with_missing_cluster() -> pd.DataFrame:
+    data = pn.datasets.seed_example()
+    data.loc[0, "cluster"] = np.nan
+    return data
+
+
+def test_data_warning_points_at_the_callers_file() -> None:
+    with pytest.warns(DataWarning, match="missing cluster id") as record:
+        pn.ml_lvm(_seed_with_missing_cluster(), SYNTAX, clusters="cluster")
+    assert [w.filename for w in record] == [__file__]
+
+
+def test_engine_warning_points_at_the_callers_file() -> None:
+    pytest.importorskip("duckdb")
+    import pyarrow as pa
+
+    table = pa.Table.from_pandas(_seed_with_missing_cluster())
+    with pytest.warns(DataWarning, match="missing cluster id") as record:
+        pn.twolevel_stats(table, clusters="cluster")
+    assert [w.filename for w in record] == [__file__]
+
+
+def test_fit_warnings_point_at_the_callers_file() -> None:
+    syntax = SYNTAX + "\nF2 ~ F1"
+    with pytest.warns(ImproperSolutionWarning, match="Not identified") as record:
+        pn.ml_lvm(pn.datasets.seed_example(), syntax, clusters="cluster", sigma_zeta_within="full").runmodel()
+    assert record and {w.filename for w in record} == {__file__}
+
+
+def test_search_warnings_point_at_the_callers_file(fitted: pn.Model, monkeypatch: pytest.MonkeyPatch) -> None:
+    from psychonetrics.search import steps
+
+    monkeypatch.setattr(steps, "_refit", lambda model: None)  # every refit fails
+    with pytest.warns(ConvergenceWarning, match="prune: the pruned model did not converge") as record:
+        fitted.prune(alpha=1e-12)
+    assert [w.filename for w in record] == [__file__]
+
+
+def test_warn_helper_skips_every_package_frame() -> None:
+    from psychonetrics import _warn
+
+    with pytest.warns(UserWarning, match="direct") as record:
+        _warn.warn("direct", UserWarning)
+    assert record[0].filename == __file__

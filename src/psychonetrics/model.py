@@ -9,7 +9,6 @@ Every verb returns a new Model and leaves its input untouched::
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
@@ -19,6 +18,7 @@ import pandas as pd
 
 from ._arg import choice
 from ._threads import single_threaded_blas
+from ._warn import warn
 from .data.stats import TwoLevelStats
 from .exceptions import ConvergenceWarning, ImproperSolutionWarning, NotFittedError
 from .families.base import Family
@@ -191,11 +191,10 @@ class Model:
                           "without variance on that level")
             else:
                 advice = "check the model's identification, try `optimizer='lbfgs'`, or simplify the model"
-            warnings.warn(
+            warn(
                 f"The model did not converge ({res.message}; {res.iterations} iterations, gradient norm "
                 f"{res.gradient_norm:.3g}). Estimates and fit measures are unreliable: {advice}.",
                 ConvergenceWarning,
-                stacklevel=3,
             )
         from .inference.diagnostics import diagnose
 
@@ -216,8 +215,7 @@ class Model:
         for kind, items in by_kind.items():
             where = ", ".join(p.element(self.group_labels) for p in items[:8]) + (" ..." if len(items) > 8 else "")
             detail = "" if kind == "not identified" else f" ({items[0].detail})"
-            warnings.warn(f"{kind.capitalize()}: {where}{detail}; {advice[kind]}.", ImproperSolutionWarning,
-                          stacklevel=3)
+            warn(f"{kind.capitalize()}: {where}{detail}; {advice[kind]}.", ImproperSolutionWarning)
 
     def with_table(self, table: ParTable, *, starts: str | None = None) -> "Model":
         """An unfitted copy with a new parameter table (same data and cached reference fits).
@@ -372,7 +370,7 @@ class Model:
                 "solution) and fits better than the saturated model, which keeps Sigma_W and Sigma_B positive "
                 "semi-definite (as psychonetrics)"
             )
-            warnings.warn(f"Fit: {series.attrs['warning']}.", ImproperSolutionWarning, stacklevel=2)
+            warn(f"Fit: {series.attrs['warning']}.", ImproperSolutionWarning)
         self._fit_cache["fit"] = series
         return series.copy()
 

@@ -16,13 +16,13 @@ the mean of ``(m_j - a_s)(m_j - a_s)'``.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from .._arg import preview
+from .._warn import warn
 from ..exceptions import DataWarning
 from .frame import _check_variances, resolve_names  # noqa: F401  (resolve_names: used by the engines)
 from .stats import TwoLevelStats
@@ -56,7 +56,6 @@ def check_pass1(
     names: Sequence[str],
     grouped: bool,
     dropna: bool,
-    stacklevel: int,
 ) -> tuple[list[GroupCounts], int, int]:
     """Raise or warn as the in-memory stage does; return the usable groups and drop counts.
 
@@ -66,10 +65,9 @@ def check_pass1(
     n_no_cluster = sum(c.n_no_cluster for c in counts)
     if n_no_cluster:
         what = "cluster id" if not grouped else "cluster id or group label"
-        warnings.warn(
+        warn(
             f"`{SOURCE}`: {n_no_cluster} row(s) with a missing {what} were dropped.",
             DataWarning,
-            stacklevel=stacklevel,
         )
     usable = [c for c in counts if c.n_rows > c.n_no_cluster]
     p = len(names)
@@ -81,10 +79,9 @@ def check_pass1(
         )
     n_empty = sum(c.n_empty for c in usable)
     if n_empty:
-        warnings.warn(
+        warn(
             f"`{SOURCE}`: {n_empty} row(s) with every variable missing carry no information and were dropped.",
             DataWarning,
-            stacklevel=stacklevel,
         )
     n_observed = [sum(c.n_observed[k] for c in usable) for k in range(p)]
     never = [names[k] for k in range(p) if usable and n_observed[k] == 0]

@@ -119,7 +119,6 @@ def duckdb_stats(
     groups: str | None,
     dropna: bool,
     connection: Any = None,
-    stacklevel: int = 3,
 ) -> list[TwoLevelStats]:
     """Statistics of every group of a DuckDB-readable source (see :func:`twolevel_stats`).
 
@@ -144,9 +143,7 @@ def duckdb_stats(
             rel = con.from_arrow(source)
         else:
             raise TypeError(f"`source`: cannot read a {type(source).__name__} with DuckDB.")
-        return _relation_stats(
-            rel, vars=vars, clusters=clusters, groups=groups, dropna=dropna, stacklevel=stacklevel + 1
-        )
+        return _relation_stats(rel, vars=vars, clusters=clusters, groups=groups, dropna=dropna)
     finally:
         if own is not None:
             own.close()
@@ -159,7 +156,6 @@ def _relation_stats(
     clusters: str,
     groups: str | None,
     dropna: bool,
-    stacklevel: int,
 ) -> list[TwoLevelStats]:
     names = resolve_names(
         rel.columns,
@@ -182,9 +178,7 @@ def _relation_stats(
     counts = _fast_pass1(rel, p=p, g_expr=g_expr, cluster=clusters, values=values)
     if counts is None:  # missing or infinite values somewhere: count them in detail
         counts = _detailed_pass1(rel, p=p, base=base, has=has)
-    usable, n_no_cluster, n_empty = check_pass1(
-        counts, names=names, grouped=groups is not None, dropna=dropna, stacklevel=stacklevel + 1
-    )
+    usable, n_no_cluster, n_empty = check_pass1(counts, names=names, grouped=groups is not None, dropna=dropna)
     usable = [c for c in usable if c.shift[0] is not None]  # groups left with no complete row
     if not usable:
         raise ValueError("`clusters`: the data have 0 cluster(s); a two-level model needs at least two.")

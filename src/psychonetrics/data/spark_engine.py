@@ -54,7 +54,6 @@ def spark_stats(
     clusters: str,
     groups: str | None,
     dropna: bool,
-    stacklevel: int = 3,
 ) -> list[TwoLevelStats]:
     """Statistics of every group of a Spark DataFrame (see :func:`twolevel_stats`).
 
@@ -125,9 +124,7 @@ def spark_stats(
             )
         )
     values = {c.label: r["g"] for c, r in zip(counts, rows)}
-    usable, n_no_cluster, n_empty = check_pass1(
-        counts, names=names, grouped=groups is not None, dropna=dropna, stacklevel=stacklevel + 1
-    )
+    usable, n_no_cluster, n_empty = check_pass1(counts, names=names, grouped=groups is not None, dropna=dropna)
     usable = [c for c in usable if c.shift[0] is not None]
     if not usable:
         raise ValueError("`clusters`: the data have 0 cluster(s); a two-level model needs at least two.")
