@@ -345,3 +345,33 @@ def test_spark_missing_values(spark, tmp_path: Path) -> None:  # type: ignore[no
         twolevel_stats(sdf, clusters="cluster")
     expected = frame_to_stats(frame.dropna(), vars=None, clusters="cluster")[0]
     assert_same_stats(twolevel_stats(sdf, clusters="cluster", dropna=True), expected)
+
+
+@SPARK_PANDAS_NOTE
+def test_spark_pass1_messages_and_drops_equal_duckdb(spark, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    frame = simulate(seed=13)
+    frame["group"] = np.where(frame["cluster"] % 2 == 0, "a", "b")
+    frame.loc[[3, 10, 11], "y2"] = np.nan
+    frame.loc[30, ["y1", "y2", "y3", "y4"]] = np.nan  # empty row
+    frame.loc[40, "cluster"] = np.nan  # missing cluster id
+    frame.loc[50, "group"] = None  # missing group label
+    path = tmp_path / "pass1.parquet"
+    frame.to_parquet(path, index=False)
+    sdf = spark.read.parquet(str(path))
+    for engine_source in (path, sdf):
+        with pytest.warns(DataWarning), pytest.raises(ValueError, match=r"3 of .* row\(s\) have missing"):
+            twolevel_stats(engine_source, clusters="cluster", groups="group")
+    with pytest.warns(DataWarning) as duck_record:
+        expected = twolevel_stats(path, clusters="cluster", groups="group", dropna=True)
+    with pytest.warns(DataWarning) as spark_record:
+        got = twolevel_stats(sdf, clusters="cluster", groups="group", dropna=True)
+    assert [str(w.message) for w in spark_record] == [str(w.message) for w in duck_record]
+    assert [w.filename for w in spark_record] == [__file__] * len(spark_record)
+    assert [g.group for g in got] == [e.group for e in expected] == ["a", "b"]
+    for g, e in zip(got, expected):
+        assert (g.n_dropped_missing_cluster, g.n_dropped_empty) == (e.n_dropped_missing_cluster, e.n_dropped_empty)
+        assert_same_stats(g, e)
+    frame.loc[5, "y3"] = np.inf
+    frame.to_parquet(path, index=False)
+    with pytest.warns(DataWarning), pytest.raises(ValueError, match=r"variable\(s\) 'y3' contain infinite values"):
+        twolevel_stats(spark.read.parquet(str(path)), clusters="cluster", groups="group", dropna=True)

@@ -88,9 +88,10 @@ def test_mi_close_to_likelihood_ratio_and_epc_to_refit() -> None:
     assert abs(top["mi"] - lr) < 0.10 * lr
     est = freed.getmatrix("sigma_epsilon_within")[3, 2]
     assert abs(top["epc"] - est) < 0.15 * abs(est)
-    # MIs are merged into parameters()
-    params = mod.parameters()
+    # parameters(mi=True) adds them; parameters() keeps its columns
+    params = mod.parameters(mi=True)
     assert "mi" in params and params.loc[params["fixed"], "mi"].notna().any()
+    assert "mi" not in mod.parameters()
     # identification-fixed elements and structural diagonals are not candidates
     assert not ((mis["matrix"] == "lambda") & (mis["row"] == 1) & (mis["col"] == 1)).any()
     assert not ((mis["matrix"] == "beta_within") & (mis["row"] == mis["col"])).any()

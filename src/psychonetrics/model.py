@@ -9,16 +9,16 @@ Every verb returns a new Model and leaves its input untouched::
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from ._arg import choice
 from ._threads import single_threaded_blas
+from ._warn import warn
 from .data.stats import TwoLevelStats
 from .exceptions import ConvergenceWarning, ImproperSolutionWarning, NotFittedError
 from .families.base import Family
@@ -31,6 +31,9 @@ from .linalg import FloatArray
 from .spec.build import with_start_values
 from .spec.exogenous import Exogenous
 from .spec.partable import ParTable
+
+if TYPE_CHECKING:
+    from .report.summary import Summary
 
 @dataclass(frozen=True, eq=False)
 class Model:
@@ -196,19 +199,17 @@ class Model:
                           "without variance on that level")
             else:
                 advice = "check the model's identification, try `optimizer='lbfgs'`, or simplify the model"
-            warnings.warn(
+            warn(
                 f"The model did not converge ({res.message}; {res.iterations} iterations, gradient norm "
                 f"{res.gradient_norm:.3g}). Estimates and fit measures are unreliable: {advice}.",
                 ConvergenceWarning,
-                stacklevel=3,
             )
         if fitted.information_fallback:
-            warnings.warn(
+            warn(
                 "The observed information is not positive definite at this solution (a parameter on its bound or "
                 "a nearly singular level), so the standard errors use the expected information instead"
                 + (" as the sandwich's bread" if fitted.robust else "") + ".",
                 ImproperSolutionWarning,
-                stacklevel=3,
             )
         from .inference.diagnostics import diagnose
 
@@ -229,8 +230,7 @@ class Model:
         for kind, items in by_kind.items():
             where = ", ".join(p.element(self.group_labels) for p in items[:8]) + (" ..." if len(items) > 8 else "")
             detail = "" if kind == "not identified" else f" ({items[0].detail})"
-            warnings.warn(f"{kind.capitalize()}: {where}{detail}; {advice[kind]}.", ImproperSolutionWarning,
-                          stacklevel=3)
+            warn(f"{kind.capitalize()}: {where}{detail}; {advice[kind]}.", ImproperSolutionWarning)
 
     def with_table(self, table: ParTable, *, starts: str | None = None) -> "Model":
         """An unfitted copy with a new parameter table (same data and cached reference fits).
@@ -249,15 +249,13 @@ class Model:
             choice("starts", starts, ("values", "data"))
         return replace(self, table=table, fitted=None, starts=self.starts if starts is None else starts)
 
-    _with_table = with_table
-
     def fixpar(self, matrix: str, row: int | str, col: int | str = 1, value: float = 0.0, *,
                group: int | str | None = None) -> "Model":
         """Fix one element (1-based row/col or labels) at ``value``; returns a new, unfitted model."""
         from .spec import edit
 
         rows = edit.element_rows(self.table, matrix, row, col, group)
-        return self._with_table(edit.fix(self.table, rows, value))
+        return self.with_table(edit.fix(self.table, rows, value))
 
     def freepar(self, matrix: str, row: int | str, col: int | str = 1, *, start: float | None = None,
                 group: int | str | None = None) -> "Model":
@@ -265,32 +263,36 @@ class Model:
         from .spec import edit
 
         rows = edit.element_rows(self.table, matrix, row, col, group)
-        return self._with_table(edit.free(self.table, rows, start))
+        return self.with_table(edit.free(self.table, rows, start))
 
     def groupequal(self, matrix: str, row: int | str, col: int | str = 1) -> "Model":
         """Constrain one element equal across groups; returns a new, unfitted model."""
         from .spec import edit
 
-        return self._with_table(edit.group_equal(self.table, edit.element_rows(self.table, matrix, row, col)))
+        return self.with_table(edit.group_equal(self.table, edit.element_rows(self.table, matrix, row, col)))
 
     def groupfree(self, matrix: str, row: int | str, col: int | str = 1) -> "Model":
         """Remove the equality of one element across groups; returns a new, unfitted model."""
         from .spec import edit
 
-        return self._with_table(edit.group_free(self.table, edit.element_rows(self.table, matrix, row, col)))
+        return self.with_table(edit.group_free(self.table, edit.element_rows(self.table, matrix, row, col)))
 
     def MIs(self) -> pd.DataFrame:  # noqa: N802 - psychonetrics' name
-        """Modification indices of every fixed element (sorted by MI); also merged into ``parameters()``."""
+        """Modification indices of every fixed element (sorted by MI); ``parameters(mi=True)`` adds them to
+        the parameter table."""
         self._require_fit("MIs")
         from .inference.modindices import modification_indices
 
         if "mi" not in self._fit_cache:
-            frame = modification_indices(self)
-            self._fit_cache["mi"] = frame
-            cols = [c for c in ("mi", "pmi", "epc", "mi_equal", "pmi_equal", "mi_free", "pmi_free", "epc_free") if c in frame]
-            merged = frame.groupby(["matrix", "row", "col", "group"], as_index=False)[cols].first()
-            self._fit_cache["mi_frame"] = merged
+            self._fit_cache["mi"] = modification_indices(self)
         return self._fit_cache["mi"].copy()
+
+    def _mi_columns(self) -> pd.DataFrame:
+        """The MI columns of ``MIs()``, one row per matrix element (keys: matrix, row, col, group)."""
+        frame = self.MIs()
+        cols = [c for c in ("mi", "pmi", "epc", "mi_equal", "pmi_equal", "mi_free", "pmi_free", "epc_free")
+                if c in frame]
+        return frame.groupby(["matrix", "row", "col", "group"], as_index=False)[cols].first()
 
     def prune(self, *, alpha: float = 0.01, adjust: str = "none", matrices: Sequence[str] | None = None,
               recursive: bool = False, verbose: bool | None = None) -> "Model":
@@ -390,7 +392,7 @@ class Model:
                 "solution) and fits better than the saturated model, which keeps Sigma_W and Sigma_B positive "
                 "semi-definite (as psychonetrics)"
             )
-            warnings.warn(f"Fit: {series.attrs['warning']}.", ImproperSolutionWarning, stacklevel=2)
+            warn(f"Fit: {series.attrs['warning']}.", ImproperSolutionWarning)
         self._fit_cache["fit"] = series
         return series.copy()
 
@@ -453,14 +455,19 @@ class Model:
             return np.nan, np.nan
         return float(np.mean(w)), float(np.mean(b))
 
-    def parameters(self, *, standardized: bool = False) -> pd.DataFrame:
+    def parameters(self, *, standardized: bool = False, mi: bool = False) -> pd.DataFrame:
         """Estimates with standard errors, z and p-values, one row per matrix element.
 
         ``standardized=True`` gives the std.all solution per level with
-        delta-method standard errors instead.  After ``MIs()`` the fixed
-        elements carry ``mi``, ``pmi`` and ``epc``.
+        delta-method standard errors instead.  ``mi=True`` adds the columns
+        of ``MIs()`` (``mi``, ``pmi``, ``epc``, and in multi-group models
+        ``mi_equal``, ``mi_free``, ...), NaN for free elements; the columns
+        never depend on whether ``MIs()`` ran before.
         """
         self._require_fit("parameters")
+        if standardized and mi:
+            raise ValueError("`mi`: modification indices go with the unstandardized parameters; "
+                             "use `parameters(mi=True)` without `standardized=True`.")
         if standardized:
             from .inference.standardize import standardized_solution
 
@@ -480,9 +487,10 @@ class Model:
             frame.attrs["information"] = self.fitted.information_kind
             frame.attrs["se"] = se_label(self)
             frame.attrs["robust"] = self.fitted.robust
-        mi = self._fit_cache.get("mi_frame")
-        if mi is not None:
-            frame = frame.merge(mi, on=["matrix", "row", "col", "group"], how="left")
+        if mi:
+            attrs = frame.attrs
+            frame = frame.merge(self._mi_columns(), on=["matrix", "row", "col", "group"], how="left")
+            frame.attrs = attrs
         return frame
 
     def getmatrix(self, matrix: str, *, group: int | str | None = None, threshold: bool = False,
@@ -498,7 +506,7 @@ class Model:
         if group is None and len(self.stats) > 1:
             return {label: self.getmatrix(matrix, group=label, threshold=threshold, alpha=alpha, adjust=adjust)
                     for label in self.group_labels}
-        g = self._group_index(group)
+        g = self.group_index(group)
         mats = self.table.matrices(self.table.value, g)
         if matrix in mats:
             if threshold:
@@ -530,7 +538,8 @@ class Model:
                     mat[c, r] = 0.0
         return mat
 
-    def _group_index(self, group: int | str | None) -> int:
+    def group_index(self, group: int | str | None) -> int:
+        """Position (0-based) of ``group``: a group label, an index, or None for the first group."""
         if group is None:
             return 0
         labels = self.group_labels
@@ -555,12 +564,16 @@ class Model:
 
         return model_html(self)
 
-    def summary(self) -> str:
-        """The printed model followed by its parameters grouped by matrix."""
-        self._require_fit("summary")
-        from .report.printing import summary_text
+    def summary(self) -> "Summary":
+        """The printed model followed by its parameters grouped by matrix.
 
-        return summary_text(self)
+        Returns a :class:`~psychonetrics.report.summary.Summary`: ``print()``
+        gives the text, Jupyter displays it as tables.
+        """
+        self._require_fit("summary")
+        from .report.summary import summarize
+
+        return summarize(self)
 
 
 __all__ = ["Model"]

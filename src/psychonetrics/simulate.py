@@ -78,7 +78,7 @@ def generate(model: "Model", *, n_clusters: int, cluster_size: int | Sequence[in
     if not isinstance(n_clusters, (int, np.integer)) or n_clusters < 1:
         raise ValueError(f"`n_clusters`: expected a positive integer, got {n_clusters!r}.")
     rng = np.random.default_rng(seed)
-    g = model._group_index(group)
+    g = model.group_index(group)
     mom = model.family.implied(model.table.matrices(model.table.value, g))
     f_w = _factor(mom.sigma_within, argument="Sigma_W")
     f_b = _factor(mom.sigma_between, argument="Sigma_B")

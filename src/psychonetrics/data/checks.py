@@ -15,12 +15,12 @@
 
 from __future__ import annotations
 
-import warnings
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .._arg import preview
+from .._warn import warn
 from ..exceptions import DataWarning
 from .stats import TwoLevelStats
 
@@ -89,9 +89,8 @@ def check_statistics(stats: TwoLevelStats, roles: "Roles | None" = None) -> None
     p_b = between_idx.size
     needed = p_b + p_b * (p_b + 1) // 2
     if stats.n_clusters < needed:
-        warnings.warn(
+        warn(
             f"`data`{where}: {stats.n_clusters} clusters for a between level whose saturated model has {needed} "
             "parameters; between-level estimates and the chi-square are unreliable.",
             DataWarning,
-            stacklevel=4,
         )

@@ -22,6 +22,10 @@ are formed.
 
 Memory is bounded by the cluster table (J rows) and DuckDB's scan buffers,
 not by the number of rows.
+
+The steps (``_rows``, ``_fast_pass1``/``_detailed_pass1``, ``_centred_rows``,
+``_cluster_passes``) carry the same names in the Spark engine; the checks and
+the assembly are shared (:mod:`psychonetrics.data._engine_common`).
 """
 
 from __future__ import annotations
@@ -29,10 +33,11 @@ from __future__ import annotations
 import glob as _glob
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ._engine_common import GroupCounts, assemble, check_pass1, resolve_names, tri_indices
+from ._engine_common import GroupCounts, SizeAggregates, assemble_groups, check_pass1, resolve_names, tri_indices
 from .stats import TwoLevelStats
 
 SRC = "__psychonetrics_source"
@@ -119,7 +124,6 @@ def duckdb_stats(
     groups: str | None,
     dropna: bool,
     connection: Any = None,
-    stacklevel: int = 3,
 ) -> list[TwoLevelStats]:
     """Statistics of every group of a DuckDB-readable source (see :func:`twolevel_stats`).
 
@@ -144,9 +148,7 @@ def duckdb_stats(
             rel = con.from_arrow(source)
         else:
             raise TypeError(f"`source`: cannot read a {type(source).__name__} with DuckDB.")
-        return _relation_stats(
-            rel, vars=vars, clusters=clusters, groups=groups, dropna=dropna, stacklevel=stacklevel + 1
-        )
+        return _relation_stats(rel, vars=vars, clusters=clusters, groups=groups, dropna=dropna)
     finally:
         if own is not None:
             own.close()
@@ -159,7 +161,6 @@ def _relation_stats(
     clusters: str,
     groups: str | None,
     dropna: bool,
-    stacklevel: int,
 ) -> list[TwoLevelStats]:
     names = resolve_names(
         rel.columns,
@@ -169,35 +170,59 @@ def _relation_stats(
         groups=groups,
     )
     p = len(names)
+    rows = _rows(names, clusters=clusters, groups=groups)
+    counts = _fast_pass1(rel, rows, p=p)
+    if counts is None:  # missing or infinite values somewhere: count them in detail
+        counts = _detailed_pass1(rel, rows, p=p)
+    usable, n_no_cluster, n_empty = check_pass1(counts, names=names, grouped=groups is not None, dropna=dropna)
+    z = _centred_rows(rows, usable, p=p, grouped=groups is not None)
+    aggregates = _cluster_passes(rel, z, p=p)
+    return assemble_groups(usable, aggregates, names=names, grouped=groups is not None,
+                           n_no_cluster=n_no_cluster, n_empty=n_empty)
+
+
+@dataclass(frozen=True)
+class _Rows:
+    """SQL over the source's rows (see :func:`_rows`)."""
+
+    selected: str  # g, cl and the variables as doubles v0..
+    flagged: str  # the same with miss0.., miss_any and miss_all
+    has: str  # the row has a cluster id and a group label
+
+
+def _rows(names: Sequence[str], *, clusters: str, groups: str | None) -> _Rows:
+    """The selected columns: group value ``g`` (0 without groups), cluster ``cl``, the variables as
+    doubles ``v0..``, and (``flagged``) their missing flags (NULL or NaN)."""
+    p = len(names)
     g_expr = ident(groups) if groups is not None else "0"
     values = ", ".join(f"CAST({ident(v)} AS DOUBLE) AS v{k}" for k, v in enumerate(names))
+    selected = f"SELECT {g_expr} AS g, {ident(clusters)} AS cl, {values} FROM {SRC}"
     missing = ", ".join(f"(v{k} IS NULL OR isnan(v{k})) AS miss{k}" for k in range(p))
     any_miss = " OR ".join(f"miss{k}" for k in range(p))
     all_miss = " AND ".join(f"miss{k}" for k in range(p))
-    base = (
+    flagged = (
         "SELECT *, (" + any_miss + ") AS miss_any, (" + all_miss + ") AS miss_all FROM ("
-        f"SELECT *, {missing} FROM (SELECT {g_expr} AS g, {ident(clusters)} AS cl, {values} FROM {SRC}))"
+        f"SELECT *, {missing} FROM ({selected}))"
     )
-    has = "cl IS NOT NULL AND g IS NOT NULL"
-    counts = _fast_pass1(rel, p=p, g_expr=g_expr, cluster=clusters, values=values)
-    if counts is None:  # missing or infinite values somewhere: count them in detail
-        counts = _detailed_pass1(rel, p=p, base=base, has=has)
-    usable, n_no_cluster, n_empty = check_pass1(
-        counts, names=names, grouped=groups is not None, dropna=dropna, stacklevel=stacklevel + 1
-    )
-    usable = [c for c in usable if c.shift[0] is not None]  # groups left with no complete row
-    if not usable:
-        raise ValueError("`clusters`: the data have 0 cluster(s); a two-level model needs at least two.")
+    return _Rows(selected=selected, flagged=flagged, has="cl IS NOT NULL AND g IS NOT NULL")
 
-    # Shift of every variable: a literal, or a CASE over the group labels.
-    def shift_expr(k: int) -> str:
-        if groups is None:
-            return double(usable[0].shift[k])
-        whens = " ".join(f"WHEN {literal(c.label)} THEN {double(c.shift[k])}" for c in usable)
+
+def _centred_rows(rows: _Rows, usable: Sequence[GroupCounts], *, p: int, grouped: bool) -> str:
+    """The usable complete rows as the group ``label`` (``g``), ``cl`` and ``z_k = v_k - c_k``."""
+
+    def shift(k: int) -> str:  # a literal, or a CASE over the group labels
+        if not grouped:
+            return double(usable[0].shift[k])  # type: ignore[arg-type]
+        whens = " ".join(f"WHEN {literal(c.label)} THEN {double(c.shift[k])}" for c in usable)  # type: ignore[arg-type]
         return f"(CASE CAST(g AS VARCHAR) {whens} END)"
 
-    centred = ", ".join(f"v{k} - {shift_expr(k)} AS z{k}" for k in range(p))
-    z = f"SELECT CAST(g AS VARCHAR) AS g, cl, {centred} FROM ({base}) WHERE {has} AND NOT miss_any"
+    centred = ", ".join(f"v{k} - {shift(k)} AS z{k}" for k in range(p))
+    return f"SELECT CAST(g AS VARCHAR) AS g, cl, {centred} FROM ({rows.flagged}) WHERE {rows.has} AND NOT miss_any"
+
+
+def _cluster_passes(rel: Any, z: str, *, p: int) -> dict[str | None, SizeAggregates]:
+    """Passes 2 and 3 in one query: the cluster table (J rows, materialised), its per-size means and
+    covariances, and the within-cluster cross-products of the rows joined to their cluster."""
     pairs = tri_indices(p)
     mean_cols = ", ".join(f"sum(z{k}) / count(*) AS m{k}" for k in range(p))
     size_means = ", ".join(f"avg(m{k}) AS a{k}" for k in range(p))
@@ -219,28 +244,20 @@ def _relation_stats(
     )
     result = rel.query(SRC, main).fetchall()
     q = len(pairs)
-    out = []
-    for c in usable:
-        key = c.label if groups is not None else "0"
-        mine = [r for r in result if r[0] == key]
-        out.append(
-            assemble(
-                names=names,
-                label=c.label if groups is not None else None,
-                shift=[float(s) for s in c.shift],
-                sizes=[int(r[1]) for r in mine],
-                counts=[int(r[2]) for r in mine],
-                centred_means=[r[3 : 3 + p] for r in mine],
-                cov_tri=[r[3 + p : 3 + p + q] for r in mine],
-                within_tri=mine[0][3 + p + q :] if mine else [0.0] * q,
-                n_dropped_missing_cluster=n_no_cluster,
-                n_dropped_empty=n_empty,
-            )
+    out: dict[str | None, SizeAggregates] = {}
+    for label in dict.fromkeys(r[0] for r in result):
+        mine = [r for r in result if r[0] == label]
+        out[label] = SizeAggregates(
+            sizes=[int(r[1]) for r in mine],
+            counts=[int(r[2]) for r in mine],
+            centred_means=[r[3 : 3 + p] for r in mine],
+            cov_tri=[r[3 + p : 3 + p + q] for r in mine],
+            within_tri=mine[0][3 + p + q :],
         )
     return out
 
 
-def _fast_pass1(rel: Any, *, p: int, g_expr: str, cluster: str, values: str) -> list[GroupCounts] | None:
+def _fast_pass1(rel: Any, rows: _Rows, *, p: int) -> list[GroupCounts] | None:
     """Pass 1 with plain aggregates (no FILTER clauses: several times faster).
 
     ``count(v)`` finds NULLs and a non-finite ``avg(v)`` finds NaN and
@@ -251,25 +268,13 @@ def _fast_pass1(rel: Any, *, p: int, g_expr: str, cluster: str, values: str) -> 
     means = ", ".join(f"avg(v{k})" for k in range(p))
     sql = (
         "SELECT g IS NULL, CAST(g AS VARCHAR), cl IS NULL AS no_cl, count(*), "
-        f"{counts}, {means} FROM (SELECT {g_expr} AS g, {ident(cluster)} AS cl, {values} FROM {SRC}) "
+        f"{counts}, {means} FROM ({rows.selected}) "
         "GROUP BY g, cl IS NULL ORDER BY g NULLS LAST, no_cl"
     )
     out: dict[tuple[bool, str], GroupCounts] = {}
     for r in rel.query(SRC, sql).fetchall():
         g_null, label, no_cl, n = bool(r[0]), r[1], bool(r[2]), int(r[3])
-        c = out.setdefault(
-            (g_null, label),
-            GroupCounts(
-                label=None if g_null else label,
-                n_rows=0,
-                n_no_cluster=0,
-                n_incomplete=0,
-                n_empty=0,
-                n_inf=[0] * p,
-                n_observed=[0] * p,
-                shift=[None] * p,
-            ),
-        )
+        c = out.setdefault((g_null, label), GroupCounts.empty(None if g_null else label, p))
         c.n_rows += n
         if no_cl or g_null:
             c.n_no_cluster += n
@@ -282,8 +287,9 @@ def _fast_pass1(rel: Any, *, p: int, g_expr: str, cluster: str, values: str) -> 
     return list(out.values())
 
 
-def _detailed_pass1(rel: Any, *, p: int, base: str, has: str) -> list[GroupCounts]:
+def _detailed_pass1(rel: Any, rows: _Rows, *, p: int) -> list[GroupCounts]:
     """Pass 1 with every count the messages need (used when values are missing or infinite)."""
+    has = rows.has
     per_var = ", ".join(
         f"count(*) FILTER (WHERE {has} AND isinf(v{k})) AS inf{k}, "
         f"count(*) FILTER (WHERE {has} AND NOT miss{k}) AS obs{k}, "
@@ -295,7 +301,7 @@ def _detailed_pass1(rel: Any, *, p: int, base: str, has: str) -> list[GroupCount
         f"count(*) FILTER (WHERE NOT ({has})) AS n_no_cluster, "
         f"count(*) FILTER (WHERE {has} AND miss_any) AS n_incomplete, "
         f"count(*) FILTER (WHERE {has} AND miss_all) AS n_empty, {per_var} "
-        f"FROM ({base}) GROUP BY g ORDER BY g NULLS LAST"
+        f"FROM ({rows.flagged}) GROUP BY g ORDER BY g NULLS LAST"
     )
     return [
         GroupCounts(

@@ -7,13 +7,13 @@ each variable before any cross-product is formed, so data with huge offsets
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 
 from .._arg import choice, preview
+from .._warn import warn
 from ..exceptions import DataWarning
 from .stats import TwoLevelStats, UnitData, stats_from_cluster_sums
 
@@ -190,10 +190,9 @@ def frame_to_stats(
     n_missing_cluster = int(missing_cluster.sum())
     if n_missing_cluster:
         what = "cluster id" if groups is None else "cluster id or group label"
-        warnings.warn(
+        warn(
             f"`data`: {n_missing_cluster} row(s) with a missing {what} were dropped.",
             DataWarning,
-            stacklevel=3,
         )
         frame = frame.loc[~missing_cluster]
     values = frame[names].to_numpy(dtype=float, na_value=np.nan)
@@ -204,10 +203,9 @@ def frame_to_stats(
     empty = ~observed.any(axis=1)
     n_empty = int(empty.sum())
     if n_empty:
-        warnings.warn(
+        warn(
             f"`data`: {n_empty} row(s) with every variable missing carry no information and were dropped.",
             DataWarning,
-            stacklevel=3,
         )
         frame = frame.loc[~empty]
         values = values[~empty]
@@ -385,15 +383,13 @@ def _check_variances(stats: TwoLevelStats, where: str, *, cluster_level: Sequenc
     flat_within = [v for v, w, t in zip(stats.vars, within, total)
                    if (not w > 1e-12 * t or t == 0) and v not in cluster_level]
     if flat_within:
-        warnings.warn(
+        warn(
             f"`data`{where}: variable(s) {preview(flat_within)} have zero within-cluster variance.",
             DataWarning,
-            stacklevel=4,
         )
     flat_between = [v for v, b, t in zip(stats.vars, between, total) if t > 0 and not b > 1e-12 * t]
     if flat_between:
-        warnings.warn(
+        warn(
             f"`data`{where}: variable(s) {preview(flat_between)} have zero between-cluster variance.",
             DataWarning,
-            stacklevel=4,
         )

@@ -9,22 +9,28 @@ algorithm; and ``local[*]`` mode runs the identical code on one machine,
 offline, for tests.  Dask users can hand their Parquet files to the DuckDB
 engine, which is faster on one machine anyway.
 
-The algorithm is that of :mod:`psychonetrics.data.duckdb_engine`: pass 1
-(counts and per-group shift ``c``), pass 2 (per cluster ``n_j`` and
-``m_j = mean(y - c)``, persisted: J rows), pass 3 (rows joined to their
-cluster for ``sum (y - c - m_j)(y - c - m_j)'``; per size the count, mean and
-ML covariance of ``m_j`` around its size mean).  Every cross-product is taken
+The steps are those of :mod:`psychonetrics.data.duckdb_engine`, with the
+same names (see :mod:`psychonetrics.data._engine_common`): ``_rows``,
+pass 1 (``_fast_pass1``, and ``_detailed_pass1`` when values are missing
+or infinite: counts and the per-group shift ``c``), ``_centred_rows``
+(``z = y - c``) and ``_cluster_passes`` (pass 2: per cluster ``n_j`` and
+``m_j = mean(z)``, persisted: J rows; pass 3: rows joined to their cluster
+for ``sum (z - m_j)(z - m_j)'``, and per size the count, mean and ML
+covariance of ``m_j`` around its size mean).  Every cross-product is taken
 on deviations from a mean, never with ``sum zz' - n m m'``, so data with
 means around 1e6 keep their digits.  Only per-group and per-size aggregates
-are collected to the driver.
+are collected to the driver.  Group labels are the group values cast to
+text by Spark, as DuckDB casts them.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
+from functools import reduce
 from typing import Any
 
-from ._engine_common import GroupCounts, assemble, check_pass1, resolve_names, tri_indices
+from ._engine_common import GroupCounts, SizeAggregates, assemble_groups, check_pass1, resolve_names, tri_indices
 from .stats import TwoLevelStats
 
 
@@ -54,92 +60,145 @@ def spark_stats(
     clusters: str,
     groups: str | None,
     dropna: bool,
-    stacklevel: int = 3,
 ) -> list[TwoLevelStats]:
     """Statistics of every group of a Spark DataFrame (see :func:`twolevel_stats`).
 
-    Groups come in the order of their sorted labels.
+    Groups come in the order of their sorted values.
     """
     F = import_pyspark()
-    from pyspark import StorageLevel
-
     fields = {f.name: f.dataType for f in df.schema.fields}
     names = resolve_names(
         df.columns, [_is_numeric(fields[c]) for c in df.columns], vars=vars, clusters=clusters, groups=groups
     )
     p = len(names)
+    rows = _rows(F, df, names, clusters=clusters, groups=groups)
+    counts = _fast_pass1(F, rows, p=p)
+    if counts is None:  # missing or infinite values somewhere: count them in detail
+        counts = _detailed_pass1(F, rows, p=p)
+    usable, n_no_cluster, n_empty = check_pass1(counts, names=names, grouped=groups is not None, dropna=dropna)
+    z = _centred_rows(F, rows, usable, p=p, grouped=groups is not None)
+    aggregates = _cluster_passes(F, z, p=p)
+    return assemble_groups(usable, aggregates, names=names, grouped=groups is not None,
+                           n_no_cluster=n_no_cluster, n_empty=n_empty)
+
+
+def _rows(F: Any, df: Any, names: Sequence[str], *, clusters: str, groups: str | None) -> Any:
+    """The selected columns: group value ``g`` (0 without groups) and its text ``label``, cluster ``cl``,
+    the variables as doubles ``v0..``, their missing flags (NULL or NaN) ``miss0..``, ``miss_any`` and
+    ``miss_all``, and ``has`` (the row has a cluster id and a group label)."""
+    p = len(names)
     g = _col(F, groups) if groups is not None else F.lit(0)
-    values_ = [_col(F, v).cast("double").alias(f"v{k}") for k, v in enumerate(names)]
-    base = df.select(g.alias("g"), _col(F, clusters).alias("cl"), *values_)
+    selected = df.select(g.alias("g"), _col(F, clusters).alias("cl"),
+                         *[_col(F, v).cast("double").alias(f"v{k}") for k, v in enumerate(names)])
     miss = [F.col(f"v{k}").isNull() | F.isnan(F.col(f"v{k}")) for k in range(p)]
-    miss_any, miss_all = miss[0], miss[0]
-    for m in miss[1:]:
-        miss_any, miss_all = miss_any | m, miss_all & m
-    has = F.col("cl").isNotNull() & F.col("g").isNotNull()
-    ok = has & ~miss_any
+    return selected.select(
+        "*",
+        F.col("g").cast("string").alias("label"),
+        *[m.alias(f"miss{k}") for k, m in enumerate(miss)],
+        reduce(lambda a, b: a | b, miss).alias("miss_any"),
+        reduce(lambda a, b: a & b, miss).alias("miss_all"),
+        (F.col("cl").isNotNull() & F.col("g").isNotNull()).alias("has"),
+    )
+
+
+def _group_order(row: Any) -> tuple:
+    """Sort key of collected rows: by group value, missing labels last."""
+    return (row["g"] is None, row["g"] if row["g"] is not None else 0)
+
+
+def _fast_pass1(F: Any, rows: Any, *, p: int) -> list[GroupCounts] | None:
+    """Pass 1 with plain aggregates.
+
+    ``count(v)`` finds NULLs and a non-finite ``avg(v)`` finds NaN and
+    infinities; returns None when any is present, so that the detailed pass
+    counts them.
+    """
+    result = (
+        rows.groupBy("g", "label", "has")
+        .agg(F.count(F.lit(1)).alias("n"), *[F.count(f"v{k}").alias(f"o{k}") for k in range(p)],
+             *[F.avg(f"v{k}").alias(f"c{k}") for k in range(p)])
+        .collect()
+    )
+    out: dict[str | None, GroupCounts] = {}
+    for r in sorted(result, key=lambda r: (*_group_order(r), r["has"])):
+        c = out.setdefault(r["label"], GroupCounts.empty(r["label"], p))
+        n = int(r["n"])
+        c.n_rows += n
+        if not r["has"]:
+            c.n_no_cluster += n
+            continue
+        observed = [int(r[f"o{k}"]) for k in range(p)]
+        shift = [r[f"c{k}"] for k in range(p)]
+        if any(o != n for o in observed) or not all(x is not None and math.isfinite(x) for x in shift):
+            return None
+        c.n_observed, c.shift = observed, shift
+    return list(out.values())
+
+
+def _detailed_pass1(F: Any, rows: Any, *, p: int) -> list[GroupCounts]:
+    """Pass 1 with every count the messages need (used when values are missing or infinite)."""
+    has, miss_any = F.col("has"), F.col("miss_any")
 
     def count_if(cond: Any) -> Any:
         return F.sum(F.when(cond, 1).otherwise(0))
 
     inf = float("inf")
-    is_inf = [(F.col(f"v{k}") == inf) | (F.col(f"v{k}") == -inf) for k in range(p)]
-    any_inf = is_inf[0]
-    for e in is_inf[1:]:
-        any_inf = any_inf | e
-    # Few aggregates here (wide aggregates are slow in Spark); the per-variable
-    # counts that only name culprits in error messages are computed on demand.
-    rows = (
-        base.groupBy("g")
+    per_var = []
+    for k in range(p):
+        v = F.col(f"v{k}")
+        per_var += [
+            count_if(has & ((v == inf) | (v == -inf))).alias(f"inf{k}"),
+            count_if(has & ~F.col(f"miss{k}")).alias(f"obs{k}"),
+            F.avg(F.when(has & ~miss_any, v)).alias(f"c{k}"),
+        ]
+    result = (
+        rows.groupBy("g", "label")
         .agg(
             F.count(F.lit(1)).alias("n_rows"),
             count_if(~has).alias("n_no_cluster"),
             count_if(has & miss_any).alias("n_incomplete"),
-            count_if(has & miss_all).alias("n_empty"),
-            count_if(has & any_inf).alias("n_inf"),
-            *[F.avg(F.when(ok, F.col(f"v{k}"))).alias(f"c{k}") for k in range(p)],
+            count_if(has & F.col("miss_all")).alias("n_empty"),
+            *per_var,
         )
         .collect()
     )
-    rows.sort(key=lambda r: (r["g"] is None, r["g"] if r["g"] is not None else 0))
-    detail: dict[object, object] = {}
-    if any(r["n_inf"] or r["n_incomplete"] for r in rows):
-        per_var = base.groupBy("g").agg(
-            *[count_if(has & is_inf[k]).alias(f"inf{k}") for k in range(p)],
-            *[count_if(has & ~miss[k]).alias(f"obs{k}") for k in range(p)],
+    return [
+        GroupCounts(
+            label=r["label"],
+            n_rows=int(r["n_rows"]),
+            n_no_cluster=int(r["n_no_cluster"]),
+            n_incomplete=int(r["n_incomplete"]),
+            n_empty=int(r["n_empty"]),
+            n_inf=[int(r[f"inf{k}"]) for k in range(p)],
+            n_observed=[int(r[f"obs{k}"]) for k in range(p)],
+            shift=[r[f"c{k}"] for k in range(p)],
         )
-        detail = {r["g"]: r for r in per_var.collect()}
-    counts = []
-    for r in rows:
-        d = detail.get(r["g"])
-        usable_rows = int(r["n_rows"]) - int(r["n_no_cluster"])
-        counts.append(
-            GroupCounts(
-                label=None if r["g"] is None else str(r["g"]),
-                n_rows=int(r["n_rows"]),
-                n_no_cluster=int(r["n_no_cluster"]),
-                n_incomplete=int(r["n_incomplete"]),
-                n_empty=int(r["n_empty"]),
-                n_inf=[0 if d is None else int(d[f"inf{k}"]) for k in range(p)],  # type: ignore[index]
-                n_observed=[usable_rows if d is None else int(d[f"obs{k}"]) for k in range(p)],  # type: ignore[index]
-                shift=[r[f"c{k}"] for k in range(p)],
-            )
-        )
-    values = {c.label: r["g"] for c, r in zip(counts, rows)}
-    usable, n_no_cluster, n_empty = check_pass1(
-        counts, names=names, grouped=groups is not None, dropna=dropna, stacklevel=stacklevel + 1
-    )
-    usable = [c for c in usable if c.shift[0] is not None]
-    if not usable:
-        raise ValueError("`clusters`: the data have 0 cluster(s); a two-level model needs at least two.")
+        for r in sorted(result, key=_group_order)
+    ]
 
-    def shift_col(k: int) -> Any:
-        """The shift of variable k: CASE over the group values."""
+
+def _centred_rows(F: Any, rows: Any, usable: Sequence[GroupCounts], *, p: int, grouped: bool) -> Any:
+    """The usable complete rows as the group ``label`` (``g``), ``cl`` and ``z_k = v_k - c_k``."""
+
+    def shift(k: int) -> Any:  # a literal, or a CASE over the group labels
+        if not grouped:
+            return F.lit(float(usable[0].shift[k]))  # type: ignore[arg-type]
         expr = F
         for c in usable:
-            expr = expr.when(F.col("g") == F.lit(values[c.label]), F.lit(float(c.shift[k])))
+            expr = expr.when(F.col("label") == F.lit(c.label), F.lit(float(c.shift[k])))  # type: ignore[arg-type]
         return expr
 
-    z = base.where(ok).select("g", "cl", *[(F.col(f"v{k}") - shift_col(k)).alias(f"z{k}") for k in range(p)])
+    return rows.where(F.col("has") & ~F.col("miss_any")).select(
+        F.col("label").alias("g"), "cl", *[(F.col(f"v{k}") - shift(k)).alias(f"z{k}") for k in range(p)]
+    )
+
+
+def _cluster_passes(F: Any, z: Any, *, p: int) -> dict[str | None, SizeAggregates]:
+    """Pass 2 (the cluster table, J rows, persisted) and pass 3 (the within-cluster cross-products of the
+    rows joined to their cluster, and the per-size means and covariances of the cluster means)."""
+    from pyspark import StorageLevel
+
+    pairs = tri_indices(p)
     clus = (
         z.groupBy("g", "cl")
         .agg(F.count(F.lit(1)).alias("n"), *[F.sum(f"z{k}").alias(f"s{k}") for k in range(p)])
@@ -147,7 +206,6 @@ def spark_stats(
         .persist(StorageLevel.MEMORY_AND_DISK)
     )
     try:
-        pairs = tri_indices(p)
         deviations = z.join(clus, on=["g", "cl"]).select(
             "g", *[(F.col(f"z{k}") - F.col(f"m{k}")).alias(f"d{k}") for k in range(p)]
         )
@@ -176,23 +234,15 @@ def spark_stats(
         )
     finally:
         clus.unpersist()
-    out = []
-    for c in usable:
-        key = values[c.label]
-        mine = [r for r in size_rows if r["g"] == key]
-        w = [r for r in within if r["g"] == key]
-        out.append(
-            assemble(
-                names=names,
-                label=c.label if groups is not None else None,
-                shift=[float(s) for s in c.shift],
-                sizes=[int(r["n"]) for r in mine],
-                counts=[int(r["m"]) for r in mine],
-                centred_means=[[r[f"a{k}"] for k in range(p)] for r in mine],
-                cov_tri=[[r[f"b{k}_{l}"] for k, l in pairs] for r in mine],
-                within_tri=[w[0][f"w{k}_{l}"] for k, l in pairs] if w else [0.0] * len(pairs),
-                n_dropped_missing_cluster=n_no_cluster,
-                n_dropped_empty=n_empty,
-            )
+    within_by_label = {r["g"]: [r[f"w{k}_{l}"] for k, l in pairs] for r in within}
+    out: dict[str | None, SizeAggregates] = {}
+    for label, within_tri in within_by_label.items():
+        mine = [r for r in size_rows if r["g"] == label]
+        out[label] = SizeAggregates(
+            sizes=[int(r["n"]) for r in mine],
+            counts=[int(r["m"]) for r in mine],
+            centred_means=[[r[f"a{k}"] for k in range(p)] for r in mine],
+            cov_tri=[[r[f"b{k}_{l}"] for k, l in pairs] for r in mine],
+            within_tri=within_tri,
         )
     return out

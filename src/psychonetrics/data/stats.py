@@ -10,6 +10,7 @@ Invariants
   mean of their cluster means ``size_means[k]`` and the maximum-likelihood
   covariance (divisor m_s) of their cluster means ``size_covs[k]``.
 * Sizes are sorted increasingly; every array over sizes shares that order.
+* Every array is read-only; statistics are made once and never edited.
 * ``units`` holds the unit-level rows (needed by the per-cluster route and for
   missing values). It is ``None`` when the statistics came from an
   out-of-core engine; then only the complete-data route is available.
@@ -25,6 +26,8 @@ from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
+
+from ..linalg import read_only
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -56,6 +59,10 @@ class UnitData:
     cluster: IntArray
     center: FloatArray
     layouts: dict = field(default_factory=dict, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        for name in ("values", "observed", "cluster", "center"):
+            object.__setattr__(self, name, read_only(getattr(self, name)))
 
     @property
     def complete(self) -> bool:
@@ -122,6 +129,10 @@ class TwoLevelStats:
     units: UnitData | None = field(default=None, repr=False)
     n_dropped_missing_cluster: int = 0
     n_dropped_empty: int = 0
+
+    def __post_init__(self) -> None:
+        for name in ("within_cov", "sizes", "size_counts", "size_means", "size_covs"):
+            object.__setattr__(self, name, read_only(getattr(self, name)))
 
     def __repr__(self) -> str:
         group = "" if self.group is None else f", group={self.group!r}"

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..data.stats import TwoLevelStats
-from ..linalg import FloatArray, IntArray, vech_indices, vech_positions
+from ..linalg import FloatArray, IntArray, read_only, vech_indices, vech_positions
 from ..parameterizations import get_type
 from ..parameterizations.base import CovarianceType
 from ..spec.matrices import MatrixSpec
@@ -100,6 +100,10 @@ class Moments:
     sigma_within: FloatArray  # (p, p)
     sigma_between: FloatArray  # (p, p)
     roles: Roles | None = None  # None: every variable on both levels
+
+    def __post_init__(self) -> None:
+        for name in ("mu", "sigma_within", "sigma_between"):
+            object.__setattr__(self, name, read_only(getattr(self, name)))
 
     def phi(self) -> FloatArray:
         pos = vech_positions(self.mu.size)

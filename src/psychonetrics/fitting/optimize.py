@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .._arg import choice
-from ..linalg import FloatArray
+from ..linalg import FloatArray, read_only
 from .objective import Objective
 
 if TYPE_CHECKING:
@@ -43,6 +43,11 @@ class OptimizerResult:
     optimizer: str
     message: str
     information: FloatArray | None = None  # expected information at x, when the optimizer has it
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "x", read_only(self.x))
+        if self.information is not None:
+            object.__setattr__(self, "information", read_only(self.information))
 
 
 def _projected_gradient(x: FloatArray, grad: FloatArray, lo: FloatArray, hi: FloatArray) -> FloatArray:

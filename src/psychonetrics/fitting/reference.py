@@ -13,12 +13,12 @@ on the pairwise statistics.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from .._warn import warn
 from ..data.stats import TwoLevelStats
 from ..exceptions import ConvergenceWarning
 from ..families.base import Moments, Roles
@@ -101,11 +101,10 @@ def reference_fits(stats: Sequence[TwoLevelStats], *, estimator: str, roles: Rol
         base = _per_cluster(stats, base, diagonal=True, estimator=estimator, roles=roles, block=covariates)
     for what, fit in (("saturated", sat), ("baseline", base)):
         if not fit.converged:
-            warnings.warn(
+            warn(
                 f"The {what} model did not converge ({fit.message}); chi-square and fit indices "
                 "that use it are unreliable.",
                 ConvergenceWarning,
-                stacklevel=3,
             )
     return ReferenceFits(sat, base)
 

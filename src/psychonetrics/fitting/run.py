@@ -11,7 +11,7 @@ import numpy as np
 from ..data.stats import TwoLevelStats
 from ..families.base import Family, Moments
 from ..likelihood import Route, route_for
-from ..linalg import FloatArray
+from ..linalg import FloatArray, read_only
 from ..spec.build import with_start_values
 from ..spec.partable import ParTable
 from .objective import Objective
@@ -34,6 +34,10 @@ class Estimates:
     robust: bool = False  # vcov is the cluster-robust sandwich
     trace_h0: float = np.nan  # tr(A^-1 B) of the robust SEs (for the scaled test)
     information_fallback: bool = False  # the observed information was not positive definite: expected used
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "vcov", read_only(self.vcov))
+        object.__setattr__(self, "se", read_only(self.se))
 
     @property
     def loglik(self) -> float:
@@ -86,7 +90,6 @@ def estimate(
     *,
     estimator: str,
     optimizer: str,
-    x0: FloatArray | None = None,
     standard_errors: bool = True,
     information: str = "default",
     robust: bool = False,
@@ -101,7 +104,7 @@ def estimate(
     """
     routes = routes_for(estimator, stats)
     obj = Objective(family, table, tuple(stats), routes)
-    start = table.start_vector() if x0 is None else x0
+    start = table.start_vector()
     # the scale of every block from moment estimates of the data: a block whose scales all fall far
     # below it has collapsed
     scale = with_start_values(table, family, stats).start_vector() if table.strict_bounds().any() else start

@@ -121,11 +121,6 @@ def parameters_text(model: "Model", *, digits: int = 3) -> str:
     return "\n".join(out)
 
 
-def summary_text(model: "Model") -> str:
-    """print(model) followed by the parameter table grouped by matrix."""
-    return model_text(model) + "\n\nParameter estimates:\n" + parameters_text(model)
-
-
 def model_html(model: "Model") -> str:
     """HTML for Jupyter: the printed header, then (when fitted) the main fit measures and the
     parameters grouped by matrix as tables."""

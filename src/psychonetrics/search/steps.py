@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .._arg import choice
+from .._warn import warn
 from ..exceptions import ConvergenceWarning, PsychonetricsWarning
 from ..inference.modindices import modification_indices
 from ..inference.padjust import P_ADJUST_METHODS, p_adjust
@@ -136,8 +137,8 @@ def prune(model: "Model", *, alpha: float = 0.01, adjust: str = "none", matrices
             untested = rows[np.isnan(p)]
             if untested.size:
                 names = ", ".join(_element(current.table, i) for i in untested[:8]) + (" ..." if untested.size > 8 else "")
-                warnings.warn(f"prune: {untested.size} element(s) have no standard error and are kept untested: "
-                              f"{names}.", SearchWarning, stacklevel=2)
+                warn(f"prune: {untested.size} element(s) have no standard error and are kept untested: {names}.",
+                     SearchWarning)
             drop = rows[p > alpha]
             if drop.size == 0:
                 return current
@@ -152,14 +153,14 @@ def prune(model: "Model", *, alpha: float = 0.01, adjust: str = "none", matrices
             candidate = current.with_table(edit.fix(table, all_rows, 0.0))
             refit = _refit(candidate)
             if refit is None:
-                warnings.warn("prune: the pruned model did not converge; returning the model before this step.",
-                              ConvergenceWarning, stacklevel=2)
+                warn("prune: the pruned model did not converge; returning the model before this step.",
+                     ConvergenceWarning)
                 return current
             current = refit
             if not recursive:
                 return current
     except KeyboardInterrupt:
-        warnings.warn("prune interrupted; returning the last fitted model.", SearchWarning, stacklevel=2)
+        warn("prune interrupted; returning the last fitted model.", SearchWarning)
         return current
 
 
@@ -276,12 +277,11 @@ def stepup(model: "Model", *, alpha: float = 0.01, criterion: str = "bic", matri
             if not improved:
                 break
     except KeyboardInterrupt:
-        warnings.warn("stepup interrupted; returning the best model so far.", SearchWarning, stacklevel=2)
+        warn("stepup interrupted; returning the best model so far.", SearchWarning)
     finally:
         progress.close()
     if skipped:
-        warnings.warn(f"stepup: {skipped} candidate fit(s) failed or did not converge and were skipped.",
-                      SearchWarning, stacklevel=2)
+        warn(f"stepup: {skipped} candidate fit(s) failed or did not converge and were skipped.", SearchWarning)
     return current
 
 
@@ -369,12 +369,12 @@ def modelsearch(model: "Model", *, criterion: str = "bic", prunealpha: float = 0
                                     progress=progress, label=label, skipped=skipped, found=results)
                 results.append((_criterion(end, criterion), end))
     except KeyboardInterrupt:
-        warnings.warn("modelsearch interrupted; returning the best model so far.", SearchWarning, stacklevel=2)
+        warn("modelsearch interrupted; returning the best model so far.", SearchWarning)
     finally:
         progress.close()
     if skipped[0]:
-        warnings.warn(f"modelsearch: {skipped[0]} candidate fit(s) failed or did not converge and were skipped.",
-                      SearchWarning, stacklevel=2)
+        warn(f"modelsearch: {skipped[0]} candidate fit(s) failed or did not converge and were skipped.",
+             SearchWarning)
     if not results:
         return model
     return min(results, key=lambda item: item[0])[1]

@@ -218,13 +218,48 @@ def _observed_order(names: dict[str, None], data_order: Sequence[str] | None, st
     return tuple(v for v in data_order if v in names)
 
 
-def _compile_shared(syntax: ModelSyntax, data_order: Sequence[str] | None) -> CompiledModel:
-    statements = syntax.statements
-    latent_at = _latent_names(statements)
-    if not latent_at:
-        raise ModelSyntaxError(f"line {statements[0].line} ({statements[0].text!r}): no factor is defined: add at "
-                               "least one '=~' statement (or use ml_ggm / ml_varcov for a model without latents)")
-    latents = tuple(latent_at)
+def _check_written_once(statements: Sequence[Statement]) -> None:
+    """No element is written twice (``F =~ y1`` on two lines)."""
+    seen: dict[tuple[str, str, str], int] = {}
+    for s in statements:
+        for term in s.terms:
+            key = (s.lhs, s.op, term.name)
+            if key in seen:
+                raise _error(s, f"'{s.lhs} {s.op} {term.name}' is written twice (first on line {seen[key]})")
+            seen[key] = s.line
+
+
+@dataclass
+class _SharedGrids:
+    """The patterns of the shared dialect under construction: one loading matrix and intercept vector,
+    per level the regressions (``betas``), latent (``zetas``) and residual (``epsilons``) covariances."""
+
+    row: dict[str, int]  # observed variable -> row of lambda and epsilon
+    col: dict[str, int]  # latent variable -> column of lambda, row and column of beta and zeta
+    lam: Grid
+    nu: Grid
+    betas: dict[str, Grid]
+    zetas: dict[str, Grid]
+    epsilons: dict[str, Grid]
+
+    @classmethod
+    def start(cls, observed: tuple[str, ...], latents: tuple[str, ...]) -> "_SharedGrids":
+        """Free intercepts, latent covariances and residual variances; everything else 0."""
+        p, m = len(observed), len(latents)
+        grids = cls(row={v: k for k, v in enumerate(observed)}, col={v: k for k, v in enumerate(latents)},
+                    lam=Grid.zeros(p, m), nu=Grid.zeros(p, 1), betas={lv: Grid.zeros(m, m) for lv in LEVELS},
+                    zetas={lv: Grid.zeros(m, m) for lv in LEVELS}, epsilons={lv: Grid.zeros(p, p) for lv in LEVELS})
+        grids.nu.codes[:] = 1
+        for zeta in grids.zetas.values():
+            zeta.codes[:] = 1  # latent covariances free, unless regressions say otherwise
+        for eps in grids.epsilons.values():
+            np.fill_diagonal(eps.codes, 1)
+        return grids
+
+
+def _shared_observed(statements: Sequence[Statement], latent_at: dict[str, Statement],
+                     data_order: Sequence[str] | None) -> tuple[str, ...]:
+    """The observed variables: every name that is not a latent variable, in the order of the data."""
     names: dict[str, None] = {}
     for s in statements:
         for name in (s.lhs, *(t.name for t in s.terms)):
@@ -234,79 +269,92 @@ def _compile_shared(syntax: ModelSyntax, data_order: Sequence[str] | None) -> Co
     for name, s in latent_at.items():
         if data_order is not None and name in data_order:
             raise _error(s, f"factor name {name!r} is also the name of an observed variable")
-    row = {v: k for k, v in enumerate(observed)}
-    col = {v: k for k, v in enumerate(latents)}
-    p, m = len(observed), len(latents)
-    labels = _Labels()
-    lam = Grid.zeros(p, m)
-    betas = {lv: Grid.zeros(m, m) for lv in LEVELS}
-    zetas = {lv: Grid.zeros(m, m) for lv in LEVELS}
-    epsilons = {lv: Grid.zeros(p, p) for lv in LEVELS}
-    nu = Grid.zeros(p, 1)
-    nu.codes[:] = 1
-    seen: dict[tuple[str, str, str], int] = {}
-    for zeta in zetas.values():
-        zeta.codes[:] = 1  # latent covariances free, unless regressions say otherwise (below)
-    for eps in epsilons.values():
-        np.fill_diagonal(eps.codes, 1)
-    regressed: set[str] = set()
-    for s in statements:
-        for term in s.terms:
-            key = (s.lhs, s.op, term.name)
-            if key in seen:
-                raise _error(s, f"'{s.lhs} {s.op} {term.name}' is written twice (first on line {seen[key]})")
-            seen[key] = s.line
-        if s.op == "=~":
-            for term in s.terms:
-                if term.name in latent_at:
-                    raise _error(s, f"{term.name!r} is a factor and an indicator: higher-order factors need "
-                                    "level-specific syntax (level: blocks)")
-                if term.fixed == 0.0:
-                    continue
-                _set(lam, row[term.name], col[s.lhs], term, labels)
-        elif s.op == "~":
-            if s.lhs not in latent_at or any(t.name not in latent_at for t in s.terms):
-                bad = s.lhs if s.lhs not in latent_at else next(t.name for t in s.terms if t.name not in latent_at)
-                raise _error(s, f"{bad!r} is an observed variable: regressions on observed variables need "
-                                "level-specific syntax (level: 1 / level: 2 blocks)")
-            regressed.add(s.lhs)
-            for term in s.terms:
-                if term.name == s.lhs:
-                    raise _error(s, f"latent {s.lhs!r} cannot be regressed on itself")
-                for beta in betas.values():
-                    _set(beta, col[s.lhs], col[term.name], term, labels)
-        elif s.op == "~~":
-            for term in s.terms:
-                pair = (s.lhs, term.name)
-                if all(v in latent_at for v in pair):
-                    for zeta in zetas.values():
-                        _set(zeta, col[pair[0]], col[pair[1]], term, labels, symmetric=True)
-                elif not any(v in latent_at for v in pair):
-                    for eps in epsilons.values():
-                        _set(eps, row[pair[0]], row[pair[1]], term, labels, symmetric=True)
-                else:
-                    raise _error(s, "a covariance between a latent and an observed variable needs "
-                                    "level-specific syntax (level: blocks)")
-        else:  # "~1"
-            if s.lhs in latent_at:
-                raise _error(s, "latent means are set by the identification (free in later groups with equal "
-                                "intercepts); an intercept statement needs an observed variable")
-            _set(nu, row[s.lhs], 0, s.terms[0], labels)
-    # As lavaan: the residual of a regressed latent is uncorrelated with the other latents, unless written.
+    return observed
+
+
+def _shared_loadings(grids: _SharedGrids, s: Statement, latent_at: dict[str, Statement], labels: _Labels) -> None:
+    for term in s.terms:
+        if term.name in latent_at:
+            raise _error(s, f"{term.name!r} is a factor and an indicator: higher-order factors need "
+                            "level-specific syntax (level: blocks)")
+        if term.fixed == 0.0:
+            continue
+        _set(grids.lam, grids.row[term.name], grids.col[s.lhs], term, labels)
+
+
+def _shared_regressions(grids: _SharedGrids, s: Statement, latent_at: dict[str, Statement],
+                        labels: _Labels) -> None:
+    if s.lhs not in latent_at or any(t.name not in latent_at for t in s.terms):
+        bad = s.lhs if s.lhs not in latent_at else next(t.name for t in s.terms if t.name not in latent_at)
+        raise _error(s, f"{bad!r} is an observed variable: regressions on observed variables need "
+                        "level-specific syntax (level: 1 / level: 2 blocks)")
+    for term in s.terms:
+        if term.name == s.lhs:
+            raise _error(s, f"latent {s.lhs!r} cannot be regressed on itself")
+        for beta in grids.betas.values():
+            _set(beta, grids.col[s.lhs], grids.col[term.name], term, labels)
+
+
+def _shared_covariances(grids: _SharedGrids, s: Statement, latent_at: dict[str, Statement],
+                        labels: _Labels) -> None:
+    for term in s.terms:
+        pair = (s.lhs, term.name)
+        if all(v in latent_at for v in pair):
+            for zeta in grids.zetas.values():
+                _set(zeta, grids.col[pair[0]], grids.col[pair[1]], term, labels, symmetric=True)
+        elif not any(v in latent_at for v in pair):
+            for eps in grids.epsilons.values():
+                _set(eps, grids.row[pair[0]], grids.row[pair[1]], term, labels, symmetric=True)
+        else:
+            raise _error(s, "a covariance between a latent and an observed variable needs "
+                            "level-specific syntax (level: blocks)")
+
+
+def _shared_intercept(grids: _SharedGrids, s: Statement, latent_at: dict[str, Statement], labels: _Labels) -> None:
+    if s.lhs in latent_at:
+        raise _error(s, "latent means are set by the identification (free in later groups with equal "
+                        "intercepts); an intercept statement needs an observed variable")
+    _set(grids.nu, grids.row[s.lhs], 0, s.terms[0], labels)
+
+
+def _uncorrelate_regressed(grids: _SharedGrids, statements: Sequence[Statement], latents: tuple[str, ...]) -> None:
+    """As lavaan: the residual of a regressed latent is uncorrelated with the other latents, unless written."""
+    regressed = {s.lhs for s in statements if s.op == "~"}
     written = {frozenset((s.lhs, t.name)) for s in statements if s.op == "~~" for t in s.terms}
-    for zeta in zetas.values():
+    col = grids.col
+    for zeta in grids.zetas.values():
         for a in regressed:
             for b in latents:
                 if a != b and frozenset((a, b)) not in written:
                     zeta.codes[col[a], col[b]] = zeta.codes[col[b], col[a]] = 0
                     zeta.fixed[col[a], col[b]] = zeta.fixed[col[b], col[a]] = 0.0
-    patterns: dict[str, Pattern] = {"lambda": lam.pattern(), "nu": nu.pattern()}
+
+
+_SHARED_STATEMENTS = {"=~": _shared_loadings, "~": _shared_regressions, "~~": _shared_covariances,
+                      "~1": _shared_intercept}
+
+
+def _compile_shared(syntax: ModelSyntax, data_order: Sequence[str] | None) -> CompiledModel:
+    statements = syntax.statements
+    latent_at = _latent_names(statements)
+    if not latent_at:
+        raise ModelSyntaxError(f"line {statements[0].line} ({statements[0].text!r}): no factor is defined: add at "
+                               "least one '=~' statement (or use ml_ggm / ml_varcov for a model without latents)")
+    latents = tuple(latent_at)
+    observed = _shared_observed(statements, latent_at, data_order)
+    grids = _SharedGrids.start(observed, latents)
+    labels = _Labels()
+    _check_written_once(statements)
+    for s in statements:
+        _SHARED_STATEMENTS[s.op](grids, s, latent_at, labels)
+    _uncorrelate_regressed(grids, statements, latents)
+    patterns: dict[str, Pattern] = {"lambda": grids.lam.pattern(), "nu": grids.nu.pattern()}
     blocks: dict[str, Grid] = {}
     for lv in LEVELS:
-        patterns[f"beta_{lv}"] = betas[lv].pattern()
-        blocks[f"zeta_{lv}"] = zetas[lv]
-        blocks[f"epsilon_{lv}"] = epsilons[lv]
-    starts = {"lambda": lam.start}
+        patterns[f"beta_{lv}"] = grids.betas[lv].pattern()
+        blocks[f"zeta_{lv}"] = grids.zetas[lv]
+        blocks[f"epsilon_{lv}"] = grids.epsilons[lv]
+    starts = {"lambda": grids.lam.start}
     return CompiledModel(observed, (), (), True, {lv: latents for lv in LEVELS}, {lv: () for lv in LEVELS},
                          patterns, blocks, starts, {}, identify=True)
 
@@ -362,136 +410,177 @@ class _LevelCompiler:
     def _level(self, lv: str, statements: list[Statement], latents: tuple[str, ...], variables: tuple[str, ...],
                within_only: tuple[str, ...]):  # noqa: ANN202
         labels = self.labels
-        # observed variables that become latent (phantoms): in a regression, or covarying with a latent
-        phantom: dict[str, None] = {}
-        for s in statements:
-            if s.op == "~":
-                for name in (s.lhs, *(t.name for t in s.terms)):
-                    if name not in latents:
-                        phantom.setdefault(name, None)
-        changed = True
-        while changed:  # covariances with latents or phantoms pull observed variables in
-            changed = False
-            for s in statements:
-                if s.op != "~~":
-                    continue
-                for t in s.terms:
-                    pair = (s.lhs, t.name)
-                    if any(v in latents or v in phantom for v in pair):
-                        for v in pair:
-                            if v not in latents and v not in phantom:
-                                phantom[v] = None
-                                changed = True
+        phantom = _phantoms(statements, latents)
         all_lat = latents + tuple(phantom)
-        p, m = len(variables), len(all_lat)
-        row = {v: k for k, v in enumerate(variables)}
-        col = {v: k for k, v in enumerate(all_lat)}
-        lam, beta = Grid.zeros(p, m), Grid.zeros(m, m)
-        zeta, eps = Grid.zeros(m, m), Grid.zeros(p, p)
-        nu, alpha = Grid.zeros(p, 1), Grid.zeros(m, 1)
-        # phantoms: unit loading, no residual, mean carried by the latent
-        for v in phantom:
-            lam.fixed[row[v], col[v]] = 1.0
-        # regressions and who is exogenous / an outcome
-        predictors: set[str] = set()
-        outcomes: set[str] = set()
-        for s in statements:
-            if s.op == "~":
-                outcomes.add(s.lhs)
-                predictors.update(t.name for t in s.terms)
+        grids = _LevelGrids.zeros(variables, all_lat)
+        for v in phantom:  # phantoms: unit loading, no residual, mean carried by the latent
+            grids.lam.fixed[grids.row[v], grids.col[v]] = 1.0
+        outcomes = {s.lhs for s in statements if s.op == "~"}
+        predictors = {t.name for s in statements if s.op == "~" for t in s.terms}
         indicators = {t.name for s in statements if s.op == "=~" for t in s.terms}
         exogenous_obs = tuple(v for v in phantom if v in predictors and v not in outcomes and v not in indicators)
-        # measurement: loadings (on phantoms: regressions of the phantom on the factor), first one fixed at 1
-        seen: dict[tuple[str, str, str], int] = {}
-        first: set[str] = set()
-        for s in statements:
-            for term in s.terms:
-                key = (s.lhs, s.op, term.name)
-                if key in seen:
-                    raise _error(s, f"'{s.lhs} {s.op} {term.name}' is written twice (first on line {seen[key]})")
-                seen[key] = s.line
-            if s.op != "=~":
-                continue
-            for term in s.terms:
-                if term.name in latents:
-                    grid, r, c = beta, col[term.name], col[s.lhs]  # a higher-order factor
-                elif term.name in phantom:
-                    grid, r, c = beta, col[term.name], col[s.lhs]
-                else:
-                    grid, r, c = lam, row[term.name], col[s.lhs]
-                if s.lhs not in first:
-                    first.add(s.lhs)
-                    if term.fixed is None and not term.free:
-                        grid.fixed[r, c] = 1.0  # lavaan's marker: the first indicator's loading
-                        if term.label is not None:
-                            grid.codes[r, c] = 0
-                        continue
-                _set(grid, r, c, term, labels)
-        for s in statements:
-            if s.op == "~":
-                for term in s.terms:
-                    if term.name == s.lhs:
-                        raise _error(s, f"{s.lhs!r} cannot be regressed on itself")
-                    _set(beta, col[s.lhs], col[term.name], term, labels)
+        _check_written_once(statements)
+        _level_loadings(grids, statements, latents, phantom, labels)
+        _level_regressions(grids, statements, labels)
         # variances: every latent and phantom (zeta), every other observed variable (epsilon)
-        np.fill_diagonal(zeta.codes, 1)
+        np.fill_diagonal(grids.zeta.codes, 1)
         for v in variables:
             if v not in phantom:
-                eps.codes[row[v], row[v]] = 1
+                grids.eps.codes[grids.row[v], grids.row[v]] = 1
         # default covariances: exogenous latents, outcomes that predict nothing, exogenous covariates
         exogenous_lat = [v for v in latents if v not in outcomes]
         pure_outcomes = [v for v in all_lat if v in outcomes and v not in predictors]
         for group in (exogenous_lat, pure_outcomes, list(exogenous_obs)):
-            for a in group:
-                for b in group:
-                    if a != b:
-                        zeta.codes[col[a], col[b]] = 1
-        # single indicators: residual variance at 0 (lavaan's auto.fix.single)
-        counts: dict[str, list[str]] = {}
-        for s in statements:
-            if s.op == "=~":
-                counts.setdefault(s.lhs, []).extend(t.name for t in s.terms)
-        loads = [t.name for s in statements if s.op == "=~" for t in s.terms]
-        for factor, items in counts.items():
-            if len(items) == 1 and loads.count(items[0]) == 1 and items[0] in row and items[0] not in phantom:
-                eps.codes[row[items[0]], row[items[0]]] = 0
-        # written covariances and variances
+            _free_covariances(grids.zeta, [grids.col[v] for v in group])
+        _fix_single_indicators(grids, statements, phantom)
+        _level_covariances(grids, statements, labels)
+        _level_intercepts(grids, statements, lv=lv, latents=latents, variables=variables, phantom=phantom,
+                          within_only=within_only, labels=labels)
+        pats = {f"lambda_{lv}": grids.lam.pattern(), f"beta_{lv}": grids.beta.pattern(),
+                f"nu_{lv}": grids.nu.pattern(), f"nu_eta_{lv}": grids.alpha.pattern()}
+        blocks = {f"zeta_{lv}": grids.zeta, f"epsilon_{lv}": grids.eps}
+        starts = {f"lambda_{lv}": grids.lam.start, f"beta_{lv}": grids.beta.start}
+        return pats, blocks, starts, all_lat, tuple(phantom), exogenous_obs
+
+
+@dataclass
+class _LevelGrids:
+    """The patterns of one level under construction."""
+
+    row: dict[str, int]  # observed variable of the level -> row of lambda, epsilon and nu
+    col: dict[str, int]  # latent or phantom -> column of lambda, row and column of beta and zeta, row of alpha
+    lam: Grid
+    beta: Grid
+    zeta: Grid
+    eps: Grid
+    nu: Grid
+    alpha: Grid  # latent means (nu_eta)
+
+    @classmethod
+    def zeros(cls, variables: tuple[str, ...], latents: tuple[str, ...]) -> "_LevelGrids":
+        p, m = len(variables), len(latents)
+        return cls(row={v: k for k, v in enumerate(variables)}, col={v: k for k, v in enumerate(latents)},
+                   lam=Grid.zeros(p, m), beta=Grid.zeros(m, m), zeta=Grid.zeros(m, m), eps=Grid.zeros(p, p),
+                   nu=Grid.zeros(p, 1), alpha=Grid.zeros(m, 1))
+
+
+def _phantoms(statements: Sequence[Statement], latents: tuple[str, ...]) -> dict[str, None]:
+    """Observed variables that become latent on this level: in a regression, or covarying with a latent
+    (or with another phantom), in order of appearance."""
+    phantom: dict[str, None] = {}
+    for s in statements:
+        if s.op == "~":
+            for name in (s.lhs, *(t.name for t in s.terms)):
+                if name not in latents:
+                    phantom.setdefault(name, None)
+    changed = True
+    while changed:  # covariances with latents or phantoms pull observed variables in
+        changed = False
         for s in statements:
             if s.op != "~~":
                 continue
+            for t in s.terms:
+                pair = (s.lhs, t.name)
+                if any(v in latents or v in phantom for v in pair):
+                    for v in pair:
+                        if v not in latents and v not in phantom:
+                            phantom[v] = None
+                            changed = True
+    return phantom
+
+
+def _level_loadings(grids: _LevelGrids, statements: Sequence[Statement], latents: tuple[str, ...],
+                    phantom: dict[str, None], labels: _Labels) -> None:
+    """Loadings (on phantoms and factors: regressions of them on the factor); the first one of every
+    factor fixed at 1 (lavaan's marker) unless it carries a modifier."""
+    first: set[str] = set()
+    for s in statements:
+        if s.op != "=~":
+            continue
+        for term in s.terms:
+            if term.name in latents or term.name in phantom:  # a higher-order factor, or a phantom
+                grid, r, c = grids.beta, grids.col[term.name], grids.col[s.lhs]
+            else:
+                grid, r, c = grids.lam, grids.row[term.name], grids.col[s.lhs]
+            if s.lhs not in first:
+                first.add(s.lhs)
+                if term.fixed is None and not term.free:
+                    grid.fixed[r, c] = 1.0  # lavaan's marker: the first indicator's loading
+                    if term.label is not None:
+                        grid.codes[r, c] = 0
+                    continue
+            _set(grid, r, c, term, labels)
+
+
+def _level_regressions(grids: _LevelGrids, statements: Sequence[Statement], labels: _Labels) -> None:
+    for s in statements:
+        if s.op == "~":
             for term in s.terms:
-                a, b = s.lhs, term.name
-                if a in col and b in col:
-                    _set(zeta, col[a], col[b], term, labels, symmetric=True)
-                elif a in row and b in row:
-                    _set(eps, row[a], row[b], term, labels, symmetric=True)
-                else:  # pragma: no cover - the phantom closure above makes this impossible
-                    raise _error(s, f"cannot place the covariance of {a!r} and {b!r}")
-        # intercepts: both-level variables' means live on level 2
-        for v in variables:
-            free = lv == "between" or v in within_only
-            if v in phantom:
-                alpha.codes[col[v], 0] = int(free)
-            else:
-                nu.codes[row[v], 0] = int(free)
-        for s in statements:
-            if s.op != "~1":
-                continue
-            term = s.terms[0]
-            if s.lhs in latents:
-                _set(alpha, col[s.lhs], 0, term, labels)
-            elif lv == "within" and s.lhs not in within_only and term.fixed is None:
-                raise _error(s, f"{s.lhs!r} is measured on both levels: its mean is a level-2 intercept (write "
-                                "the intercept on level 2)")
-            elif s.lhs in phantom:
-                _set(alpha, col[s.lhs], 0, term, labels)
-            else:
-                _set(nu, row[s.lhs], 0, term, labels)
-        pats = {f"lambda_{lv}": lam.pattern(), f"beta_{lv}": beta.pattern(), f"nu_{lv}": nu.pattern(),
-                f"nu_eta_{lv}": alpha.pattern()}
-        grids = {f"zeta_{lv}": zeta, f"epsilon_{lv}": eps}
-        starts = {f"lambda_{lv}": lam.start, f"beta_{lv}": beta.start}
-        return pats, grids, starts, all_lat, tuple(phantom), exogenous_obs
+                if term.name == s.lhs:
+                    raise _error(s, f"{s.lhs!r} cannot be regressed on itself")
+                _set(grids.beta, grids.col[s.lhs], grids.col[term.name], term, labels)
+
+
+def _free_covariances(grid: Grid, index: Sequence[int]) -> None:
+    """Free the covariances among ``index`` (off the diagonal)."""
+    for a in index:
+        for b in index:
+            if a != b:
+                grid.codes[a, b] = 1
+
+
+def _fix_single_indicators(grids: _LevelGrids, statements: Sequence[Statement], phantom: dict[str, None]) -> None:
+    """A factor with a single indicator (loading on nothing else) fixes its residual variance at 0
+    (lavaan's auto.fix.single)."""
+    items_of: dict[str, list[str]] = {}
+    for s in statements:
+        if s.op == "=~":
+            items_of.setdefault(s.lhs, []).extend(t.name for t in s.terms)
+    loads = [t.name for s in statements if s.op == "=~" for t in s.terms]
+    for items in items_of.values():
+        if len(items) == 1 and loads.count(items[0]) == 1 and items[0] in grids.row and items[0] not in phantom:
+            grids.eps.codes[grids.row[items[0]], grids.row[items[0]]] = 0
+
+
+def _level_covariances(grids: _LevelGrids, statements: Sequence[Statement], labels: _Labels) -> None:
+    """Written covariances and variances: among latents and phantoms (zeta), else residual (epsilon)."""
+    for s in statements:
+        if s.op != "~~":
+            continue
+        for term in s.terms:
+            a, b = s.lhs, term.name
+            if a in grids.col and b in grids.col:
+                _set(grids.zeta, grids.col[a], grids.col[b], term, labels, symmetric=True)
+            elif a in grids.row and b in grids.row:
+                _set(grids.eps, grids.row[a], grids.row[b], term, labels, symmetric=True)
+            else:  # pragma: no cover - the phantom closure makes this impossible
+                raise _error(s, f"cannot place the covariance of {a!r} and {b!r}")
+
+
+def _level_intercepts(grids: _LevelGrids, statements: Sequence[Statement], *, lv: str, latents: tuple[str, ...],
+                      variables: tuple[str, ...], phantom: dict[str, None], within_only: tuple[str, ...],
+                      labels: _Labels) -> None:
+    """Intercepts: the means of variables on both levels live on level 2; within-only and cluster-level
+    variables have their own; written intercepts (``y ~ 1``) of latents and observed variables."""
+    for v in variables:
+        free = lv == "between" or v in within_only
+        if v in phantom:
+            grids.alpha.codes[grids.col[v], 0] = int(free)
+        else:
+            grids.nu.codes[grids.row[v], 0] = int(free)
+    for s in statements:
+        if s.op != "~1":
+            continue
+        term = s.terms[0]
+        if s.lhs in latents:
+            _set(grids.alpha, grids.col[s.lhs], 0, term, labels)
+        elif lv == "within" and s.lhs not in within_only and term.fixed is None:
+            raise _error(s, f"{s.lhs!r} is measured on both levels: its mean is a level-2 intercept (write "
+                            "the intercept on level 2)")
+        elif s.lhs in phantom:
+            _set(grids.alpha, grids.col[s.lhs], 0, term, labels)
+        else:
+            _set(grids.nu, grids.row[s.lhs], 0, term, labels)
 
 
 def block_patterns(block: "Block", grid: Grid, defaults: dict[str, object]) -> dict[str, Pattern]:

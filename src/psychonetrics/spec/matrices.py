@@ -18,8 +18,6 @@ import numpy as np
 
 from ..linalg import vech_indices
 
-STORAGE_KINDS = ("full", "symmetric", "lowertri", "diagonal")
-
 
 @dataclass(frozen=True)
 class MatrixSpec:

@@ -15,15 +15,18 @@ from functools import cached_property
 
 import numpy as np
 
-from ..linalg import FloatArray
+from ..linalg import FloatArray, read_only
 from .matrices import MatrixSpec
+
+COLUMNS = ("group", "matrix", "row", "col", "par", "value", "lower", "upper", "identification")
 
 
 @dataclass(frozen=True, eq=False)
 class ParTable:
     """Parameter table of a model (all groups).
 
-    Columns are numpy arrays of equal length (one entry per row).
+    Columns are read-only numpy arrays of equal length (one entry per row);
+    edit a copy and make a new table (:meth:`with_columns`).
 
     Attributes
     ----------
@@ -55,6 +58,10 @@ class ParTable:
     upper: np.ndarray
     identification: np.ndarray
     group_labels: tuple[str, ...] = ("1",)
+
+    def __post_init__(self) -> None:
+        for name in COLUMNS:
+            object.__setattr__(self, name, read_only(getattr(self, name)))
 
     # ------------------------------------------------------------ basics
     @property
@@ -108,7 +115,7 @@ class ParTable:
         """Index of the first row of each free parameter, (n_free,)."""
         free = np.flatnonzero(self.par > 0)
         _, first = np.unique(self.par[free], return_index=True)
-        return free[first]
+        return read_only(free[first])
 
     def start_vector(self) -> FloatArray:
         """Current values of the free parameters (mean over equal rows), (n_free,)."""
