@@ -176,6 +176,28 @@ def test_fiml_bootstrap_resamples_unit_rows() -> None:
     assert np.all(np.isfinite(boot.se)) and np.all(boot.se > 0)
 
 
+def test_fixed_covariates_give_the_bootstrap_of_free_covariates() -> None:
+    """lavaan's Demo.twolevel model (within-only and cluster-level covariates): with fixed_x the other
+    estimates do not depend on the covariates' moments, so keeping them at the sample values in every
+    replicate gives the replicates of the fixed_x=False model."""
+    syntax = """
+    level: 1
+        fw =~ y1 + y2 + y3
+        fw ~ x1 + x2 + x3
+    level: 2
+        fb =~ y1 + y2 + y3
+        fb ~ w1 + w2
+    """
+    data = pn.datasets.demo_twolevel()
+    fixed = pn.ml_lvm(data, syntax, clusters="cluster").runmodel()
+    free = pn.ml_lvm(data, syntax, clusters="cluster", fixed_x=False).runmodel()
+    a = pn.bootstrap(fixed, n_boot=12, seed=3, jobs=1).confint()
+    b = pn.bootstrap(free, n_boot=12, seed=3, jobs=1).confint()
+    both = a.merge(b, on=["var1", "op", "var2", "matrix", "group"], suffixes=("_fixed", "_free"))
+    assert len(both) == len(a) == fixed.npar
+    np.testing.assert_allclose(both["se_boot_fixed"], both["se_boot_free"], rtol=1e-4)
+
+
 # ------------------------------------------------------------------ networks
 def test_network_edges_without_search(ggm: pn.Model) -> None:
     boot = pn.bootstrap(ggm, n_boot=20, seed=2, jobs=1)

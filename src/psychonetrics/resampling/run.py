@@ -103,8 +103,9 @@ def bootstrap(
     interval is the percentile interval.
 
     Fixed covariates (``fixed_x``) keep the moments of the full sample in
-    every replicate, and standardized data (``standardize=``) are not
-    re-standardized per replicate.
+    every replicate (for within-only and cluster-level covariates the other
+    estimates do not depend on them), and standardized data
+    (``standardize=``) are not re-standardized per replicate.
 
     Examples
     --------
