@@ -233,6 +233,14 @@ def test_network_stability_with_prune(ggm: pn.Model, search: str) -> None:
     assert boot.estimates.shape == (16, ggm.npar)
 
 
+def test_robust_model_with_search_refits_with_rows() -> None:
+    """MLR's standard errors (which a search reads) are built from the unit rows: replicates carry them."""
+    mlr = pn.ml_ggm(pn.datasets.seed_example(), clusters="cluster", estimator="MLR").runmodel()
+    boot = pn.bootstrap(mlr, n_boot=6, seed=1, jobs=1, search="prune")
+    assert boot.n_failed == 0
+    assert boot.edges()["inclusion"].between(0, 1).all()
+
+
 def test_latent_networks_of_a_factor_model(seed_model: pn.Model) -> None:
     boot = pn.bootstrap(seed_model, n_boot=10, seed=1, jobs=1)
     edges = boot.edges()

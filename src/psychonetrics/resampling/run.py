@@ -140,7 +140,8 @@ def bootstrap(
         raise ValueError("`model`: the model did not converge; bootstrapping its estimates is meaningless (fix the "
                          "model first).")
 
-    keep_units = model.estimator != "ML"  # complete-data ML reads only the statistics
+    # complete-data ML reads only the statistics; a search refits with standard errors, robust ones need rows
+    keep_units = model.estimator != "ML" or (search_fn is not None and model.robust)
     resamplers = tuple(GroupResampler.of(st, keep_units=keep_units) for st in model.stats)
     searched_model = None
     if search_fn is not None:
