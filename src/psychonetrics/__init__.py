@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # the names as static tools see them; at run time they are loaded on first use
     from . import datasets
+    from .resampling import BootstrapResult, bootstrap
     from .construct import ml_ggm, ml_lnm, ml_lrnm, ml_lvm, ml_rnm, ml_varcov
     from .data import TwoLevelStats
     from .data.engines import twolevel_stats
@@ -23,6 +24,7 @@ if TYPE_CHECKING:  # the names as static tools see them; at run time they are lo
     from .exceptions import ConvergenceWarning, DataWarning, ImproperSolutionWarning, ModelSyntaxError
     from .model import Model
     from .report.network import plot_network, plot_path
+    from .report.stability import plot_stability
     from .search import compare, modelsearch, prune, stepup
     from .simulate import generate
     from .spec.lavaan_syntax import parse_syntax
@@ -31,6 +33,8 @@ if TYPE_CHECKING:  # the names as static tools see them; at run time they are lo
 # that ``import psychonetrics`` stays cheap (pandas, scipy and the model core load when used).
 _EXPORTS: dict[str, str] = {
     "datasets": ".datasets",
+    "bootstrap": ".resampling:bootstrap",
+    "BootstrapResult": ".resampling:BootstrapResult",
     **{name: f".construct:{name}" for name in ("ml_lvm", "ml_lnm", "ml_rnm", "ml_lrnm", "ml_varcov", "ml_ggm")},
     "TwoLevelStats": ".data:TwoLevelStats",
     "twolevel_stats": ".data.engines:twolevel_stats",
@@ -40,6 +44,7 @@ _EXPORTS: dict[str, str] = {
     "Model": ".model:Model",
     "plot_network": ".report.network:plot_network",
     "plot_path": ".report.network:plot_path",
+    "plot_stability": ".report.stability:plot_stability",
     **{name: f".search:{name}" for name in ("compare", "modelsearch", "prune", "stepup")},
     "generate": ".simulate:generate",
     "parse_syntax": ".spec.lavaan_syntax:parse_syntax",
@@ -207,6 +212,7 @@ __all__ = [
     "Model", "TwoLevelStats", "twolevel_stats", "read_table", "datasets",
     "runmodel", "fit", "parameters", "getmatrix", "MIs",
     "prune", "stepup", "modelsearch", "compare", "plot_network", "plot_path", "parse_syntax", "generate",
+    "bootstrap", "BootstrapResult", "plot_stability",
     "ConvergenceWarning", "DataWarning", "ImproperSolutionWarning", "ModelSyntaxError",
     "__version__",
 ]

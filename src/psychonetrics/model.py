@@ -317,6 +317,14 @@ class Model:
         return modelsearch(self, criterion=criterion, prunealpha=prunealpha, addalpha=addalpha,
                            matrices=matrices, verbose=verbose, screen=screen, jobs=jobs)
 
+    def bootstrap(self, *, n_boot: int = 1000, seed: Any = None, jobs: int | None = None, search: Any = None,
+                  search_options: dict[str, Any] | None = None, progress: bool | None = None) -> Any:
+        """Cluster bootstrap: resample clusters within groups and refit (see :func:`psychonetrics.bootstrap`)."""
+        from .resampling import bootstrap
+
+        return bootstrap(self, n_boot=n_boot, seed=seed, jobs=jobs, search=search, search_options=search_options,
+                         progress=progress)
+
     def confint(self, *, level: float = 0.95) -> pd.DataFrame:
         """Wald confidence intervals of the free parameters."""
         from scipy import stats as sps
