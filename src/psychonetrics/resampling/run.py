@@ -8,16 +8,14 @@ its own seed spawned from ``seed`` (:mod:`.replicate`) -> a
 
 from __future__ import annotations
 
-import os
-import sys
 import time
-import warnings
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .._arg import choice
+from .._warn import warn
 from ..exceptions import ConvergenceWarning
 from ..report.progress import Progress
 from .replicate import Outcome, ReplicateContext, Search, run_replicates
@@ -176,10 +174,10 @@ def bootstrap(
         seconds=seconds, search=search_label, searched_model=searched_model, searched_values=searched_values)
     if failures:
         kinds = ", ".join(f"{k}: {v}" for k, v in result.failure_counts().items())
-        warnings.warn(
+        warn(
             f"{len(failures)} of {n_boot} bootstrap refits failed ({kinds}; first: replicate {failures[0].replicate}, "
             f"{failures[0].reason}); they are left out of the standard errors and intervals "
-            "(see `result.failures`).", ConvergenceWarning, stacklevel=_user_stacklevel())
+            "(see `result.failures`).", ConvergenceWarning)
     return result
 
 
@@ -276,15 +274,6 @@ def _entropy(root: np.random.SeedSequence) -> int | tuple[int, ...]:
     if isinstance(entropy, (int, np.integer)):
         return int(entropy)
     return tuple(int(e) for e in entropy)  # type: ignore[union-attr]
-
-
-def _user_stacklevel() -> int:
-    """Stack level of the first frame outside this package (so that warnings point at the caller's line)."""
-    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    frame, level = sys._getframe(1), 1
-    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(package + os.sep):
-        frame, level = frame.f_back, level + 1  # type: ignore[assignment]
-    return level
 
 
 __all__ = ["bootstrap"]
