@@ -154,12 +154,14 @@ def test_failures_in_worker_processes_match_in_process(seed_model: pn.Model, mon
 
 
 # ------------------------------------------------------------------ SEs (large J)
-def test_bootstrap_se_agrees_with_model_se_for_many_clusters(seed_model: pn.Model) -> None:
+@pytest.mark.parametrize("estimator", ["ML", "MLR"])
+def test_bootstrap_se_agrees_with_model_se_for_many_clusters(seed_model: pn.Model, estimator: str) -> None:
     """J = 400 clusters of 5: the bootstrap SE estimates the sampling SD that the information-based SE
-    estimates.  With B = 200 the Monte Carlo SD of a bootstrap SE is about SE / sqrt(2 B) = 5% of it;
-    each ratio must lie within 4 such SDs (20%) of 1, and their mean within 5%."""
+    (ML) and the cluster sandwich SE (MLR) estimate.  With B = 200 the Monte Carlo SD of a bootstrap SE is
+    about SE / sqrt(2 B) = 5% of it; each ratio must lie within 4 such SDs (20%) of 1, and their mean
+    within 5%."""
     data = pn.generate(seed_model, n_clusters=400, cluster_size=5, seed=2024)
-    model = pn.ml_lvm(data, SYNTAX, clusters="cluster").runmodel()
+    model = pn.ml_lvm(data, SYNTAX, clusters="cluster", estimator=estimator).runmodel()
     boot = pn.bootstrap(model, n_boot=200, seed=7, jobs=2)
     assert boot.n_failed == 0
     ratio = boot.se / model.fitted.se
