@@ -85,6 +85,20 @@ def test_json_output_parses_and_matches_the_api(seed_csv: Path, api_model: pn.Mo
     assert len(result["parameters"]) == len(api_model.parameters())
 
 
+def test_mlr_and_information_options(seed_csv: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(["fit", str(seed_csv), "--clusters", "cluster", "--model", SYNTAX, "--estimator", "MLR",
+                          "--json"], capsys)
+    assert code == 0, err
+    result = json.loads(out)
+    api = pn.ml_lvm(pn.datasets.seed_example(), SYNTAX, clusters="cluster", estimator="MLR").runmodel()
+    assert result["estimator"] == "MLR" and "sandwich" in result["standard_errors"]
+    assert result["fit"]["chisq.scaled"] == pytest.approx(api.fit()["chisq.scaled"], rel=1e-8)
+    code, out, err = run(["fit", str(seed_csv), "--clusters", "cluster", "--model", SYNTAX,
+                          "--information", "observed"], capsys)
+    assert code == 0, err
+    assert "SEs from the observed information" in out
+
+
 def test_latent_network_with_a_plot(seed_csv: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     pytest.importorskip("matplotlib")
     png = tmp_path / "out.png"
