@@ -342,6 +342,9 @@ def test_observed_information_closed_form_equals_differenced_gradient() -> None:
                           - STATS.dloglik(moments_at(down, 4, None), st)[1]) / (2 * h)
     closed = stats_route.information_observed_stats(mom, st)
     np.testing.assert_allclose(closed, 0.5 * (numeric + numeric.T), rtol=1e-6, atol=1e-6 * np.abs(closed).max())
+    # the element-wise form over all of phi (the saturated model's) is the same matrix
+    np.testing.assert_allclose(stats_route.information_observed_phi(mom, st), closed, rtol=1e-10,
+                               atol=1e-10 * np.abs(closed).max())
     assert np.abs(closed - stats_route.information_expected_stats(mom, st)).max() > 1.0  # not the expected one
 
     model = pn.ml_lnm(data, "F1 =~ y1 + y2 + y3; F2 =~ y4 + y5 + y6", clusters="cluster").runmodel()

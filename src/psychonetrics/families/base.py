@@ -161,6 +161,19 @@ class MomentDerivatives:
         else:
             self.a_b[:, idx], self.b_b[:, idx] = a, b
 
+    def contract(self, g: FloatArray) -> FloatArray:
+        """J' g for a vector g over phi, (K,), without the dense Jacobian: with G the lower-triangular
+        p x p matrix of g's vech part, sum_vech g (a_r b_c + b_r a_c) = a' (G + G') b."""
+        p = self.mu.shape[0]
+        r, c = vech_indices(p)
+        ps = r.size
+        out = self.mu.T @ g[:p]
+        for part, a, b in ((g[p:p + ps], self.a_w, self.b_w), (g[p + ps:], self.a_b, self.b_b)):
+            low = np.zeros((p, p))
+            low[r, c] = part
+            out += np.einsum("pk,pk->k", a, (low + low.T) @ b)
+        return out
+
     def phi(self) -> FloatArray:
         """The dense Jacobian d phi / d m, (n_phi, K)."""
         p = self.mu.shape[0]

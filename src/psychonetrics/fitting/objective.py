@@ -235,9 +235,15 @@ class Objective:
             gradients.append(route.dloglik(mom, st)[1])
 
         def chained(point: FloatArray) -> FloatArray:
+            """J(point)' g with g held fixed, from the rank-2 element derivatives (no dense Jacobian)."""
             vals = self.table.values_at(point)
-            return sum(self._moments_and_jacobian(self.table.matrices(vals, g), self._free_elements[g], n)[1].T
-                       @ grad for g, grad in enumerate(gradients))
+            out = np.zeros(n)
+            for g, grad in enumerate(gradients):
+                rows, elements, target, _ = self._free_elements[g]
+                if rows.size:
+                    _, derivatives = self.family.moments_and_derivatives(self.table.matrices(vals, g), elements)
+                    np.add.at(out, target, derivatives.contract(grad))
+            return out
 
         base = chained(x)
         second = np.zeros((n, n))

@@ -41,12 +41,18 @@ class Route:
     information_kind: str = "expected"
     scoring_fn: Callable[[Moments, TwoLevelStats, FloatArray | None], tuple[float, FloatArray, FloatArray]] | None = None
     observed_fn: Callable[[Moments, TwoLevelStats, FloatArray | None], FloatArray | None] | None = None
+    observed_phi_fn: Callable[[Moments, TwoLevelStats], FloatArray | None] | None = None
 
     def observed(self, moments: Moments, stats: TwoLevelStats, jacobian: FloatArray | None = None,
                  ) -> FloatArray | None:
         """The observed information J' (-d2 logL / dphi2) J in closed form, or None where the route has
         none (the caller then differences the gradient)."""
         return None if self.observed_fn is None else self.observed_fn(moments, stats, jacobian)
+
+    def observed_phi(self, moments: Moments, stats: TwoLevelStats) -> FloatArray | None:
+        """The observed information in phi itself (n_phi, n_phi), where the route builds it element-wise
+        (cheaper than :meth:`observed` with an identity Jacobian), else None."""
+        return None if self.observed_phi_fn is None else self.observed_phi_fn(moments, stats)
 
     def scoring(self, moments: Moments, stats: TwoLevelStats, jacobian: FloatArray | None = None,
                 ) -> tuple[float, FloatArray, FloatArray]:
@@ -67,6 +73,7 @@ STATS = Route(
     _stats.information_expected_stats,
     scoring_fn=_stats.scoring_stats,
     observed_fn=_stats.information_observed_stats,
+    observed_phi_fn=_stats.information_observed_phi,
 )
 
 

@@ -272,6 +272,82 @@ def information_observed_stats(moments: Moments, stats: TwoLevelStats, jacobian:
     return 0.5 * (info + info.T)
 
 
+def information_observed_phi(moments: Moments, stats: TwoLevelStats) -> FloatArray | None:
+    """The observed information in phi = (mu, vech W, vech B) itself, (n_phi, n_phi), built element-wise.
+
+    The same matrix as ``information_observed_stats(moments, stats)`` (identity Jacobian) at O(n_phi^2)
+    cost per cluster size instead of O(n_phi^2 p^2): for unit perturbations the trace terms factor.
+    With G = V_s^-1 and P = G R_s G, the Hessian of F = -2 logL in the full (unsymmetrized) elements
+    is ``m_s G_jk G_li + G_jk P_li + P_jk G_li`` per size (dV = dW + s dB), the within part likewise
+    with W^-1 and (N - J)(S_PW - W), and the mean-covariance block ``2 m_s s G_ik (G d_s)_l``;
+    vech coordinates sum the symmetric versions.  None with cluster-level variables.
+    """
+    if _cluster_level(moments):
+        return None
+    p = stats.n_vars
+    ps = p * (p + 1) // 2
+    rot = _rotate(moments, stats)
+    if rot is None:
+        return np.full((p + 2 * ps, p + 2 * ps), np.nan)
+    r_idx, c_idx = vech_indices(p)
+    half = np.where(r_idx == c_idx, 0.5, 1.0)
+    scale = half[:, None] * half[None, :]
+
+    def gathered(a: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+        a_cr = a[np.ix_(c_idx, r_idx)]
+        return a_cr, a[np.ix_(r_idx, r_idx)], a[np.ix_(c_idx, c_idx)], a_cr.T  # a symmetric: a[r, c] = a[c, r]
+    def pair(a: tuple, b: tuple) -> FloatArray:
+        """sum over the symmetric versions of a_jk b_li for vech elements (i, j) and (k, l) (a, b gathered)."""
+        a_cr, a_rr, a_cc, a_rc = a
+        b_cr, b_rr, b_cc, b_rc = b
+        out = a_cr * b_cr.T
+        out += a_rr * b_cc.T
+        out += a_cc * b_rr.T
+        out += a_rc * b_rc.T
+        return out
+
+    def second(a: FloatArray, b: FloatArray, weight: float) -> FloatArray:
+        """weight * pair(a, a) + pair(a, b) + pair(b, a), with pair(b, a) = pair(a, b)'."""
+        ga, gb = gathered(a), gathered(b)
+        cross = pair(ga, gb)
+        out = pair(ga, ga)
+        out *= weight
+        out += cross
+        out += cross.T
+        out *= scale
+        return out
+
+    n, j = stats.n_units, stats.n_clusters
+    w_inv = rot.w_inv
+    p_w = (n - j) * (w_inv @ (stats.within_cov - moments.sigma_within) @ w_inv)
+    h_ww = second(w_inv, p_w, float(n - j))
+    h_wb = np.zeros((ps, ps))
+    h_bb = np.zeros((ps, ps))
+    h_mu = np.zeros((p, p))
+    h_mw = np.zeros((p, ps))
+    h_mb = np.zeros((p, ps))
+    r = rot.r
+    dev = stats.size_means - moments.mu
+    for k, (size, count) in enumerate(zip(stats.sizes.astype(float), stats.size_counts.astype(float))):
+        g = (r / rot.e[k]) @ r.T  # V_s^-1
+        v = moments.sigma_within + size * moments.sigma_between
+        t = count * size * (stats.size_covs[k] + np.outer(dev[k], dev[k]))
+        block = second(g, g @ (t - count * v) @ g, count)
+        h_ww += block
+        block *= size
+        h_wb += block
+        block *= size
+        h_bb += block
+        h_mu += 2.0 * count * size * g
+        gd = g @ dev[k]
+        mixed = 2.0 * count * size * half * (g[:, r_idx] * gd[c_idx] + g[:, c_idx] * gd[r_idx])
+        h_mw += mixed
+        h_mb += size * mixed
+    hess_f = np.block([[h_mu, h_mw, h_mb], [h_mw.T, h_ww, h_wb], [h_mb.T, h_wb.T, h_bb]])
+    info = 0.5 * hess_f
+    return 0.5 * (info + info.T)
+
+
 def _rotated_full(jac_vech: FloatArray, r: FloatArray) -> FloatArray:
     """R' X_k R for every column k of ``jac_vech`` (vech of a symmetric X_k): (K, p, p)."""
     p = r.shape[0]
