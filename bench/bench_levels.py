@@ -16,6 +16,9 @@ scores, the observed information and the scaled test).  Columns:
 * ``ML_obs_s``: ML with ``information="observed"``, lavaan's two-level default;
 * ``MLR_s`` and ``MLR/ML``, ``MLR/ML_obs``: the cost of robust inference;
 * ``lavaan_ML_s``, ``lavaan_MLR_s`` and the speed-ups over lavaan.
+
+A second table times ML and MLR on the wide simulated models of
+``bench/size_cases.py`` (p = 10, 30, 60).
 """
 
 from __future__ import annotations
@@ -78,6 +81,28 @@ def table(repeat: int) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def width_table(repeat: int, sizes: tuple[int, ...] = (10, 30, 60)) -> pd.DataFrame:
+    """ML and MLR on the wide simulated models of ``bench/size_cases.py`` (runmodel + fit)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from size_cases import simulate
+
+    rows = []
+    for p in sizes:
+        data = simulate(p)
+        syntax = "\n".join(f"F{k + 1} =~ " + " + ".join(f"y{10 * k + i + 1}" for i in range(10))
+                           for k in range(p // 10))
+
+        def run(**kwargs: object) -> None:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                pn.ml_lvm(data, syntax, clusters="cluster", **kwargs).runmodel().fit()
+
+        ml = _median_time(run, repeat)
+        mlr = _median_time(lambda: run(estimator="MLR"), repeat)
+        rows.append({"p": p, "ML_s": ml, "MLR_s": mlr, "MLR/ML": mlr / ml})
+    return pd.DataFrame(rows)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true")
@@ -86,6 +111,10 @@ def main(argv: list[str] | None = None) -> int:
     pd.set_option("display.width", 200)
     print(f"Level-specific models and MLR (runmodel + fit, median of {repeat} runs; lavaan 0.6-14 times from the cases):")
     print(table(repeat).to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    print()
+    print("Width (p indicators of p/10 factors, 300 clusters of 5-15; the scaled test's saturated-model "
+          "information grows as p^4):")
+    print(width_table(max(1, repeat // 3)).to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     return 0
 
 

@@ -240,8 +240,11 @@ def _state(moments: Moments, units: UnitData, lay: _Layout) -> _State | None:
     # H^1/2 B H^1/2) is positive; a positive determinant alone misses an even number of negative
     # ones.  With B positive semi-definite every eigenvalue is >= 1, so only an indefinite B needs
     # the per-cluster check.
-    if np.any(np.linalg.eigvalsh(0.5 * (b + np.swapaxes(b, 1, 2)))[:, 0] < 0.0) and np.any(
-            np.linalg.eigvals(kmat).real <= 0.0):
+    # (a rank-deficient B, as a saturated between level on its boundary, has eigenvalues of rounding size:
+    # those are not negative)
+    lowest = np.linalg.eigvalsh(0.5 * (b + np.swapaxes(b, 1, 2)))
+    tiny = 1e-12 * max(1.0, float(np.abs(lowest).max()))
+    if np.any(lowest[:, 0] < -tiny) and np.any(np.linalg.eigvals(kmat).real <= 0.0):
         return None
     sign, logdet_k = np.linalg.slogdet(kmat)
     if np.any(sign <= 0):
