@@ -11,6 +11,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -402,3 +404,21 @@ def test_observed_information_closed_form_with_cluster_level_variables() -> None
     closed = stats_route.information_observed_stats(mom, stats)
     sub = np.ix_(keep, keep)
     np.testing.assert_allclose(closed[sub], numeric[sub], rtol=1e-6, atol=1e-6 * np.abs(closed).max())
+
+
+def test_mlr_on_real_likert_data_bhr2000() -> None:
+    """bhr2000: 11 Likert items of 5400 soldiers in 99 companies, one factor per level (a poorly fitting
+    model, scaling factor about 1.15): lavaan's MLR SEs, scaled chi-square and robust CFI/TLI."""
+    spec = json.loads((DATA / "lavaan_extra" / "bhr2000_cfa" / "expected.json").read_text())
+    data = pd.read_csv(DATA / "lavaan_extra" / "bhr2000_cfa" / spec["data"])
+    model = quiet(pn.ml_lvm(data, spec["syntax"], clusters=spec["clusters"], estimator="MLR").runmodel)
+    ref = spec["reference"]["MLR"]
+    assert assert_rows(model.parameters(), ref["parameters"], se_key="se") >= 55
+    fit = model.fit()
+    assert fit["npar"] == ref["fit"]["npar"] and fit["df"] == ref["fit"]["df"]
+    assert fit["logl"] == pytest.approx(ref["fit"]["logl"], abs=1e-3)
+    assert fit["chisq"] >= ref["fit"]["chisq"] - 0.02  # lavaan's EM saturated model stops short (by ~0.16 here)
+    for key in ("chisq.scaled", "chisq.scaling.factor"):
+        assert fit[key] == pytest.approx(ref["fit"][key], rel=0.01), key
+    for key in ("cfi.robust", "tli.robust"):
+        assert fit[key] == pytest.approx(ref["fit"][key], abs=2e-3), key
