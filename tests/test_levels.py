@@ -248,6 +248,10 @@ def test_verbs_on_level_models(tutorial, tmp_path) -> None:
     assert 0 < row["est_std"] < 1 and row["level"] == "within"
     pruned = quiet(model.prune, matrices=["beta_between"], alpha=0.05)
     assert pruned.fit()["df"] == model.fit()["df"] + 1  # fb ~ w2 (p = 0.086) goes
+    stepped = quiet(model.stepup, matrices=["lambda_between", "beta_between"], alpha=0.05)
+    assert stepped.fit()["bic"] <= model.fit()["bic"]
+    searched = quiet(model.modelsearch, matrices=["beta_within", "beta_between"], jobs=1)
+    assert searched.fit()["bic"] < model.fit()["bic"]  # BIC 24259.1 -> 24254.8 with two parameters fewer
     simulated = pn.generate(model, n_clusters=30, cluster_size=(3, 6), seed=1)
     constant = simulated.groupby("cluster")[["w1", "w2"]].nunique()
     assert (constant == 1).all().all()  # cluster-level variables are constant within clusters
