@@ -422,3 +422,16 @@ def test_mlr_on_real_likert_data_bhr2000() -> None:
         assert fit[key] == pytest.approx(ref["fit"][key], rel=0.01), key
     for key in ("cfi.robust", "tli.robust"):
         assert fit[key] == pytest.approx(ref["fit"][key], abs=2e-3), key
+
+
+@pytest.mark.parametrize("case", ["tutorial_fixedx", "tutorial_freex", "saturated_cluster_nodes", "hsb82_freex",
+                                  "missing_cluster_level"])
+def test_ml_observed_information_standard_errors_of_further_cases(case: str) -> None:
+    """lavaan's default two-level SEs (observed information) on the further references, including
+    within-only and cluster-level covariates, fixed.x both ways and missing values."""
+    spec, data = load("lavaan_extra", case)
+    options = spec.get("options") or {}
+    fixed_x = bool(options.get("fixed.x", True)) if isinstance(options, dict) else True
+    model = quiet(pn.ml_lvm(data, spec["syntax"], clusters="cluster", information="observed",
+                            fixed_x=fixed_x).runmodel)
+    assert assert_rows(model.parameters(), spec["reference"]["ML"]["parameters"], se_key="se") >= 20

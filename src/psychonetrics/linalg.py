@@ -79,6 +79,8 @@ def cov2cor(a: FloatArray) -> FloatArray:
 def nearest_positive_definite(a: FloatArray, *, floor: float = 1e-3) -> FloatArray:
     """Clip the eigenvalues of symmetric ``a`` at ``floor`` times its mean diagonal."""
     a = 0.5 * (a + a.T)
+    if a.size == 0:  # a level without latent variables
+        return a
     vals, vecs = np.linalg.eigh(a)
     scale = max(float(np.mean(np.abs(np.diag(a)))), 1e-8)
     vals = np.maximum(vals, floor * scale)
