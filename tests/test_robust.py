@@ -277,6 +277,7 @@ def test_mlr_every_family_and_type(wrapper: str, kwargs: dict) -> None:
     assert "MLR" in str(model) and "robust SEs" in str(model)
     assert "Yuan-Bentler" in model.fit().attrs["test"] and "sandwich" in model.fit().attrs["se"]
     assert "sandwich" in model.parameters().attrs["se"] and "standard" in ml.fit().attrs["test"]
+    assert "cfi.robust" in model.summary()._repr_html_() and "cfi.robust" not in ml.summary()._repr_html_()
 
 
 def test_prune_uses_robust_p_values() -> None:

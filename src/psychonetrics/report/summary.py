@@ -18,8 +18,9 @@ from .printing import model_text, parameters_text
 if TYPE_CHECKING:
     from ..model import Model
 
-# fit measures shown in the HTML view, in order
-HTML_MEASURES = ("chisq", "df", "pvalue", "cfi", "tli", "rmsea", "srmr_within", "srmr_between", "aic.ll", "bic")
+# fit measures shown in the HTML view, in order (the robust ones only for MLR fits, which have them)
+HTML_MEASURES = ("chisq", "df", "pvalue", "chisq.scaled", "pvalue.scaled", "chisq.scaling.factor", "cfi", "tli",
+                 "cfi.robust", "tli.robust", "rmsea", "srmr_within", "srmr_between", "aic.ll", "bic")
 
 
 @dataclass(frozen=True, eq=False)
