@@ -109,7 +109,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     repeat = 3 if args.quick else 7
     pd.set_option("display.width", 200)
-    print(f"Level-specific models and MLR (runmodel + fit, median of {repeat} runs; lavaan 0.6-14 times from the cases):")
+    print(f"Level-specific models and MLR (runmodel + fit, median of {repeat} runs; "
+          "lavaan 0.6-14 times from the cases):")
     print(table(repeat).to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     print()
     print("Width (p indicators of p/10 factors, 300 clusters of 5-15; the scaled test's saturated-model "

@@ -129,8 +129,9 @@ def test_cluster_scores_without_roles_sum_to_the_stats_route_gradient() -> None:
     assert scores.shape == (60, 6 + 42)
     np.testing.assert_allclose(scores.sum(axis=0), stats_route.dloglik_dmoments_stats(mom, stats)[1], atol=1e-8)
     sub = data[data["cluster"] <= 8]
-    np.testing.assert_allclose(cluster_route.cluster_scores(mom, frame_to_stats(sub, vars=names, clusters="cluster")[0]),
-                               numerical_scores(sub, names, mom), atol=2e-6, rtol=1e-5)
+    sub_stats = frame_to_stats(sub, vars=names, clusters="cluster")[0]
+    np.testing.assert_allclose(cluster_route.cluster_scores(mom, sub_stats), numerical_scores(sub, names, mom),
+                               atol=2e-6, rtol=1e-5)
 
 
 def test_model_scores_sum_to_zero_at_the_optimum() -> None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..data.stats import TwoLevelStats
-from ..linalg import FloatArray, IntArray
+from ..linalg import FloatArray
 from ..parameterizations import derived_matrices
 from ..spec.matrices import MatrixSpec
 from ..parameterizations.base import unit_columns

@@ -39,7 +39,8 @@ class Route:
     dloglik: Callable[[Moments, TwoLevelStats], tuple[float, FloatArray]]
     information: Callable[[Moments, TwoLevelStats, FloatArray | None], FloatArray]
     information_kind: str = "expected"
-    scoring_fn: Callable[[Moments, TwoLevelStats, FloatArray | None], tuple[float, FloatArray, FloatArray]] | None = None
+    scoring_fn: (Callable[[Moments, TwoLevelStats, FloatArray | None], tuple[float, FloatArray, FloatArray]]
+                 | None) = None
     observed_fn: Callable[[Moments, TwoLevelStats, FloatArray | None], FloatArray | None] | None = None
     observed_phi_fn: Callable[[Moments, TwoLevelStats], FloatArray | None] | None = None
 

@@ -9,7 +9,6 @@ converge is skipped; the skips are reported once at the end.
 from __future__ import annotations
 
 import logging
-import sys
 import warnings
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -136,7 +135,8 @@ def prune(model: "Model", *, alpha: float = 0.01, adjust: str = "none", matrices
             rows, p = _pvalues(current, tested, adjust)
             untested = rows[np.isnan(p)]
             if untested.size:
-                names = ", ".join(_element(current.table, i) for i in untested[:8]) + (" ..." if untested.size > 8 else "")
+                names = ", ".join(_element(current.table, i) for i in untested[:8])
+                names += " ..." if untested.size > 8 else ""
                 warn(f"prune: {untested.size} element(s) have no standard error and are kept untested: {names}.",
                      SearchWarning)
             drop = rows[p > alpha]
