@@ -358,6 +358,12 @@ class Family(ABC):
         """Matrices worth printing beside the fit (the command line shows them)."""
         return []
 
+    def linear_matrices(self) -> frozenset[str]:
+        """Matrices whose elements enter phi linearly and appear in no other element's derivative, so that
+        every second derivative of phi involving them is 0 (the observed information skips them in its
+        second-order term).  Default: none."""
+        return frozenset()
+
     @abstractmethod
     def standardized(self, mats: dict[str, FloatArray]) -> "StandardizedValues":
         """The completely standardized solution (lavaan's std.all) of one group, per level."""

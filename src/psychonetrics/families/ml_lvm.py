@@ -272,6 +272,17 @@ class MlLvm(Family):
                     out.var1[i], out.op[i], out.var2[i] = pair[0], "=~", pair[1]
         return out
 
+    def linear_matrices(self) -> frozenset[str]:
+        """Observed intercepts (mu = nu + Lambda (I - B)^-1 alpha) and ``cov`` residual blocks
+        (Sigma = ... + Theta): both enter linearly, and no other element's derivative involves them."""
+        names: set[str] = set()
+        for lv in self.levels.values():
+            if lv.intercepts is not None:
+                names.add(lv.intercepts)
+            if lv.epsilon.ctype.linear:
+                names.update(lv.epsilon.matrix_names())
+        return frozenset(names)
+
     def types_line(self) -> str:
         return ", ".join(f"{BLOCK_ARGUMENTS[block]} = {kind}" for block, kind in self.types.items())
 

@@ -49,6 +49,14 @@ class MlVarcov(Family):
     def blocks(self) -> list[Block]:
         return list(self._blocks.values())
 
+    def linear_matrices(self) -> frozenset[str]:
+        """The means and every ``cov`` block: Sigma and mu are their elements."""
+        names = {"mu"}
+        for block in self._blocks.values():
+            if block.ctype.linear:
+                names.update(block.matrix_names())
+        return frozenset(names)
+
     def specs(self) -> list[MatrixSpec]:
         out = [MatrixSpec("mu", "mu", (len(self.observed), 1), "full", self.observed, ("1",), op="~1")]
         for block in self._blocks.values():

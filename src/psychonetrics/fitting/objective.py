@@ -247,7 +247,12 @@ class Objective:
 
         base = chained(x)
         second = np.zeros((n, n))
-        for k in range(n):
+        # parameters whose every element is linear in phi (and in no other derivative) have a zero column
+        table = self.table
+        linear = np.isin(table.names(), list(self.family.linear_matrices()))
+        free = table.par > 0
+        nonlinear = np.unique(table.par[free & ~linear]) - 1
+        for k in nonlinear:
             h = step * max(1.0, abs(x[k]))
             up = x.copy()
             up[k] += h

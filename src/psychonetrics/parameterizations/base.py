@@ -47,6 +47,8 @@ class CovarianceType(ABC):
     #: whether the parameterization degenerates when Sigma is (nearly) singular (networks, precisions):
     #: such a block is reported as near-singular, and retried when it collapses
     needs_regular: ClassVar[bool] = False
+    #: whether Sigma is its matrix's elements themselves (linear in them, second derivatives 0)
+    linear: ClassVar[bool] = False
 
     @abstractmethod
     def specs(self, block: str, labels: tuple[str, ...]) -> list[MatrixSpec]:

@@ -16,6 +16,7 @@ from .base import CovarianceType, half_on_diagonal, register, symmetric_spec, un
 class Cov(CovarianceType):
     name = "cov"
     kinds = ("sigma",)
+    linear = True
     variance_kind = "sigma"
 
     def specs(self, block: str, labels: tuple[str, ...]) -> list[MatrixSpec]:
