@@ -437,3 +437,26 @@ def test_ml_observed_information_standard_errors_of_further_cases(case: str) -> 
     model = quiet(pn.ml_lvm(data, spec["syntax"], clusters="cluster", information="observed",
                             fixed_x=fixed_x).runmodel)
     assert assert_rows(model.parameters(), spec["reference"]["ML"]["parameters"], se_key="se") >= 20
+
+
+@pytest.mark.parametrize("build", [
+    lambda d: pn.ml_varcov(d, clusters="cluster", vars=["y1", "y2", "y3", "y4"]),  # every element linear
+    lambda d: pn.ml_lvm(d, "level: 1\n fw =~ y1 + y2 + y3\n fw ~ x1\nlevel: 2\n fb =~ y1 + y2 + y3\n fb ~ w1\n",
+                        clusters="cluster"),  # cluster-level covariate, intercepts and cov residuals skipped
+    lambda d: pn.ml_lvm(d, "F =~ y1 + y2 + y3 + y4", clusters="cluster", within_residual="chol"),  # nonlinear
+])
+def test_model_observed_information_equals_differenced_gradient(build) -> None:  # noqa: ANN001
+    data = pn.datasets.demo_twolevel()
+    model = build(data).runmodel()
+    obj = Objective(model.family, model.table, model.stats, routes_for("ML", model.stats))
+    x = model.table.start_vector() + 0.01
+    n = x.size
+    hess = np.zeros((n, n))
+    for k in range(n):
+        h = 1e-5 * max(1.0, abs(x[k]))
+        up, down = x.copy(), x.copy()
+        up[k] += h
+        down[k] -= h
+        hess[:, k] = (obj.loglik_and_gradient(up)[1] - obj.loglik_and_gradient(down)[1]) / (2 * h)
+    np.testing.assert_allclose(obj.observed_information(x), -0.5 * (hess + hess.T), rtol=1e-4,
+                               atol=1e-5 * np.abs(hess).max())
