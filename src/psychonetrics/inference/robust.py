@@ -72,6 +72,8 @@ def phi_coordinates(roles: Roles, *, covariates: Sequence[int] = (), diagonal: b
     ----------
     roles : Roles
         Which variables have a within and a between part.
+    covariates : sequence of int
+        Exogenous covariates, whose block the baseline keeps saturated.
     diagonal : bool
         The baseline (diagonal W and B, except a saturated block among
         ``covariates``) instead of the saturated model.
