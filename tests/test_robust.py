@@ -79,19 +79,33 @@ def structural(mom: Moments) -> np.ndarray:
     return structural
 
 
-def numerical_scores(data: pd.DataFrame, names: list[str], mom: Moments) -> np.ndarray:
-    """Central differences of the cluster densities in the structural coordinates of phi (0 elsewhere)."""
-    p = len(names)
-    phi = mom.phi()
-    out = np.zeros((data["cluster"].nunique(), phi.size))
-    for k in np.flatnonzero(structural(mom)):
-        h = 1e-5 * max(1.0, abs(phi[k]))
-        up, down = phi.copy(), phi.copy()
+def central_differences(fn, x: np.ndarray, columns: np.ndarray | None = None) -> np.ndarray:  # noqa: ANN001
+    """d fn / d x by central differences (relative steps 1e-5), in ``columns`` of x only (0 elsewhere)."""
+    columns = np.arange(x.size) if columns is None else columns
+    out = None
+    for k in columns:
+        h = 1e-5 * max(1.0, abs(x[k]))
+        up, down = x.copy(), x.copy()
         up[k] += h
         down[k] -= h
-        out[:, k] = (cluster_logliks(data, names, moments_at(up, p, mom.roles))
-                     - cluster_logliks(data, names, moments_at(down, p, mom.roles))) / (2 * h)
+        column = (np.asarray(fn(up)) - np.asarray(fn(down))) / (2 * h)
+        if out is None:
+            out = np.zeros((column.size, x.size))
+        out[:, k] = column
+    assert out is not None
     return out
+
+
+def numerical_scores(data: pd.DataFrame, names: list[str], mom: Moments) -> np.ndarray:
+    """Central differences of the cluster densities in the structural coordinates of phi (0 elsewhere)."""
+    return central_differences(lambda phi: cluster_logliks(data, names, moments_at(phi, len(names), mom.roles)),
+                               mom.phi(), np.flatnonzero(structural(mom)))
+
+
+def differenced_information(obj: Objective, x: np.ndarray) -> np.ndarray:
+    """Minus the symmetrized central-difference Hessian of the model's log-likelihood."""
+    hess = central_differences(lambda point: obj.loglik_and_gradient(point)[1], x)
+    return -0.5 * (hess + hess.T)
 
 
 @pytest.fixture(scope="module")
@@ -336,14 +350,7 @@ def test_observed_information_closed_form_equals_differenced_gradient() -> None:
     mom = random_moments(5, Roles(4))
     mom = Moments(mom.mu, mom.sigma_within, mom.sigma_between, None)
     phi = mom.phi()
-    numeric = np.zeros((phi.size, phi.size))
-    for k in range(phi.size):
-        h = 1e-5 * max(1.0, abs(phi[k]))
-        up, down = phi.copy(), phi.copy()
-        up[k] += h
-        down[k] -= h
-        numeric[:, k] = -(STATS.dloglik(moments_at(up, 4, None), st)[1]
-                          - STATS.dloglik(moments_at(down, 4, None), st)[1]) / (2 * h)
+    numeric = -central_differences(lambda point: STATS.dloglik(moments_at(point, 4, None), st)[1], phi)
     closed = stats_route.information_observed_stats(mom, st)
     np.testing.assert_allclose(closed, 0.5 * (numeric + numeric.T), rtol=1e-6, atol=1e-6 * np.abs(closed).max())
     # the element-wise form over all of phi (the saturated model's) is the same matrix
@@ -354,16 +361,8 @@ def test_observed_information_closed_form_equals_differenced_gradient() -> None:
     model = pn.ml_lnm(data, "F1 =~ y1 + y2 + y3; F2 =~ y4 + y5 + y6", clusters="cluster").runmodel()
     obj = Objective(model.family, model.table, model.stats, routes_for("ML", model.stats))
     x = model.table.start_vector() + 0.01
-    n = x.size
-    hess = np.zeros((n, n))
-    for k in range(n):
-        h = 1e-5 * max(1.0, abs(x[k]))
-        up, down = x.copy(), x.copy()
-        up[k] += h
-        down[k] -= h
-        hess[:, k] = (obj.loglik_and_gradient(up)[1] - obj.loglik_and_gradient(down)[1]) / (2 * h)
-    np.testing.assert_allclose(obj.observed_information(x), -0.5 * (hess + hess.T), rtol=1e-4,
-                               atol=1e-5 * np.abs(hess).max())
+    numeric = differenced_information(obj, x)
+    np.testing.assert_allclose(obj.observed_information(x), numeric, rtol=1e-4, atol=1e-5 * np.abs(numeric).max())
 
 
 def test_near_singular_level_falls_back_to_the_expected_information() -> None:
@@ -394,14 +393,9 @@ def test_observed_information_closed_form_with_cluster_level_variables() -> None
     mom = random_moments(6, ROLES)
     phi = mom.phi()
     keep = structural(mom)
-    numeric = np.zeros((phi.size, phi.size))
-    for k in np.flatnonzero(keep):
-        h = 1e-5 * max(1.0, abs(phi[k]))
-        up, down = phi.copy(), phi.copy()
-        up[k] += h
-        down[k] -= h
-        numeric[:, k] = -(stats_route.dloglik_dmoments_stats(moments_at(up, 5, ROLES), stats)[1]
-                          - stats_route.dloglik_dmoments_stats(moments_at(down, 5, ROLES), stats)[1]) / (2 * h)
+    numeric = -central_differences(
+        lambda point: stats_route.dloglik_dmoments_stats(moments_at(point, 5, ROLES), stats)[1], phi,
+        np.flatnonzero(keep))
     numeric = 0.5 * (numeric + numeric.T)
     closed = stats_route.information_observed_stats(mom, stats)
     sub = np.ix_(keep, keep)
@@ -450,13 +444,5 @@ def test_model_observed_information_equals_differenced_gradient(build) -> None: 
     model = build(data).runmodel()
     obj = Objective(model.family, model.table, model.stats, routes_for("ML", model.stats))
     x = model.table.start_vector() + 0.01
-    n = x.size
-    hess = np.zeros((n, n))
-    for k in range(n):
-        h = 1e-5 * max(1.0, abs(x[k]))
-        up, down = x.copy(), x.copy()
-        up[k] += h
-        down[k] -= h
-        hess[:, k] = (obj.loglik_and_gradient(up)[1] - obj.loglik_and_gradient(down)[1]) / (2 * h)
-    np.testing.assert_allclose(obj.observed_information(x), -0.5 * (hess + hess.T), rtol=1e-4,
-                               atol=1e-5 * np.abs(hess).max())
+    numeric = differenced_information(obj, x)
+    np.testing.assert_allclose(obj.observed_information(x), numeric, rtol=1e-4, atol=1e-5 * np.abs(numeric).max())

@@ -292,15 +292,11 @@ def _group_stats(
         cluster=codes,
         center=center,
     )
+    means = cluster_means(codes, centred, observed, n_clusters, sizes)
     if complete:
-        means = cluster_sums(codes, centred, n_clusters) / sizes[:, None]
         crossprod = _within_crossprod(centred, means, codes)
     else:
         # Pairwise-available statistics: used only for start values and checks.
-        obs_count = cluster_sums(codes, observed.astype(float), n_clusters)
-        sums = cluster_sums(codes, centred, n_clusters)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            means = np.where(obs_count > 0, sums / np.maximum(obs_count, 1), 0.0)
         dev = np.where(observed, centred - means[codes], 0.0)
         pair = observed.T.astype(float) @ observed.astype(float)
         crossprod = dev.T @ dev * (observed.shape[0] - n_clusters) / np.maximum(pair - n_clusters, 1.0)
@@ -356,6 +352,17 @@ def cluster_sums(codes: np.ndarray, values: np.ndarray, n_clusters: int) -> np.n
     return np.column_stack([np.bincount(codes, weights=values[:, k], minlength=n_clusters)
                             for k in range(values.shape[1])]) if values.shape[1] else np.zeros((n_clusters, 0))
 
+
+
+def cluster_means(codes: np.ndarray, values: np.ndarray, observed: np.ndarray, n_clusters: int,
+                  sizes: np.ndarray) -> np.ndarray:
+    """Each cluster's mean of every variable over its observed values, (J, p) (0 where a cluster observed
+    none); ``values`` are 0 where missing."""
+    if observed.all():
+        return cluster_sums(codes, values, n_clusters) / sizes[:, None]
+    counts = cluster_sums(codes, observed.astype(float), n_clusters)
+    sums = cluster_sums(codes, values, n_clusters)
+    return np.where(counts > 0, sums / np.maximum(counts, 1), 0.0)
 
 def missingness_patterns(observed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Distinct rows of the (N, p) boolean ``observed`` and each row's pattern index.

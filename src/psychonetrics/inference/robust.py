@@ -120,17 +120,16 @@ def phi_information(route: Route, moments: Moments, stats: TwoLevelStats, coordi
     leaves the parameter space.
     """
     n_phi = stats.n_vars + stats.n_vars * (stats.n_vars + 1)
-    if kind == "expected":
-        select = np.zeros((n_phi, coordinates.size))
-        select[coordinates, np.arange(coordinates.size)] = 1.0
-        return route.information(moments, stats, select)
     # all of phi element-wise costs O(n_phi^2) per cluster size, the contracted form O(K^2 p^2) for K
     # coordinates: the first for the saturated model, the second for the baseline's few coordinates
-    full = route.observed_phi(moments, stats) if coordinates.size * stats.n_vars > 4 * n_phi else None
-    if full is not None:
-        return full[np.ix_(coordinates, coordinates)]
-    select = np.zeros((n_phi, coordinates.size))
+    if kind == "observed" and coordinates.size * stats.n_vars > 4 * n_phi:
+        full = route.observed_phi(moments, stats)
+        if full is not None:
+            return full[np.ix_(coordinates, coordinates)]
+    select = np.zeros((n_phi, coordinates.size))  # the Jacobian of phi in the coordinates
     select[coordinates, np.arange(coordinates.size)] = 1.0
+    if kind == "expected":
+        return route.information(moments, stats, select)
     closed = route.observed(moments, stats, select)
     if closed is not None:
         return closed

@@ -160,27 +160,7 @@ def information_expected_cluster_level(moments: Moments, stats: TwoLevelStats,
     I = sum_s m_s [dmu' Omega_s^-1 dmu + 1/2 tr(Omega_s^-1 dOmega_s Omega_s^-1 dOmega_s)]
         + (N - J)/2 tr(W_ww^-1 dW W_ww^-1 dW),     dOmega_s = dW / s + dB.
     """
-    p = moments.mu.size
-    ps = p * (p + 1) // 2
-    jac = np.eye(p + 2 * ps) if jacobian is None else jacobian
-    k = jac.shape[1]
-    parts = _parts(moments, stats)
-    if parts is None:
-        return np.full((k, k), np.nan)
-    m, s = stats.size_counts.astype(float), stats.sizes.astype(float)
-    d_w, d_b = _unvech(jac[p:p + ps], p), _unvech(jac[p + ps:], p)
-    pieces = []
-    w = parts.w
-    rotated_w = parts.w_low_inv @ d_w[:, w][:, :, w] @ parts.w_low_inv.T
-    pieces.append(np.sqrt(0.5 * (stats.n_units - stats.n_clusters)) * _lower(rotated_w))
-    for size in range(s.size):
-        low_inv = parts.omega_low_inv[size]
-        rotated = low_inv @ (d_w / s[size] + d_b) @ low_inv.T
-        pieces.append(np.sqrt(0.5 * m[size]) * _lower(rotated))
-        pieces.append(np.sqrt(m[size]) * (low_inv @ jac[:p]).T)
-    z = np.hstack(pieces)
-    info = z @ z.T
-    return 0.5 * (info + info.T)
+    return _information(moments, stats, jacobian, observed=False)
 
 
 def information_observed_cluster_level(moments: Moments, stats: TwoLevelStats,
@@ -199,6 +179,13 @@ def information_observed_cluster_level(moments: Moments, stats: TwoLevelStats,
     Cholesky factor L of each Omega_s, Y = L^-1 dOmega L^-T and
     Q = L^-1 R L^-T give tr(Y_a Y_b Q).
     """
+    return _information(moments, stats, jacobian, observed=True)
+
+
+def _information(moments: Moments, stats: TwoLevelStats, jacobian: FloatArray | None, *, observed: bool,
+                 ) -> FloatArray:
+    """The expected information, plus the residual terms when ``observed``: both from the same rotated
+    derivatives Y = L^-1 dOmega L^-T (and L_w^-1 dW L_w^-T within)."""
     from .stats import _residual_term
 
     p = moments.mu.size
@@ -208,25 +195,32 @@ def information_observed_cluster_level(moments: Moments, stats: TwoLevelStats,
     parts = _parts(moments, stats)
     if parts is None:
         return np.full((k, k), np.nan)
-    expected = information_expected_cluster_level(moments, stats, jac)
     m, s = stats.size_counts.astype(float), stats.sizes.astype(float)
     d_w, d_b = _unvech(jac[p:p + ps], p), _unvech(jac[p + ps:], p)
     w = parts.w
     low_w = parts.w_low_inv
     y_w = low_w @ d_w[:, w][:, :, w] @ low_w.T
-    q_w = (stats.n_units - stats.n_clusters) * (low_w @ stats.within_cov[np.ix_(w, w)] @ low_w.T - np.eye(w.size))
-    correction = _residual_term(y_w, q_w)
+    n_within = stats.n_units - stats.n_clusters
+    pieces = [np.sqrt(0.5 * n_within) * _lower(y_w)]
+    correction = np.zeros((k, k))
+    if observed:
+        q_w = n_within * (low_w @ stats.within_cov[np.ix_(w, w)] @ low_w.T - np.eye(w.size))
+        correction += _residual_term(y_w, q_w)
     for size in range(s.size):
         low_inv = parts.omega_low_inv[size]
-        dev = parts.dev[size]
         y = low_inv @ (d_w / s[size] + d_b) @ low_inv.T
-        omega = np.linalg.inv(parts.omega_inv[size])
-        residual = m[size] * (stats.size_covs[size] + np.outer(dev, dev) - omega)
-        correction += _residual_term(y, low_inv @ residual @ low_inv.T)
         u = (low_inv @ jac[:p]).T  # (K, p): L^-1 dmu_k
-        cross = u @ (y @ (low_inv @ dev)).T  # [a, b] = (L^-1 dmu_a)' Y_b (L^-1 d)
-        correction += 2.0 * m[size] * (cross + cross.T)
-    info = expected + 0.5 * correction
+        pieces.append(np.sqrt(0.5 * m[size]) * _lower(y))
+        pieces.append(np.sqrt(m[size]) * u)
+        if observed:
+            dev = parts.dev[size]
+            omega = np.linalg.inv(parts.omega_inv[size])
+            residual = m[size] * (stats.size_covs[size] + np.outer(dev, dev) - omega)
+            correction += _residual_term(y, low_inv @ residual @ low_inv.T)
+            cross = u @ (y @ (low_inv @ dev)).T  # [a, b] = (L^-1 dmu_a)' Y_b (L^-1 d)
+            correction += 2.0 * m[size] * (cross + cross.T)
+    z = np.hstack(pieces)
+    info = z @ z.T + 0.5 * correction
     return 0.5 * (info + info.T)
 
 

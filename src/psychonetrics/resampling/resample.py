@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..data.frame import cluster_sums
+from ..data.frame import cluster_means, cluster_sums
 from ..data.stats import TwoLevelStats, UnitData, stats_from_cluster_sums
 from ..linalg import FloatArray
 
@@ -80,15 +80,8 @@ class GroupResampler:
         sizes = np.bincount(codes, minlength=n_clusters)
         values, observed = units.values, units.observed
         complete = units.complete
-        if complete:
-            means = cluster_sums(codes, values, n_clusters) / sizes[:, None]
-            deviations = values - means[codes]
-        else:
-            counts = cluster_sums(codes, observed.astype(float), n_clusters)
-            sums = cluster_sums(codes, values, n_clusters)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                means = np.where(counts > 0, sums / np.maximum(counts, 1), 0.0)
-            deviations = np.where(observed, values - means[codes], 0.0)
+        means = cluster_means(codes, values, observed, n_clusters, sizes)
+        deviations = values - means[codes] if complete else np.where(observed, values - means[codes], 0.0)
         p = values.shape[1]
         if n_clusters * p * p <= MAX_CLUSTER_FLOATS:
             crossprod = _per_cluster_crossprod(deviations, codes, n_clusters)

@@ -10,11 +10,9 @@ arg <- grep("^--file=", commandArgs(FALSE), value = TRUE)
 here <- if (length(arg)) dirname(normalizePath(sub("^--file=", "", arg[1]))) else getwd()
 source(file.path(here, "..", "_common.R"))
 
-# The shared reference folder sits beside the project root (as in tests/conftest.py).
-root <- normalizePath(file.path(here, "..", "..", "..", ".."))   # project root
-data_rel <- "tests/data/reference/levels_cfa/data.csv"             # relative to the project root
-ref_dir <- file.path(root, "..", "shared", "reference")
-data_path <- file.path(root, data_rel)
+# The reference cases of the project (tests/data/reference).
+ref_dir <- normalizePath(file.path(here, "..", "..", "reference"))
+data_path <- file.path(ref_dir, "levels_cfa", "data.csv")
 d <- read.csv(data_path)
 syntax_a <- fromJSON(file.path(ref_dir, "levels_cfa", "expected.json"))$syntax
 syntax_b <- fromJSON(file.path(ref_dir, "mlr_shared_loadings", "expected.json"))$syntax
