@@ -11,11 +11,13 @@ import numpy as np
 from ..data.stats import TwoLevelStats
 from ..families.base import Family, Moments
 from ..likelihood import Route, route_for
+from ..inference.information import SANDWICH_FLOOR, invert_information, weak_parameters
+from ..inference.information import standard_errors as standard_errors_of
 from ..linalg import FloatArray, read_only
 from ..spec.build import with_start_values
 from ..spec.partable import ParTable
 from .objective import Objective
-from .optimize import OptimizerResult, optimize
+from .optimize import UNBOUNDED, OptimizerResult, optimize
 
 if TYPE_CHECKING:
     from ..report.progress import Progress
@@ -34,6 +36,7 @@ class Estimates:
     robust: bool = False  # vcov is the cluster-robust sandwich
     trace_h0: float = np.nan  # tr(A^-1 B) of the robust SEs (for the scaled test)
     information_fallback: bool = False  # the observed information was not positive definite: expected used
+    weak: np.ndarray | None = None  # (n_free,) parameters along a ridge of the likelihood (inference.information)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "vcov", read_only(self.vcov))
@@ -46,41 +49,6 @@ class Estimates:
 
 def routes_for(estimator: str, stats: Sequence[TwoLevelStats]) -> tuple[Route, ...]:
     return tuple(route_for(estimator, st) for st in stats)
-
-
-def invert_information(info: FloatArray) -> tuple[FloatArray, bool]:
-    """Inverse of the information matrix; NaN for parameters in a singular direction.
-
-    Returns the covariance matrix and whether the information was singular.
-    """
-    n = info.shape[0]
-    if n == 0:
-        return np.zeros((0, 0)), False
-    if not np.all(np.isfinite(info)):
-        return np.full((n, n), np.nan), True
-    scale = np.sqrt(np.clip(np.diag(info), 1e-300, None))
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        scaled = info / np.outer(scale, scale)
-    if not np.all(np.isfinite(scaled)):
-        return np.full((n, n), np.nan), True
-    try:  # the usual case: well conditioned, Cholesky suffices
-        low = np.linalg.cholesky(scaled)
-        if np.min(np.diag(low)) ** 2 > 1e-10:
-            inv_low = np.linalg.inv(low)
-            return (inv_low.T @ inv_low) / np.outer(scale, scale), False
-    except np.linalg.LinAlgError:
-        pass
-    vals, vecs = np.linalg.eigh(scaled)
-    tol = max(vals.max(), 1e-300) * 1e-10
-    singular = vals < tol
-    inv_vals = np.where(singular, 0.0, 1.0 / np.where(singular, 1.0, vals))
-    cov = (vecs * inv_vals) @ vecs.T / np.outer(scale, scale)
-    if singular.any():
-        # parameters involved in a null direction have no standard error
-        involved = np.abs(vecs[:, singular]).max(axis=1) > 1e-6
-        cov[involved, :] = np.nan
-        cov[:, involved] = np.nan
-    return cov, bool(singular.any())
 
 
 def estimate(
@@ -109,7 +77,7 @@ def estimate(
     # below it has collapsed
     scale = with_start_values(table, family, stats).start_vector() if table.strict_bounds().any() else start
     result = _checked(obj, optimize(obj, start, optimizer=optimizer, progress=progress), scale)
-    if not result.converged:
+    if not result.converged and not result.message.startswith(UNBOUNDED):
         # As psychonetrics: retry from shrunken and from emergency starts before giving up.
         for alternative in alternative_starts(table, start):
             retry = _checked(obj, optimize(obj, alternative, optimizer=optimizer, fallback=False), scale)
@@ -122,36 +90,45 @@ def estimate(
         "observed" if any(r.information_kind == "observed" for r in routes) else "expected")
     trace_h0 = np.nan
     fallback = False
+    weak = np.zeros(table.n_free, dtype=bool)
+    vcov = np.full((table.n_free, table.n_free), np.nan)
+    moments: tuple[Moments, ...] = ()
+    if np.isfinite(result.loglik):
+        moments = tuple(obj.moments(result.x))
     if np.isfinite(result.loglik) and standard_errors:
-        if kind == "expected" and result.information is not None:
-            info = result.information  # computed by the optimizer at the solution
-        else:
-            info = obj.information(result.x, kind=kind)
-        vcov, singular = invert_information(info)
-        if singular and kind == "observed" and all(st.complete for st in stats):
-            # At a bound or on a nearly singular level the observed information can be indefinite; the
-            # expected one (positive definite wherever the model is identified) is the usable bread.
-            expected_info = obj.information(result.x, kind="expected")
-            expected_vcov, expected_singular = invert_information(expected_info)
-            if not expected_singular:
-                info, vcov, kind, fallback = expected_info, expected_vcov, "expected", True
-        if robust:
-            from ..inference.robust import sandwich, trace_ratio
+        # the expected information decides which directions are not identified (see inference.information)
+        expected = result.information if result.information is not None else obj.information(result.x)
+        info = expected if kind == "expected" else obj.information(result.x, kind=kind)
+        inverse, _ = invert_information(info, expected=None if kind == "expected" else expected)
+        if inverse is None and kind == "observed":
+            if all(st.complete for st in stats):
+                # At a bound or on a nearly singular level the observed information can be indefinite; the
+                # expected one (positive definite wherever the model is identified) is the usable bread.
+                inverse, _ = invert_information(expected)
+                if inverse is not None:
+                    info, kind, fallback = expected, "expected", True
+            else:  # the complete-data expected information understates missing-data SEs: use the observed kernel
+                inverse, _ = invert_information(info)
+        if inverse is not None:
+            vcov = inverse
+            weak = weak_parameters(vcov, info)
+            if robust:
+                from ..inference.robust import sandwich, trace_ratio
 
-            scores = obj.cluster_scores(result.x)
-            meat = scores.T @ scores
-            trace_h0 = trace_ratio(info, meat)
-            vcov = sandwich(vcov, meat)
-        moments = tuple(obj.moments(result.x))
-    elif np.isfinite(result.loglik):
-        vcov = np.full((table.n_free, table.n_free), np.nan)
-        moments = tuple(obj.moments(result.x))
-    else:
-        vcov = np.full((table.n_free, table.n_free), np.nan)
-        moments = ()
-    se = np.sqrt(np.clip(np.diag(vcov), 0.0, None))
-    se[np.isnan(np.diag(vcov))] = np.nan
-    return Estimates(result, table.with_values(result.x), vcov, se, kind, moments, robust, trace_h0, fallback)
+                bread, _ = invert_information(info, expected=None if kind == "expected" else expected,
+                                              floor=SANDWICH_FLOOR)
+                scores = obj.cluster_scores(result.x)
+                meat = scores.T @ scores
+                trace_h0 = trace_ratio(info, meat)
+                vcov = sandwich(vcov if bread is None else bread, meat)
+    se = standard_errors_of(vcov)
+    return Estimates(result, table.with_values(result.x), vcov, se, kind, moments, robust, trace_h0, fallback, weak)
+
+
+def feasible(family: Family, table: ParTable, stats: Sequence[TwoLevelStats], *, estimator: str) -> bool:
+    """Whether the table's current values lie in the model's parameter space (a finite likelihood)."""
+    obj = Objective(family, table, tuple(stats), routes_for(estimator, stats))
+    return bool(np.isfinite(obj.loglik(table.start_vector())))
 
 
 def collapsed_blocks(obj: Objective, x: FloatArray, scale: FloatArray) -> list[str]:
@@ -175,12 +152,17 @@ def collapsed_blocks(obj: Objective, x: FloatArray, scale: FloatArray) -> list[s
 
 
 def _checked(obj: Objective, result: OptimizerResult, scale: FloatArray) -> OptimizerResult:
-    """``result``, marked as not converged when a block collapsed (see :func:`collapsed_blocks`)."""
-    collapsed = collapsed_blocks(obj, result.x, scale) if np.isfinite(result.loglik) else []
-    if not collapsed or not result.converged:
+    """``result``, marked as not converged when a block collapsed (see :func:`collapsed_blocks`) or the
+    implied distribution of the data is degenerate (the likelihood has no maximum there)."""
+    if not result.converged or not np.isfinite(result.loglik):
         return result
-    return replace(result, converged=False,
-                   message=f"collapsed: {' and '.join(collapsed)} went to 0")
+    collapsed = collapsed_blocks(obj, result.x, scale)
+    if collapsed:
+        return replace(result, converged=False, message=f"collapsed: {' and '.join(collapsed)} went to 0")
+    reason = obj.degenerate(result.x)
+    if reason:
+        return replace(result, converged=False, message=f"{UNBOUNDED}: {reason}")
+    return result
 
 
 def alternative_starts(table: ParTable, start: FloatArray) -> list[FloatArray]:

@@ -37,8 +37,16 @@ from ..linalg import FloatArray, vech_indices
 
 
 def sandwich(bread_inverse: FloatArray, meat: FloatArray) -> FloatArray:
-    """A^-1 B A^-1 (NaN rows and columns of A^-1 stay NaN)."""
-    return bread_inverse @ meat @ bread_inverse
+    """A^-1 B A^-1; parameters with NaN rows and columns in A^-1 (not identified) stay NaN, the others are
+    not touched by them."""
+    bad = np.isnan(np.diag(bread_inverse))
+    if not bad.any():
+        return bread_inverse @ meat @ bread_inverse
+    inverse = np.where(np.isnan(bread_inverse), 0.0, bread_inverse)
+    out = inverse @ meat @ inverse
+    out[bad, :] = np.nan
+    out[:, bad] = np.nan
+    return out
 
 
 def trace_ratio(information: FloatArray, meat: FloatArray | None = None, *, scores: FloatArray | None = None,
