@@ -149,6 +149,37 @@ class Objective:
             info = 0.5 * (info + info.T)
         return Evaluation(total, grad, info)
 
+    def outside_blocks(self, x: FloatArray) -> tuple[np.ndarray, list[str]]:
+        """The covariance blocks whose parameters at ``x`` leave their type's parameter space (a network
+        whose I - omega, or a correlation matrix, is not positive definite): a mask over the free
+        parameters of those blocks' matrices, and the blocks' names."""
+        table = self.table
+        values = table.values_at(x)
+        names = table.names()
+        mask = np.zeros(table.n_free, dtype=bool)
+        outside: list[str] = []
+        for g in range(len(self.stats)):
+            mats = table.matrices(values, g)
+            for block in self.family.blocks():
+                try:
+                    block.sigma(mats)
+                except (np.linalg.LinAlgError, ValueError, FloatingPointError):
+                    rows = (table.group == g) & (table.par > 0) & np.isin(names, block.matrix_names())
+                    mask[table.par[rows] - 1] = True
+                    outside.append(block.name)
+        return mask, list(dict.fromkeys(outside))
+
+    def degenerate(self, x: FloatArray) -> str:
+        """Why the implied distribution of the data at ``x`` is degenerate, "" when it is not (see
+        :func:`psychonetrics.likelihood.singular_covariances`)."""
+        from ..likelihood import singular_covariances
+
+        for mom, st in zip(self.moments(x), self.stats):
+            reason = singular_covariances(mom, st)
+            if reason:
+                return reason if len(self.stats) == 1 or st.group is None else f"group {st.group!r}: {reason}"
+        return ""
+
     # convenience forms used by the optimizer and inference -----------------
     def loglik(self, x: FloatArray) -> float:
         """Total log-likelihood (-inf outside the parameter space)."""

@@ -16,7 +16,7 @@ gradient.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -29,6 +29,12 @@ if TYPE_CHECKING:
     from ..report.progress import Progress
 
 OPTIMIZERS = ("default", "fisher", "lbfgs")
+#: Iterations between checks that the implied distribution of the data has not become degenerate.
+DEGENERACY_CHECK_EVERY = 5
+#: How a result whose likelihood has no maximum begins its message (no fallback or retry can help it).
+UNBOUNDED = "unbounded likelihood"
+#: How a result at a maximum on the boundary of the parameter space begins its message.
+AT_BOUNDARY = "converged at the boundary of the parameter space"
 
 
 @dataclass(frozen=True)
@@ -119,7 +125,25 @@ def fisher_scoring(obj: Objective, x0: FloatArray, *, max_iter: int = 300, tol: 
         trial = np.clip(x + scale * step, lo, hi)
         ll_new, grad_new, info_new = obj.scoring_quantities(trial)
         outside = not np.isfinite(ll_new)
-        if not (np.isfinite(ll_new) and ll_new >= ll + 1e-4 * scale * decrement - 1e-12 * abs(ll)):
+        if outside:
+            frozen, blocks = obj.outside_blocks(trial)
+            if frozen.any() and not frozen.all():
+                # The step leaves the space of some blocks (a network or correlation block pressed against
+                # its boundary): hold those blocks and step in the other parameters.
+                held = _held_step(x, grad, info + correction, lo, hi, ridge, frozen)
+                candidate = None
+                if not 0 <= float(grad @ held) < tol:
+                    candidate = _ascent(obj, x, ll, grad, held, lo, hi, strict)
+                if candidate is not None:
+                    trial = candidate
+                    ll_new, grad_new, info_new = obj.scoring_quantities(trial)
+            if not np.isfinite(ll_new):
+                damped = _damped_step(obj, x, ll, grad, info + correction, lo, hi, strict)
+                if damped is not None:
+                    trial = damped
+                    ll_new, grad_new, info_new = obj.scoring_quantities(trial)
+        if not (np.isfinite(ll_new) and ll_new >= ll + 1e-4 * scale * decrement - 1e-12 * abs(ll)) and not (
+                outside and np.isfinite(ll_new) and ll_new > ll):
             alpha, accepted = 0.5, False
             for _ in range(40):
                 trial = np.clip(x + alpha * scale * step, lo, hi)
@@ -145,10 +169,10 @@ def fisher_scoring(obj: Objective, x0: FloatArray, *, max_iter: int = 300, tol: 
         # parameterization degenerates, and the gains vanish.  Stop there rather than run to the limit.
         on_bound = bool(np.any((trial <= lo + 1e-12) & ~strict))
         blocked = blocked + [ll_new - ll] if (outside or on_bound) else []
-        if len(blocked) >= 10 and sum(blocked[-10:]) < 1e-4:
+        if len(blocked) >= 10 and sum(blocked[-10:]) < 1e-3:
             pg = _projected_gradient(trial, grad_new, lo, hi)
             return OptimizerResult(trial, ll_new, True, it, float(np.linalg.norm(pg)), "fisher",
-                                   "converged at the boundary of the parameter space", info_new)
+                                   AT_BOUNDARY, info_new)
         # SR1 secant correction: (I(x_new) + A) s = y with y the change in -d logL.
         s_vec = trial - x
         residual = (grad - grad_new) - (info_new + correction) @ s_vec
@@ -157,9 +181,77 @@ def fisher_scoring(obj: Objective, x0: FloatArray, *, max_iter: int = 300, tol: 
         if decrement < 1e-1 and abs(denom) > 1e-8 * np.linalg.norm(residual) * np.linalg.norm(s_vec):
             correction += np.outer(residual, residual) / denom
         x, ll, grad, info = trial, ll_new, grad_new, info_new
+        if it % DEGENERACY_CHECK_EVERY == 0:
+            reason = obj.degenerate(x)
+            if reason:  # the likelihood grows without bound there: no maximum to converge to
+                pg = _projected_gradient(x, grad, lo, hi)
+                return OptimizerResult(x, ll, False, it, float(np.linalg.norm(pg)), "fisher",
+                                       f"{UNBOUNDED}: {reason}")
     pg = _projected_gradient(x, grad, lo, hi)
     return OptimizerResult(x, ll, False, max_iter, float(np.linalg.norm(pg)), "fisher",
                            "iteration limit reached or no ascent direction")
+
+
+#: Largest number of free parameters for which a step that leaves the parameter space is retried with
+#: Marquardt damping (each try is a solve with the information, O(n^3)).
+DAMPED_STEPS_MAX_PARAMETERS = 2000
+
+
+def _damped_step(obj: Objective, x: FloatArray, ll: float, grad: FloatArray, info: FloatArray, lo: FloatArray,
+                 hi: FloatArray, strict: np.ndarray) -> FloatArray | None:
+    """A point with a higher likelihood along a Marquardt-damped scoring step, when the full step left the
+    parameter space; None when no damping level gives one.
+
+    (I + lambda diag(I)) s = g damps the directions of small curvature most.  On a level whose covariance
+    is nearly singular the flat directions run into the boundary of the parameter space while the
+    well-determined ones (the other level's parameters, say) would take a full Newton step: damping keeps
+    those steps, where shortening the whole step would stall them.
+    """
+    if x.size > DAMPED_STEPS_MAX_PARAMETERS:
+        return None
+    scale = np.clip(np.diag(info), 1e-12, None)
+    for lam in (1e-6, 1e-4, 1e-2, 1.0, 1e2):
+        try:
+            step = np.linalg.solve(info + lam * np.diag(scale), grad)
+        except np.linalg.LinAlgError:
+            continue
+        at_bound = ((x <= lo + 1e-12) & (step < 0)) | ((x >= hi - 1e-12) & (step > 0))
+        step[at_bound] = 0.0
+        decrement = float(grad @ step)
+        if not np.isfinite(decrement) or decrement <= 0:
+            continue
+        frac = _max_step(x, step, lo, strict)
+        trial = np.clip(x + frac * step, lo, hi)
+        ll_try = obj.loglik(trial)
+        if np.isfinite(ll_try) and ll_try >= ll + 1e-4 * frac * decrement - 1e-12 * abs(ll):
+            return trial
+    return None
+
+
+def _ascent(obj: Objective, x: FloatArray, ll: float, grad: FloatArray, step: FloatArray, lo: FloatArray,
+            hi: FloatArray, strict: np.ndarray, *, min_gain: float = 0.0) -> FloatArray | None:
+    """A point along ``step`` (backtracking from the largest fraction that keeps open bounds) with an
+    Armijo increase of the likelihood of at least ``min_gain``; None when there is none."""
+    decrement = float(grad @ step)
+    if not np.isfinite(decrement) or decrement <= 0:
+        return None
+    alpha = _max_step(x, step, lo, strict)
+    for _ in range(30):
+        trial = np.clip(x + alpha * step, lo, hi)
+        ll_try = obj.loglik(trial)
+        if np.isfinite(ll_try) and ll_try >= ll + max(1e-4 * alpha * decrement, min_gain) - 1e-12 * abs(ll):
+            return trial
+        alpha *= 0.5
+    return None
+
+
+def _held_step(x: FloatArray, grad: FloatArray, info: FloatArray, lo: FloatArray, hi: FloatArray, ridge: float,
+               held: np.ndarray) -> FloatArray:
+    """The scoring step with the parameters ``held`` fixed (zero step there)."""
+    step = np.zeros_like(x)
+    idx = np.flatnonzero(~held)
+    step[idx] = _scoring_step(x[idx], grad[idx], info[np.ix_(idx, idx)], lo[idx], hi[idx], ridge)
+    return step
 
 
 def _scoring_step(x: FloatArray, grad: FloatArray, info: FloatArray, lo: FloatArray, hi: FloatArray,
@@ -229,7 +321,7 @@ def optimize(obj: Objective, x0: FloatArray, *, optimizer: str = "default", fall
     if optimizer == "lbfgs":
         return lbfgs(obj, x0)
     result = fisher_scoring(obj, x0, progress=progress)
-    if result.converged or optimizer == "fisher" or not fallback:
+    if result.converged or optimizer == "fisher" or not fallback or result.message.startswith(UNBOUNDED):
         return result
     fallback = lbfgs(obj, result.x if np.isfinite(result.loglik) else x0)
     if fallback.converged or fallback.loglik > result.loglik:
