@@ -367,9 +367,11 @@ def test_observed_information_closed_form_equals_differenced_gradient() -> None:
 
 def test_near_singular_level_falls_back_to_the_expected_information() -> None:
     """bhr2000 (99 companies): the saturated between network sits on a nearly singular level, where the
-    observed information is indefinite; MLR says so and uses the expected information as bread, so prune
-    still tests every edge instead of removing edges without a p-value."""
+    observed information is indefinite; MLR says so and uses the expected information as bread.  The within
+    edges keep robust SEs; the between edges, in (near-)null directions of the information, have none, and
+    prune removes them as untestable edges of a near-singular network (saying so) instead of keeping them."""
     from psychonetrics.exceptions import ImproperSolutionWarning
+    from psychonetrics.search.steps import SearchWarning
 
     data = pd.read_csv(DATA_DIR / "bhr2000.csv")
     items = [c for c in data.columns if c != "company"]
@@ -380,9 +382,18 @@ def test_near_singular_level_falls_back_to_the_expected_information() -> None:
     assert "expected information as bread" in str(model)
     edges = model.parameters()
     edges = edges[edges["matrix"].str.startswith("omega") & ~edges["fixed"]]
-    assert edges["se"].notna().all()
-    pruned = quiet(model.prune, alpha=0.01)
-    assert pruned.fit()["df"] < 80  # most of the 110 edges stay (all would go with NaN p-values)
+    within = edges[edges["matrix"] == "omega_within"]
+    naive = quiet(pn.ml_ggm(data, vars=items, clusters="company").runmodel).parameters()
+    naive = naive[(naive["matrix"] == "omega_within") & ~naive["fixed"]]
+    assert within["se"].notna().all()
+    # robust SEs of the same order as the model-based ones (not inflated by the degenerate level)
+    ratio = within["se"].to_numpy() / naive["se"].to_numpy()
+    assert 0.5 < ratio.min() and ratio.max() < 4
+    assert edges.loc[edges["matrix"] == "omega_between", "se"].isna().all()
+    with pytest.warns(SearchWarning, match="near-singular networks have no standard error"):
+        pruned = model.prune(alpha=0.01)
+    assert not pruned.getmatrix("omega_between").any()
+    assert pruned.getmatrix("omega_within").any()
 
 
 def test_observed_information_closed_form_with_cluster_level_variables() -> None:

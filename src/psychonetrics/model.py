@@ -193,7 +193,12 @@ class Model:
         fitted = self._require_fit("runmodel")
         res = fitted.result
         if not res.converged:
-            if res.message.startswith("collapsed"):
+            from .fitting.optimize import UNBOUNDED
+
+            if res.message.startswith(UNBOUNDED):
+                advice = ("the likelihood has no maximum on these data; give the between level fewer parameters (a "
+                          "'chol' residual block keeps its covariance positive semi-definite) or use more clusters")
+            elif res.message.startswith("collapsed"):
                 advice = ("that level's covariance went to zero, where its network (or correlation) parameters "
                           "are not identified; use a 'cov' or 'chol' type for that block, or drop variables "
                           "without variance on that level")
@@ -211,12 +216,14 @@ class Model:
                 + (" as the sandwich's bread" if fitted.robust else "") + ".",
                 ImproperSolutionWarning,
             )
-        from .inference.diagnostics import diagnose
+        from .inference.diagnostics import degenerate_blocks
 
-        problems = diagnose(self)
-        self._fit_cache["problems"] = problems
+        problems = self.problems()
+        singular = degenerate_blocks(problems, self.table)
         by_kind: dict[str, list] = {}
         for problem in problems:
+            if problem.kind == "not identified" and (problem.block(self.table) in singular or not res.converged):
+                continue  # said once, by the near-singular network warning; or moot without a maximum
             by_kind.setdefault(problem.kind, []).append(problem)
         advice = {
             "not identified": "the model may not be identified; these parameters have no standard error",
@@ -226,11 +233,40 @@ class Model:
             "near-singular network": "the block's covariance is (nearly) singular, so its network is not "
                                      "interpretable; use a 'cov' or 'chol' block or drop variables without variance "
                                      "on that level",
+            "near-singular correlations": "a correlation is pressed against +-1: the maximum lies on or beyond the "
+                                          "boundary of positive definite correlation matrices, which a 'cor' block "
+                                          "cannot cross; a 'chol' block reaches the maximum among positive "
+                                          "semi-definite covariances, a 'cov' block the unrestricted maximum (which "
+                                          "may be an indefinite, improper covariance)",
+            "empirically not identified": "the likelihood is nearly flat "
+                                          "along a direction that moves these parameters together (typically a "
+                                          "variance near zero with large loadings that compensate), so their "
+                                          "standard errors are more than 100 times their conditional ones and "
+                                          "unreliable; fix or drop the factor or variance at the origin of the ridge",
         }
         for kind, items in by_kind.items():
             where = ", ".join(p.element(self.group_labels) for p in items[:8]) + (" ..." if len(items) > 8 else "")
-            detail = "" if kind == "not identified" else f" ({items[0].detail})"
-            warn(f"{kind.capitalize()}: {where}{detail}; {advice[kind]}.", ImproperSolutionWarning)
+            detail = "" if kind in ("not identified", "empirically not identified") else f" ({items[0].detail})"
+            extra = ""
+            if kind == "near-singular network":
+                untested = sum(p.kind == "not identified" and p.block(self.table) in singular for p in problems)
+                if untested:
+                    extra = (f"; {untested} of its edges lie in null directions of the information and have no "
+                             "standard error (prune removes them; stepup can test them again by their modification "
+                             "indices in the pruned model)")
+            warn(f"{kind.capitalize()}: {where}{detail}; {advice[kind]}{extra}.", ImproperSolutionWarning)
+
+    def problems(self) -> list:
+        """What is improper about the fitted solution (see :mod:`psychonetrics.inference.diagnostics`): one
+        :class:`~psychonetrics.inference.diagnostics.Problem` per element or block; ``parameters()`` shows
+        them in its ``note`` column."""
+        self._require_fit("problems")
+        cached = self._fit_cache.get("problems")
+        if cached is None:
+            from .inference.diagnostics import diagnose
+
+            cached = self._fit_cache["problems"] = diagnose(self)
+        return list(cached)
 
     def with_table(self, table: ParTable, *, starts: str | None = None) -> "Model":
         """An unfitted copy with a new parameter table (same data and cached reference fits).
@@ -482,11 +518,7 @@ class Model:
             return standardized_solution(self.family, self.table, self.fitted.vcov)  # type: ignore[union-attr]
         se = self.fitted.se if self.fitted is not None else None
         frame = parameter_frame(self.table, se, self.family.describe(self.table))
-        problems = self._fit_cache.get("problems")
-        if problems is None and self.fitted is not None:
-            from .inference.diagnostics import diagnose
-
-            problems = self._fit_cache["problems"] = diagnose(self)
+        problems = self.problems()
         notes = {(p.matrix, p.row + 1, p.col + 1, self.group_labels[p.group]): p.kind for p in problems or []}
         frame["note"] = [notes.get(key, "") for key in zip(frame["matrix"], frame["row"], frame["col"], frame["group"])]
         if self.fitted is not None:

@@ -17,6 +17,16 @@ Kinds
   model sits on the boundary of its parameter space and its edges are not
   interpretable (psychonetrics issue 36).  Common on real data for the
   between level, whose saturated estimate is often of lower rank.
+* ``"near-singular correlations"``: a correlation (``cor``) block whose
+  correlation matrix has an eigenvalue below 1e-3 (a correlation pressed
+  against +-1): the maximum lies on or beyond the boundary of positive
+  definite correlation matrices, which a ``cor`` block cannot cross.
+* ``"empirically not identified"``: parameters moving along a ridge of the
+  likelihood (a direction of the information with a scaled eigenvalue below
+  1e-4, see :mod:`.information`): typically a variance near zero with large
+  loadings that compensate.  Their standard errors are reported but are
+  more than 100 times their conditional ones.  Parameters of blocks already
+  reported as near-singular are not repeated here.
 * ``"at bound"``: a bounded parameter (delta, SD, Cholesky diagonal,
   baseline variance) estimated on its bound.
 """
@@ -32,6 +42,7 @@ from ..linalg import cov2cor
 
 if TYPE_CHECKING:
     from ..model import Model
+    from ..spec.partable import ParTable
 
 
 @dataclass(frozen=True)
@@ -42,6 +53,10 @@ class Problem:
     col: int
     group: int
     detail: str
+
+    def block(self, table: "ParTable") -> tuple[int, str | None]:
+        """(group, covariance block) of the problem's matrix (block None for a matrix outside any block)."""
+        return self.group, table.specs[table.spec_index[self.matrix]].block
 
     def element(self, labels: tuple[str, ...]) -> str:
         """``matrix[row,col]`` (1-based), or the matrix name for a problem of the whole block (row -1)."""
@@ -91,11 +106,41 @@ def diagnose(model: "Model") -> list[Problem]:
                 if eig[0] < -1e-8 * max(1.0, abs(eig).max()):
                     out.append(Problem("not positive definite", name, 0, 0, g,
                                        f"the {block.name} covariance has a negative eigenvalue ({eig[0]:.3g})"))
-                elif block.ctype.needs_regular and np.all(diag > 0):
+                elif (block.ctype.needs_regular or block.ctype.name == "cor") and np.all(diag > 0):
                     smallest = float(np.linalg.eigvalsh(cov2cor(sigma))[0])
-                    if smallest < 1e-3 and not any(p.kind == "near-singular network" and p.group == g
+                    kind = "near-singular network" if block.ctype.needs_regular else "near-singular correlations"
+                    if smallest < 1e-3 and not any(p.kind == kind and p.group == g
                                                    and table.specs[table.spec_index[p.matrix]].block == block.name
                                                    for p in out):
-                        out.append(Problem("near-singular network", block.matrix_names()[0], -1, -1, g,
+                        out.append(Problem(kind, block.matrix_names()[0], -1, -1, g,
                                            f"the {block.name} correlation matrix has an eigenvalue of {smallest:.1e}"))
+    out.extend(_ridge(model, out))
     return out
+
+
+def _ridge(model: "Model", found: list[Problem]) -> list[Problem]:
+    """Parameters along a ridge of the likelihood (``Estimates.weak``), except those of blocks already
+    reported as near-singular and those without a standard error."""
+    fitted = model.fitted
+    if fitted is None or fitted.weak is None or not fitted.weak.any() or not fitted.result.converged:
+        return []
+    table = model.table
+    singular = {(p.group, table.specs[table.spec_index[p.matrix]].block) for p in found
+                if p.kind.startswith("near-singular")}
+    names = table.names()
+    out = []
+    for par0 in np.flatnonzero(fitted.weak):
+        i = int(table.free_rows[par0])
+        spec = table.specs[table.matrix[i]]
+        if (int(table.group[i]), spec.block) in singular and spec.block is not None:
+            continue
+        ratio = np.sqrt(fitted.vcov[par0, par0]) if np.isfinite(fitted.vcov[par0, par0]) else np.nan
+        out.append(Problem("empirically not identified", names[i], int(table.row[i]), int(table.col[i]),
+                           int(table.group[i]), f"estimate {table.value[i]:.4g}, SE {ratio:.3g}"))
+    return out
+
+
+def degenerate_blocks(problems: list[Problem], table: "ParTable") -> set[tuple[int, str | None]]:
+    """(group, block) of every network block reported as near-singular: its edges in null directions of the
+    information are not identified at the boundary, so Wald tests are unavailable for them."""
+    return {p.block(table) for p in problems if p.kind == "near-singular network"}

@@ -20,6 +20,7 @@ from .._warn import warn
 from ..exceptions import ConvergenceWarning, PsychonetricsWarning
 from ..inference.modindices import modification_indices
 from ..inference.padjust import P_ADJUST_METHODS, p_adjust
+from ..fitting.run import feasible
 from ..spec import edit
 from ..report.progress import Progress
 from .parallel import CandidateFitter, default_jobs
@@ -90,6 +91,18 @@ def _pvalues(model: "Model", matrices: Sequence[str], adjust: str) -> tuple[np.n
     return rows_arr, p_adjust(p, adjust)
 
 
+def _in_degenerate_blocks(model: "Model", rows: np.ndarray) -> np.ndarray:
+    """Whether each table row lies in a network block reported as near-singular (see
+    :func:`~psychonetrics.inference.diagnostics.degenerate_blocks`)."""
+    from ..inference.diagnostics import degenerate_blocks
+
+    if rows.size == 0:
+        return np.zeros(0, dtype=bool)
+    table = model.table
+    singular = degenerate_blocks(model.problems(), table)
+    return np.array([(int(table.group[i]), table.specs[table.matrix[i]].block) in singular for i in rows], dtype=bool)
+
+
 def prune(model: "Model", *, alpha: float = 0.01, adjust: str = "none", matrices: Sequence[str] | None = None,
           recursive: bool = False, verbose: bool | None = None) -> "Model":
     """Fix every non-significant free element of ``matrices`` at zero and refit.
@@ -134,12 +147,20 @@ def prune(model: "Model", *, alpha: float = 0.01, adjust: str = "none", matrices
         while True:
             rows, p = _pvalues(current, tested, adjust)
             untested = rows[np.isnan(p)]
+            degenerate = untested[_in_degenerate_blocks(current, untested)]
+            untested = np.setdiff1d(untested, degenerate)
+            if degenerate.size:
+                names = ", ".join(_element(current.table, i) for i in degenerate[:8])
+                names += " ..." if degenerate.size > 8 else ""
+                warn(f"prune: {degenerate.size} edge(s) of near-singular networks have no standard error (the data "
+                     f"do not identify them at this boundary) and are removed with the non-significant ones: {names}; "
+                     "stepup can test them again by their modification indices in the pruned model.", SearchWarning)
             if untested.size:
                 names = ", ".join(_element(current.table, i) for i in untested[:8])
                 names += " ..." if untested.size > 8 else ""
                 warn(f"prune: {untested.size} element(s) have no standard error and are kept untested: {names}.",
                      SearchWarning)
-            drop = rows[p > alpha]
+            drop = np.concatenate([rows[p > alpha], degenerate])
             if drop.size == 0:
                 return current
             table = current.table
@@ -200,9 +221,17 @@ def _free_candidate(model: "Model", row, mi: str) -> "Model":  # noqa: ANN001
     group = None if mi == "mi_equal" else row["group"]
     rows = edit.element_rows(model.table, row["matrix"], int(row["row"]), int(row["col"]),
                              group=group if model.table.n_groups > 1 else None)
-    start = row.get("epc", np.nan)
-    table = edit.free(model.table, rows, None if not np.isfinite(start) else float(start), shared=mi == "mi_equal")
-    return model.with_table(table)
+    epc = row.get("epc", np.nan)
+    shared = mi == "mi_equal"
+    if not np.isfinite(epc):
+        return model.with_table(edit.free(model.table, rows, None, shared=shared))
+    # start at the expected parameter change, shortened until the model stays in its parameter space (an EPC
+    # beyond +-1 for a partial correlation, say); the current value (0) always does
+    for start in float(epc) * 0.5 ** np.arange(6):
+        table = edit.free(model.table, rows, start, shared=shared)
+        if feasible(model.family, table, model.stats, estimator=model.estimator):
+            return model.with_table(table)
+    return model.with_table(edit.free(model.table, rows, None, shared=shared))
 
 
 def stepup(model: "Model", *, alpha: float = 0.01, criterion: str = "bic", matrices: Sequence[str] | None = None,
