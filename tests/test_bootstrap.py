@@ -288,3 +288,17 @@ def test_argument_errors(seed_model: pn.Model) -> None:
         pn.bootstrap("model", n_boot=5)  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="`search`: must return a fitted Model"):
         pn.bootstrap(seed_model, n_boot=5, search=lambda m: None)
+
+
+def test_plot_of_one_group(tmp_path) -> None:
+    pytest.importorskip("matplotlib")
+    data = pn.datasets.seed_example()
+    data["school_type"] = np.where(data["cluster"] % 2 == 0, "public", "private")
+    two = pn.ml_ggm(data, clusters="cluster", groups="school_type").runmodel()
+    boot = pn.bootstrap(two, n_boot=5, seed=1, jobs=1)
+    for group in (0, "private"):
+        fig = pn.plot_stability(boot, group=group)
+        labels = [t.get_text() for ax in fig.axes for t in ax.get_yticklabels()]
+        assert len(labels) == 30 and not any("(" in label for label in labels)  # one group: no group tags
+    with pytest.raises(ValueError, match="`group`"):
+        pn.plot_stability(boot, group=2)
