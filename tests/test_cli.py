@@ -110,6 +110,19 @@ def test_latent_network_with_a_plot(seed_csv: Path, tmp_path: Path, capsys: pyte
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_plot_of_a_level_specific_model(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Each level has its own latent variables (two within, one between): each panel its own nodes."""
+    pytest.importorskip("matplotlib")
+    data = tmp_path / "demo.csv"
+    pn.datasets.demo_twolevel().to_csv(data, index=False)
+    png = tmp_path / "levels.png"
+    syntax = "level: 1; fw1 =~ y1 + y2 + y3; fw2 =~ y4 + y5 + y6; level: 2; fb =~ y1 + y2 + y3 + y4 + y5 + y6"
+    code, out, err = run(["fit", str(data), "--clusters", "cluster", "--model", syntax, "--plot", str(png)], capsys)
+    assert code == 0, err
+    assert f"Network plot written to {png}" in out
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
 def test_ggm_needs_no_model_and_can_be_pruned(seed_csv: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = run(["fit", str(seed_csv), "--clusters", "cluster", "--type", "ml_ggm"], capsys)
     assert code == 0, err

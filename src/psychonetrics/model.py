@@ -346,7 +346,10 @@ class Model:
              significant: bool = False, alpha: float = 0.01, filename: str | None = None, **kwargs: Any) -> Any:
         """Network plot of ``omega_*`` matrices (default: every network matrix side by side).
 
-        ``significant=True`` draws only edges with p < ``alpha``.  Needs matplotlib.
+        ``significant=True`` draws only edges with p < ``alpha``.  The nodes of
+        each panel are the rows of its matrix, less the phantoms of a
+        level-specific model (observed covariates of regressions): the levels'
+        latent networks may differ in size.  Needs matplotlib.
         """
         self._require_fit("plot")
         from .report.network import plot_model
