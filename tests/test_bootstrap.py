@@ -248,6 +248,23 @@ def test_latent_networks_of_a_factor_model(seed_model: pn.Model) -> None:
     assert edges["sample"].iloc[1] == pytest.approx(seed_model.getmatrix("omega_zeta_between")[1, 0])
 
 
+def test_observed_covariates_are_not_nodes_of_the_latent_networks() -> None:
+    """Covariates in regressions are phantom latents of their level, not nodes: lavaan's tutorial model has
+    one latent variable per level (no edges), a model with two within factors one within edge."""
+    data = pn.datasets.demo_twolevel()
+    tutorial = pn.ml_lvm(data, "level: 1\n fw =~ y1 + y2 + y3\n fw ~ x1 + x2 + x3\n"
+                               "level: 2\n fb =~ y1 + y2 + y3\n fb ~ w1 + w2", clusters="cluster").runmodel()
+    assert len(pn.bootstrap(tutorial, n_boot=3, seed=1, jobs=1).edges()) == 0
+    two = pn.ml_lnm(data, "level: 1\n fw1 =~ y1 + y2 + y3\n fw2 =~ y4 + y5 + y6\n fw1 ~~ x1\n"
+                          "level: 2\n fb1 =~ y1 + y2 + y3\n fb2 =~ y4 + y5 + y6\n fb1 ~~ w1",
+                    clusters="cluster").runmodel()
+    edges = pn.bootstrap(two, n_boot=3, seed=1, jobs=1).edges()
+    assert edges[["level", "node1", "node2"]].values.tolist() == [["within", "fw1", "fw2"], ["between", "fb1", "fb2"]]
+    within, between = two.getmatrix("omega_zeta_within"), two.getmatrix("omega_zeta_between")
+    assert two.family.matrix_labels("omega_zeta_within")[0] == ("fw1", "fw2", "x1")
+    np.testing.assert_allclose(edges["sample"], [within[1, 0], between[1, 0]])
+
+
 def test_plot_writes_png(ggm: pn.Model, tmp_path) -> None:
     pytest.importorskip("matplotlib")
     boot = pn.bootstrap(ggm, n_boot=8, seed=1, jobs=1, search="prune")
@@ -288,3 +305,17 @@ def test_argument_errors(seed_model: pn.Model) -> None:
         pn.bootstrap("model", n_boot=5)  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="`search`: must return a fitted Model"):
         pn.bootstrap(seed_model, n_boot=5, search=lambda m: None)
+
+
+def test_plot_of_one_group(tmp_path) -> None:
+    pytest.importorskip("matplotlib")
+    data = pn.datasets.seed_example()
+    data["school_type"] = np.where(data["cluster"] % 2 == 0, "public", "private")
+    two = pn.ml_ggm(data, clusters="cluster", groups="school_type").runmodel()
+    boot = pn.bootstrap(two, n_boot=5, seed=1, jobs=1)
+    for group in (0, "private"):
+        fig = pn.plot_stability(boot, group=group)
+        labels = [t.get_text() for ax in fig.axes for t in ax.get_yticklabels()]
+        assert len(labels) == 30 and not any("(" in label for label in labels)  # one group: no group tags
+    with pytest.raises(ValueError, match="`group`"):
+        pn.plot_stability(boot, group=2)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import ast
 import json
+import re
 import shlex
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -107,6 +109,19 @@ def test_latent_network_with_a_plot(seed_csv: Path, tmp_path: Path, capsys: pyte
     assert code == 0, err
     assert "ml_lnm" in out and "omega_zeta_within:" in out
     assert png.stat().st_size > 1000
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_plot_of_a_level_specific_model(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Each level has its own latent variables (two within, one between): each panel its own nodes."""
+    pytest.importorskip("matplotlib")
+    data = tmp_path / "demo.csv"
+    pn.datasets.demo_twolevel().to_csv(data, index=False)
+    png = tmp_path / "levels.png"
+    syntax = "level: 1; fw1 =~ y1 + y2 + y3; fw2 =~ y4 + y5 + y6; level: 2; fb =~ y1 + y2 + y3 + y4 + y5 + y6"
+    code, out, err = run(["fit", str(data), "--clusters", "cluster", "--model", syntax, "--plot", str(png)], capsys)
+    assert code == 0, err
+    assert f"Network plot written to {png}" in out
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
@@ -300,6 +315,128 @@ def test_a_closed_pipe_ends_quietly(reader: str, seed_csv: Path, tmp_path: Path)
     assert result.returncode in (0, 1)  # 1 when the write found the pipe closed, as Python's docs do
     if reader == "head -1":
         assert result.stdout == "psychonetrics ml_lvm model (family ml_lvm)\n"
+
+
+# --------------------------------------------------------------------------- model files, separators, warnings
+@pytest.mark.parametrize("value", ["nothere.txt", "two_factors.lav", "my.model", "models/two_factors"])
+def test_a_missing_model_file_is_reported_as_such(value: str, seed_csv: Path, no_fit: None,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(["fit", str(seed_csv), "--clusters", "cluster", "--model", value], capsys)
+    assert code == 2
+    assert_one_error_line(err, f"`--model`: file {value!r} not found in ")
+    assert "`lambda_`" not in err and out == ""
+
+
+def test_a_model_file_in_the_home_folder_is_read(seed_csv: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                 api_model: pn.Model, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    (tmp_path / "model.lav").write_text(SYNTAX)
+    code, out, err = run(["fit", str(seed_csv), "--clusters", "cluster", "--model", "~/model.lav"], capsys)
+    assert code == 0, err
+    assert f"{api_model.fit()['chisq']:.3f}" in out
+
+
+@pytest.mark.parametrize(("sep", "decimal", "suggested"), [
+    (";", ",", "--sep ';', with --decimal ',' for decimal commas"),
+    (";", ".", "--sep ';', with --decimal ','"),
+    ("\t", ".", "--sep '\\t'"),
+])
+def test_a_file_with_another_separator_suggests_it(sep: str, decimal: str, suggested: str, tmp_path: Path,
+                                                   no_fit: None, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "seed_eu.csv"
+    pn.datasets.seed_example().to_csv(path, sep=sep, decimal=decimal, index=False)
+    code, _, err = run(["fit", str(path), "--clusters", "cluster", "--type", "ml_ggm"], capsys)
+    assert code == 2
+    assert_one_error_line(err, f"`--sep`: 'seed_eu.csv' looks {sep!r}-separated: its header is one column when "
+                               f"split at ',' (expected {suggested}")
+
+
+@pytest.mark.parametrize("sep", ["\\t", "tab"])
+def test_a_tab_given_as_the_shell_passes_it(sep: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "seed.csv"
+    pn.datasets.seed_example().to_csv(path, sep="\t", index=False)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")  # a pandas ParserWarning would be recorded or printed
+        code, out, err = run(["fit", str(path), "--sep", sep, "--clusters", "cluster", "--type", "ml_ggm"], capsys)
+    assert code == 0, err
+    assert err == "" and [str(w.message) for w in caught] == []
+    assert "omega_within:" in out
+
+
+def test_warnings_print_as_one_line_each(seed_csv: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    few = tmp_path / "few.csv"
+    data = pn.datasets.seed_example()
+    data[data["cluster"] <= 8].to_csv(few, index=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        code, out, err = run(["fit", str(few), "--clusters", "cluster", "--type", "ml_varcov"], capsys)
+    assert code == 0
+    lines = err.splitlines()
+    assert lines[0] == ("psychonetrics: warning: `data`: 8 clusters for a between level whose saturated model has 27 "
+                        "parameters; between-level estimates and the chi-square are unreliable.")
+    assert all(line.startswith("psychonetrics: warning: ") for line in lines)  # no file, line or class of Python's
+    assert "Warning:" not in err and ".py:" not in err
+    assert "psychonetrics ml_varcov model" in out
+
+
+def test_cluster_level_variables_of_a_network(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Messages suggest the command line's options, and the options exist."""
+    path = tmp_path / "schools.csv"
+    pn.datasets.demo_twolevel().to_csv(path, index=False)
+    base = ["fit", str(path), "--clusters", "cluster", "--type", "ml_ggm", "--json"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        code, _, err = run(base, capsys)
+    assert code == 2
+    assert "(`--between-only` or naming them only on level 2" in err and "between_only" not in err
+    code, out, err = run([*base, "--between-only", "w1,w2", "--within-only", "x1,x2,x3"], capsys)
+    assert code == 0, err
+    between = np.asarray(json.loads(out)["matrices"]["omega_between"])
+    within = np.asarray(json.loads(out)["matrices"]["omega_within"])
+    assert between.shape == (8, 8) and within.shape == (9, 9)  # y1..y6 with w1, w2 / with x1..x3
+    code, _, err = run(["fit", str(path), "--clusters", "cluster", "--model", SYNTAX, "--between-only", "w1"], capsys)
+    assert code == 2
+    assert_one_error_line(err, "`--within-only` / `--between-only`: apply to --type ml_ggm and ml_varcov")
+
+
+def test_free_covariates_of_a_level_specific_model(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "schools.csv"
+    pn.datasets.demo_twolevel().to_csv(path, index=False)
+    syntax = "level: 1; fw =~ y1 + y2 + y3; fw ~ x1 + x2 + x3; level: 2; fb =~ y1 + y2 + y3; fb ~ w1 + w2"
+    code, _, err = run(["fit", str(path), "--clusters", "cluster", "--type", "ml_lnm", "--model", syntax], capsys)
+    assert code == 2
+    assert "needs a 'cov' block (--type ml_lvm or ml_rnm) or --free-x." in err
+    assert "fixed_x=" not in err and "_latent=" not in err
+    code, out, err = run(["fit", str(path), "--clusters", "cluster", "--model", syntax, "--free-x", "--json"], capsys)
+    assert code == 0, err
+    free = pn.ml_lvm(pn.datasets.demo_twolevel(), syntax.replace("; ", "\n"), clusters="cluster", fixed_x=False)
+    assert json.loads(out)["fit"]["npar"] == free.runmodel().npar
+
+
+# --------------------------------------------------------------------------- the help shown in docs/cli.md
+DOCS_CLI = Path(__file__).resolve().parents[1] / "docs" / "cli.md"
+
+
+@pytest.mark.parametrize("command", ["fit", "demo"])
+def test_docs_show_the_help_verbatim(command: str, capsys: pytest.CaptureFixture[str],
+                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "200")  # the help has its own width, whatever the terminal
+    monkeypatch.setenv("NO_COLOR", "1")
+    code, out, err = run([command, "--help"], capsys)
+    assert code == 0, err
+    prompt = f"$ psychonetrics {command} --help\n"
+    blocks = [b for b in re.findall(r"^```text\n(.*?)^```$", DOCS_CLI.read_text(), re.S | re.M) if b.startswith(prompt)]
+    assert len(blocks) == 1, f"docs/cli.md has no (or several) ```text blocks starting with {prompt!r}"
+    assert blocks[0][len(prompt):] == out, (
+        f"docs/cli.md shows an outdated `psychonetrics {command} --help`: paste the current one:\n{out}")
+
+
+def test_docs_list_every_exit_status() -> None:
+    from psychonetrics import cli
+
+    text = DOCS_CLI.read_text()
+    for status in (0, cli.EXIT_BROKEN_PIPE, cli.EXIT_ERROR, cli.EXIT_INTERRUPTED):
+        assert f"\n| {status} | " in text
 
 
 # --------------------------------------------------------------------------- import cost

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 
@@ -112,6 +113,14 @@ def test_txt_splits_on_any_whitespace_unless_sep_is_given(tmp_path: Path) -> Non
     assert read_table(path).to_dict("list") == {"y1": [1.25, -0.5], "y2": [10, 20], "school": ["a", "a"]}
     path.write_text("y1|y2\n1.5|2\n")
     assert read_table(path, sep="|").to_dict("list") == {"y1": [1.5], "y2": [2]}
+
+
+def test_a_separator_of_several_characters_reads_without_a_parser_warning(tmp_path: Path) -> None:
+    path = tmp_path / "double.csv"
+    path.write_text("y1::y2\n1.5::2\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # pandas' ParserWarning about falling back to its python engine
+        assert read_table(path, sep="::").to_dict("list") == {"y1": [1.5], "y2": [2]}
 
 
 def test_excel_sheet_by_name_or_position(frame: pd.DataFrame, tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import numpy as np
@@ -47,6 +48,35 @@ def test_group_index_is_public(fitted: pn.Model) -> None:
     assert fitted.group_index(fitted.group_labels[0]) == 0
     with pytest.raises(ValueError, match="`group`"):
         fitted.group_index("nope")
+
+
+TUTORIAL = "level: 1\n fw =~ y1 + y2 + y3\n fw ~ x1 + x2 + x3\nlevel: 2\n fb =~ y1 + y2 + y3\n fb ~ w1 + w2"
+
+
+@pytest.mark.parametrize("value", ["False", "True", None, 0, 1, "no"])
+@pytest.mark.parametrize(("build", "argument"), [
+    (lambda v: pn.ml_lvm(pn.datasets.demo_twolevel(), TUTORIAL, clusters="cluster", fixed_x=v), "fixed_x"),
+    (lambda v: pn.ml_lvm(pn.datasets.seed_example(), SYNTAX, clusters="cluster", identify=v), "identify"),
+    (lambda v: pn.ml_lnm(pn.datasets.seed_example(), SYNTAX, clusters="cluster", verbose=v), "verbose"),
+    (lambda v: pn.ml_ggm(pn.datasets.seed_example(), clusters="cluster", verbose=v), "verbose"),
+])
+def test_boolean_options_accept_only_true_or_false(build, argument: str, value: object) -> None:
+    message = f"`{argument}`: expected True or False, got {value!r} (a {type(value).__name__})."
+    with pytest.raises(TypeError, match=f"^{re.escape(message)}$"):
+        build(value)
+
+
+@pytest.mark.parametrize("argument", ["verbose", "reference"])
+def test_runmodel_switches_accept_true_false_or_none(argument: str) -> None:
+    model = pn.ml_ggm(pn.datasets.seed_example(), clusters="cluster")
+    with pytest.raises(TypeError, match=f"^`{argument}`: expected True, False or None, got 'False' \\(a str\\)"):
+        model.runmodel(**{argument: "False"})
+
+
+def test_boolean_options_take_numpy_booleans() -> None:
+    free = pn.ml_lvm(pn.datasets.demo_twolevel(), TUTORIAL, clusters="cluster", fixed_x=np.False_)
+    fixed = pn.ml_lvm(pn.datasets.demo_twolevel(), TUTORIAL, clusters="cluster", fixed_x=np.True_)
+    assert free.npar > fixed.npar
 
 
 def test_a_fitted_models_arrays_are_read_only(fitted: pn.Model) -> None:

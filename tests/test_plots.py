@@ -162,6 +162,61 @@ def test_networks_significant_and_spring(tmp_path: Path) -> None:
     np.testing.assert_allclose(centres(fig, 0), centres(fig, 1))
 
 
+@needs_mpl
+def test_networks_on_different_nodes() -> None:
+    fig = plot_networks({"Within": WITHIN[:4, :4], "Between": BETWEEN[:1, :1]},
+                        {"Within": LABELS[:4], "Between": ["B1"]})
+    assert len(centres(fig, 0)) == 4 and len(centres(fig, 1)) == 1
+    assert len(with_gid(fig, "edge:", 1)) == 0
+    np.testing.assert_allclose(centres(fig, 1), [[0.0, 0.0]])  # a single node sits in the middle
+    assert [t.get_text() for t in fig.axes[1].texts] == ["B1"]
+    # the same labels per panel: one layout, as with shared labels
+    same = plot_networks({"Within": WITHIN, "Between": BETWEEN}, {"Within": LABELS, "Between": LABELS},
+                         layout="spring")
+    np.testing.assert_allclose(centres(same, 0), centres(same, 1))
+
+
+# ---------------------------------------------------------------------------- model.plot
+LEVEL_MODEL = "level: 1\n fw1 =~ y1+y2+y3\n fw2 =~ y4+y5+y6\nlevel: 2\n fb =~ y1+y2+y3+y4+y5+y6"
+TUTORIAL = "level: 1\n fw =~ y1 + y2 + y3\n fw ~ x1 + x2 + x3\nlevel: 2\n fb =~ y1 + y2 + y3\n fb ~ w1 + w2"
+
+
+def _node_labels(fig: object, axes: int) -> list[str]:
+    return [t.get_text() for t in fig.axes[axes].texts]  # type: ignore[attr-defined]
+
+
+@needs_mpl
+def test_level_specific_latent_networks_have_their_own_nodes(tmp_path: Path) -> None:
+    import psychonetrics as pn
+
+    for build in (pn.ml_lvm, pn.ml_lnm):  # derived networks, and network matrices (with p-values)
+        model = build(pn.datasets.demo_twolevel(), LEVEL_MODEL, clusters="cluster").runmodel()
+        fig = model.plot(filename=tmp_path / "levels.png", significant=build is pn.ml_lnm, alpha=0.5)
+        assert_image(tmp_path / "levels.png")
+        assert [ax.get_title() for ax in fig.axes] == ["Within latent network", "Between latent network"]
+        assert _node_labels(fig, 0) == ["fw1", "fw2"] and _node_labels(fig, 1) == ["fb"]
+        assert len(with_gid(fig, "edge:", 0)) == 1 and len(with_gid(fig, "edge:", 1)) == 0
+
+
+@needs_mpl
+def test_observed_covariates_are_not_latent_network_nodes() -> None:
+    import psychonetrics as pn
+
+    data = pn.datasets.demo_twolevel()
+    tutorial = pn.ml_lvm(data, TUTORIAL, clusters="cluster").runmodel()
+    fig = tutorial.plot()
+    assert _node_labels(fig, 0) == ["fw"] and _node_labels(fig, 1) == ["fb"]
+    # residual networks: the covariates have no residual, so they are not nodes either
+    fig = pn.plot_network(tutorial, ["omega_epsilon_within", "omega_epsilon_between"])
+    assert _node_labels(fig, 0) == ["y1", "y2", "y3"] and _node_labels(fig, 1) == ["y1", "y2", "y3"]
+    # a level whose latent variables are all covariates has no latent network
+    covariates_only = pn.ml_lvm(data, "level: 1\n fw =~ y1 + y2 + y3\nlevel: 2\n y1 ~ w1", clusters="cluster")
+    fig = covariates_only.runmodel(reference=False).plot()
+    assert [ax.get_title() for ax in fig.axes] == ["Within latent network"]
+    with pytest.raises(ValueError, match="`matrix`: 'omega_zeta_between' has no network nodes"):
+        covariates_only.runmodel(reference=False).plot("omega_zeta_between")
+
+
 # ---------------------------------------------------------------------------- plot_path_diagram
 @needs_mpl
 def test_path_diagram(tmp_path: Path) -> None:
@@ -227,6 +282,13 @@ def test_networks_errors() -> None:
         plot_networks({"Within": WITHIN}, LABELS, significant={"Level 2": WITHIN > 0})
     with pytest.raises(ValueError, match="`labels`: got 7 names"):
         plot_networks({"Within": WITHIN}, LABELS + ["V7"])
+    with pytest.raises(ValueError, match=r"`labels`: no labels for 'Between' \(expected one label list per panel"):
+        plot_networks({"Within": WITHIN, "Between": BETWEEN}, {"Within": LABELS})
+    with pytest.raises(ValueError, match=r"`labels\['Between'\]`: got 6 names \(expected 5"):
+        plot_networks({"Within": WITHIN, "Between": BETWEEN[:5, :5]}, {"Within": LABELS, "Between": LABELS})
+    with pytest.raises(ValueError, match="`positions`: the panels have different nodes"):
+        plot_networks({"Within": WITHIN, "Between": BETWEEN[:5, :5]}, {"Within": LABELS, "Between": LABELS[:5]},
+                      positions=np.zeros((6, 2)))
 
 
 @pytest.mark.parametrize("kwargs, match", [

@@ -54,6 +54,31 @@ def test_prune_without_network_needs_matrices(lvm) -> None:
     assert pruned.getmatrix("sigma_zeta_within")[0, 1] == 0
 
 
+def test_compare_of_ml_and_robust_models_warns_and_names_each_test(seed, lvm) -> None:
+    from psychonetrics.exceptions import ComparisonWarning
+
+    mlr = pn.ml_lvm(seed, lambda_=LAM, clusters="cluster", estimator="MLR").runmodel()
+    one = np.ones((6, 1))
+    one_mlr = pn.ml_lvm(seed, lambda_=one, clusters="cluster", estimator="MLR").runmodel()
+    one_ml = pn.ml_lvm(seed, lambda_=one, clusters="cluster").runmodel()
+    with pytest.warns(ComparisonWarning, match="an ML and a robust .MLR. model is not a valid test") as caught:
+        table = pn.compare(ml_fit=lvm, mlr_fit=mlr)
+    assert "'ml_fit' (ML), 'mlr_fit' (MLR)" in str(caught[0].message)
+    assert table["test"].tolist() == ["", "standard (not valid: ML vs robust)"]
+    # robust pairs keep the scaled difference, the others are labelled
+    with pytest.warns(ComparisonWarning, match="one_mlr vs mlr_fit: Satorra-Bentler 2001 .scaled."):
+        table = pn.compare(ml_fit=lvm, mlr_fit=mlr, one_mlr=one_mlr)
+    robust_only = pn.compare(mlr_fit=mlr, one_mlr=one_mlr)
+    assert "test" not in robust_only.columns
+    assert table["Chisq_diff"].iloc[2] == pytest.approx(robust_only["Chisq_diff"].iloc[1])
+    assert table["test"].iloc[2] == "Satorra-Bentler 2001 (scaled)"
+    with pytest.warns(ComparisonWarning):
+        table = pn.compare(ml_fit=lvm, one_mlr=one_mlr)
+    standard = pn.compare(ml_fit=lvm, one_ml=one_ml)
+    assert table["Chisq_diff"].iloc[1] == pytest.approx(standard["Chisq_diff"].iloc[1])  # unscaled
+    assert np.isnan(table["scaling_factor"].iloc[1])
+
+
 def test_compare_refuses_different_data(seed, lvm) -> None:
     other = pn.ml_lvm(seed.iloc[:590], lambda_=LAM, clusters="cluster").runmodel()
     with pytest.raises(ValueError, match="different data"):

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._arg import choice, preview
+from ._arg import choice, flag, preview
 from .data.checks import check_statistics
 from .data.frame import frame_to_stats
 from .data.stats import TwoLevelStats
@@ -313,6 +313,7 @@ def ml_lvm(
     >>> print(round(pn.ml_lvm(data, lambda_=lam, clusters="cluster").runmodel().fit()["chisq"], 2))
     15.92
     """
+    fixed_x, identify, verbose = flag("fixed_x", fixed_x), flag("identify", identify), flag("verbose", verbose)
     types = {"within_latent": within_latent, "between_latent": between_latent,
              "within_residual": within_residual, "between_residual": between_residual}
     common = _Common(clusters=clusters, groups=groups, equal=equal, identify=identify,
@@ -739,6 +740,7 @@ def ml_varcov(
     >>> print(round(fit["chisq"], 2), int(fit["df"]))
     113.68 15
     """
+    verbose = flag("verbose", verbose)
     within_only, between_only = _names_list("within_only", within_only), _names_list("between_only", between_only)
     stats = _statistics(data, vars=vars, clusters=clusters, groups=groups, standardize=standardize,
                         cluster_level=between_only)

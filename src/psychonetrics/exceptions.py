@@ -24,6 +24,10 @@ class ImproperSolutionWarning(PsychonetricsWarning):
     """The solution has a negative variance, a non-positive-definite matrix or a singular information."""
 
 
+class ComparisonWarning(PsychonetricsWarning):
+    """A model comparison whose difference test is not valid as asked (e.g. an ML and a robust model)."""
+
+
 class ModelSyntaxError(ValueError):
     """A model syntax string could not be parsed (line and token are named)."""
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from ._arg import choice
+from ._arg import choice, optional_flag
 from ._threads import single_threaded_blas
 from ._warn import warn
 from .data.stats import TwoLevelStats
@@ -160,8 +160,9 @@ class Model:
             default: the model's setting (``True`` unless a previous
             ``runmodel(reference=False)`` turned it off).
         """
+        verbose, reference = optional_flag("verbose", verbose), optional_flag("reference", reference)
         verbose = self.verbose if verbose is None else verbose
-        use_reference = self.use_reference if reference is None else bool(reference)
+        use_reference = self.use_reference if reference is None else reference
         if verbose:
             from .report.printing import route_label
 
@@ -381,7 +382,10 @@ class Model:
              significant: bool = False, alpha: float = 0.01, filename: str | None = None, **kwargs: Any) -> Any:
         """Network plot of ``omega_*`` matrices (default: every network matrix side by side).
 
-        ``significant=True`` draws only edges with p < ``alpha``.  Needs matplotlib.
+        ``significant=True`` draws only edges with p < ``alpha``.  The nodes of
+        each panel are the rows of its matrix, less the phantoms of a
+        level-specific model (observed covariates of regressions): the levels'
+        latent networks may differ in size.  Needs matplotlib.
         """
         self._require_fit("plot")
         from .report.network import plot_model

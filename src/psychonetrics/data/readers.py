@@ -37,7 +37,7 @@ from .._arg import preview
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["read_table", "DataFileNotFoundError", "EXTENSIONS", "COMPRESSIONS"]
+__all__ = ["read_table", "default_separator", "DataFileNotFoundError", "EXTENSIONS", "COMPRESSIONS"]
 
 T = TypeVar("T")
 
@@ -72,7 +72,11 @@ def _read_text(path: Path, options: _Options) -> pd.DataFrame:
     import pandas as pd
 
     # compression is inferred from the suffix (.gz, .bz2, .xz, .zip, .zst)
-    return _guarded(path, options.label, lambda: pd.read_csv(path, sep=options.sep, decimal=options.decimal))
+    # a separator of several characters is a regular expression, which only the python engine reads (pandas
+    # warns when it has to fall back to it); any whitespace is the C engine's own
+    engine = "python" if len(options.sep) > 1 and options.sep != WHITESPACE else "c"
+    return _guarded(path, options.label,
+                    lambda: pd.read_csv(path, sep=options.sep, decimal=options.decimal, engine=engine))
 
 
 def _read_parquet(path: Path, options: _Options) -> pd.DataFrame:
@@ -202,6 +206,15 @@ def read_table(
     _require_modules(fmt, extension)
     options = _Options(label=fmt.label, sep=fmt.sep if sep is None else sep, decimal=decimal, sheet=sheet)
     return fmt.read(file, options)
+
+
+def default_separator(path: str | os.PathLike[str]) -> str | None:
+    """The column separator :func:`read_table` uses for ``path`` without ``sep`` (``r"\\s+"``: any
+    whitespace); None for a file that is not delimited text or whose format the extension does not tell."""
+    try:
+        return FORMATS[_extension(Path(path))].sep
+    except ValueError:
+        return None
 
 
 def _check_path(path: object) -> Path:

@@ -354,6 +354,11 @@ class Family(ABC):
     def matrix_labels(self, name: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
         """Row and column labels of a model or derived matrix."""
 
+    def network_nodes(self, name: str) -> tuple[int, ...]:
+        """Rows (and columns) of the network matrix ``name`` that are nodes of its network (plots, bootstrap
+        edges); default every row."""
+        return tuple(range(len(self.matrix_labels(name)[0])))
+
     def summary_matrices(self) -> list[str]:
         """Matrices worth printing beside the fit (the command line shows them)."""
         return []

@@ -307,6 +307,16 @@ class MlLvm(Family):
             else level.observed
         return labels, labels
 
+    def network_nodes(self, name: str) -> tuple[int, ...]:
+        """Rows of a latent or residual network that are nodes: phantoms (observed variables in regressions,
+        lavaan's dummy latents) stand for observed variables and have no residual, so they are neither
+        latent nor residual nodes."""
+        rows = self.matrix_labels(name)[0]
+        if not name.endswith(LEVELS):
+            return tuple(range(len(rows)))
+        phantoms = self.levels["within" if name.endswith("within") else "between"].phantoms
+        return tuple(k for k, label in enumerate(rows) if label not in phantoms)
+
     def identify(self, pats: dict[str, Pattern], *, method: str, group: int, equal: Sequence[str],
                  ) -> tuple[dict[str, Pattern], set[tuple[str, int, int]]]:
         return identify_ml_lvm(self, pats, method=method, group=group, equal=equal)

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .._arg import preview
 from . import plots
 
 if TYPE_CHECKING:
@@ -18,8 +19,11 @@ def _default_networks(model: "Model") -> list[str]:
     return names or model.family.network_matrices()
 
 
-def _labels(model: "Model", matrix: str) -> tuple[str, ...]:
-    return model.family.matrix_labels(matrix)[0]
+def _nodes(model: "Model", matrix: str) -> tuple[list[int], list[str]]:
+    """Rows of ``matrix`` that are network nodes, and their labels (phantoms of covariates are not nodes)."""
+    labels = model.family.matrix_labels(matrix)[0]
+    rows = list(model.family.network_nodes(matrix))
+    return rows, [labels[k] for k in rows]
 
 
 def _title(matrix: str) -> str:
@@ -36,19 +40,26 @@ def plot_model(model: "Model", matrix: str | Sequence[str] | None = None, *, gro
         group = 0
     networks: dict[str, np.ndarray] = {}
     masks: dict[str, np.ndarray] = {}
+    labels: dict[str, list[str]] = {}
     for name in names:
         if not name.startswith("omega"):
             raise ValueError(f"`matrix`: {name!r} is not a network (omega) matrix.")
-        weights = np.asarray(model.getmatrix(name, group=group), dtype=float)
-        networks[_title(name)] = weights
+        rows, nodes = _nodes(model, name)
+        if not nodes:
+            continue  # a level whose latent variables are all observed covariates has no latent network
+        keep = np.ix_(rows, rows)
+        networks[_title(name)] = np.asarray(model.getmatrix(name, group=group), dtype=float)[keep]
+        labels[_title(name)] = nodes
         if significant:
             thresholded = model.getmatrix(name, group=group, threshold=True, alpha=alpha)
-            masks[_title(name)] = np.abs(thresholded) > 0
-    labels = list(_labels(model, names[0]))
+            masks[_title(name)] = np.abs(thresholded[keep]) > 0
+    if not networks:
+        raise ValueError(f"`matrix`: {preview(names)} ha{'s' if len(names) == 1 else 've'} no network nodes (every "
+                         "row is an observed covariate of a regression, which is not a node).")
     if len(networks) == 1:
         title, weights = next(iter(networks.items()))
-        return plots.plot_network(weights, labels, title=title, significant=masks.get(title) if significant else None,
-                                  filename=filename, **kwargs)
+        return plots.plot_network(weights, labels[title], title=title,
+                                  significant=masks.get(title) if significant else None, filename=filename, **kwargs)
     return plots.plot_networks(networks, labels, significant=masks if significant else None, filename=filename,
                                **kwargs)
 
@@ -114,7 +125,9 @@ def plot_network(model: "Model", matrix: str | Sequence[str] | None = None, *, f
     matrix : str or sequence of str, optional
         Network matrices to draw side by side (default: every ``omega_*``
         matrix of the model; for models without one, the derived latent or
-        observed networks of both levels).
+        observed networks of both levels).  Each panel's nodes are the rows of
+        its matrix less the phantoms of a level-specific model (observed
+        covariates in regressions); a matrix without other rows is left out.
     filename : str, optional
         Save the figure (``.png``, ``.svg`` or ``.pdf``).
     **kwargs

@@ -146,6 +146,8 @@ def _normalize(pos: FloatArray) -> FloatArray:
 
 def _circle_layout(p: int) -> FloatArray:
     """qgraph's circle: first node on top, then clockwise."""
+    if p == 1:
+        return np.zeros((1, 2))  # a single node in the middle
     angle = 2 * np.pi * np.arange(p) / p
     return np.column_stack([np.sin(angle), np.cos(angle)])
 
@@ -280,24 +282,29 @@ def plot_network(weights: ArrayLike, labels: Sequence[str], *, title: str | None
     return fig
 
 
-def plot_networks(networks: Mapping[str, ArrayLike], labels: Sequence[str], *,
+def plot_networks(networks: Mapping[str, ArrayLike], labels: Sequence[str] | Mapping[str, Sequence[str]], *,
                   significant: Mapping[str, ArrayLike] | None = None, max_weight: float | None = None,
                   min_weight: float = 0.0, layout: str = "circle", positions: ArrayLike | None = None,
                   edge_labels: bool = False, title: str | None = None, filename: PathLike | None = None) -> Figure:
-    """Draw several networks side by side with identical node positions and one weight scale.
+    """Draw several networks side by side with one weight scale (and, on the same nodes, identical positions).
 
     Parameters
     ----------
     networks : mapping of str to (p, p) array_like
         Panel title to weight matrix, e.g. ``{"Within": omega_w, "Between": omega_b}``.
-    labels : sequence of str
-        Node labels, shared by all panels.
+    labels : sequence of str, or mapping of str to sequence of str
+        Node labels shared by all panels (every matrix then has one row per
+        label), or per panel (keys those of ``networks``): panels on
+        different nodes, such as the latent networks of a level-specific
+        model, each with its own layout.
     significant : mapping of str to (p, p) bool array_like, optional
         Per-panel masks (keys a subset of ``networks``); panels without one draw every edge.
     max_weight : float, optional
         Shared full-scale weight; default the largest ``|weight|`` over all panels.
     min_weight, layout, positions, edge_labels
-        As in :func:`plot_network`; a spring layout uses the mean ``|weight|`` over panels.
+        As in :func:`plot_network`; a spring layout uses the mean ``|weight|``
+        over panels.  ``positions`` place the shared nodes (not available
+        when the panels have different nodes).
     title : str, optional
         Figure title above the panels.
     filename : str or path, optional
@@ -313,23 +320,45 @@ def plot_networks(networks: Mapping[str, ArrayLike], labels: Sequence[str], *,
     if not networks:
         raise ValueError("`networks`: is empty (expected at least one panel).")
     mats = {str(k): _matrix(f"networks[{k!r}]", v, symmetric=True) for k, v in networks.items()}
-    p = next(iter(mats.values())).shape[0]
-    for key, mat in mats.items():
-        if mat.shape != (p, p):
-            raise ValueError(f"`networks[{key!r}]`: has shape {mat.shape} (expected ({p}, {p}) like the first panel).")
-    names = _names("labels", labels, p, "one per row of the weight matrices")
-    masks = {key: np.ones((p, p), dtype=bool) for key in mats}
+    if isinstance(labels, Mapping):
+        keys = {str(k): k for k in labels}
+        missing = [k for k in mats if k not in keys]
+        unknown = [k for k in keys if k not in mats]
+        if missing or unknown:
+            what = f"no labels for {preview(missing)}" if missing else f"unknown panel(s) {preview(unknown)}"
+            raise ValueError(f"`labels`: {what} (expected one label list per panel of `networks`).")
+        names = {key: _names(f"labels[{key!r}]", labels[keys[key]], mat.shape[0],
+                             f"one per row of `networks[{key!r}]`") for key, mat in mats.items()}
+    else:
+        p = next(iter(mats.values())).shape[0]
+        for key, mat in mats.items():
+            if mat.shape != (p, p):
+                raise ValueError(f"`networks[{key!r}]`: has shape {mat.shape} (expected ({p}, {p}) like the first "
+                                 "panel; panels on different nodes need per-panel `labels`).")
+        shared_names = _names("labels", labels, p, "one per row of the weight matrices")
+        names = {key: shared_names for key in mats}
+    masks = {key: np.ones(mat.shape, dtype=bool) for key, mat in mats.items()}
     if significant is not None:
         if not isinstance(significant, Mapping):
             raise TypeError(f"`significant`: got {type(significant).__name__} (expected a mapping like `networks`).")
         unknown = [k for k in significant if str(k) not in mats]
         if unknown:
             raise ValueError(f"`significant`: unknown panel(s) {preview(unknown)} (expected keys of `networks`).")
-        masks.update({str(k): _mask(f"significant[{k!r}]", v, p) for k, v in significant.items()})
+        masks.update({str(k): _mask(f"significant[{k!r}]", v, mats[str(k)].shape[0]) for k, v in significant.items()})
     top = _positive("max_weight", max_weight) or max(_offdiag_max(m) for m in mats.values())
     cut = _positive("min_weight", min_weight, allow_zero=True) or 0.0
-    mean_abs = np.mean([np.abs(m) for m in mats.values()], axis=0) * (1 - np.eye(p))
-    pos = _positions(p, layout, positions, mean_abs)
+    first = next(iter(names.values()))
+    if all(n == first for n in names.values()):  # the same nodes: the same place in every panel
+        p = len(first)
+        mean_abs = np.mean([np.abs(m) for m in mats.values()], axis=0) * (1 - np.eye(p))
+        shared_pos = _positions(p, layout, positions, mean_abs)
+        pos = {key: shared_pos for key in mats}
+    else:
+        if positions is not None:
+            raise ValueError("`positions`: the panels have different nodes (per-panel `labels`), so one set of "
+                             "positions cannot place them (draw each panel with plot_network and `ax=`).")
+        pos = {key: _positions(m.shape[0], layout, None, np.abs(m) * (1 - np.eye(m.shape[0])))
+               for key, m in mats.items()}
     fmt = _check_filename(filename)
     _require_matplotlib()
     n = len(mats)
@@ -337,7 +366,7 @@ def plot_networks(networks: Mapping[str, ArrayLike], labels: Sequence[str], *,
     top_edge = 0.9 if title is None else 0.84
     for index, (key, mat) in enumerate(mats.items()):
         ax = fig.add_axes((index / n + 0.01, 0.02, 1 / n - 0.02, top_edge - 0.02))
-        _draw_network(ax, mat, names, pos, masks[key] & (np.abs(mat) > cut), max_weight=top,
+        _draw_network(ax, mat, names[key], pos[key], masks[key] & (np.abs(mat) > cut), max_weight=top,
                       edge_labels=edge_labels, title=key)
     if title is not None:
         fig.suptitle(str(title), fontsize=14)

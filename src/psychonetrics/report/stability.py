@@ -75,7 +75,7 @@ def plot_stability(result: "BootstrapResult", *, level: float = 0.95, group: int
     if edges.empty:
         raise ValueError("`result`: the bootstrapped model has no network edges to plot.")
     if group is not None:
-        label = result.model.group_labels[result.model._group_index(group)]
+        label = result.model.group_labels[result.model.group_index(group)]
         edges = edges[edges["group"] == label]
     show_inclusion = result.search is not None if inclusion is None else bool(inclusion)
     fmt = _check_filename(filename)

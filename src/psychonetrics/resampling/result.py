@@ -10,7 +10,9 @@ Invariants
   replicates; intervals are percentile intervals (numpy's linear quantiles).
 * Edges are the lower triangle of every network matrix of every group:
   the model's own ``omega_*`` matrices, or else the family's derived
-  networks (:meth:`Family.network_matrices`).  With a search, an edge's
+  networks (:meth:`Family.network_matrices`), over the rows that are
+  network nodes (:meth:`Family.network_nodes`: not the phantoms of observed
+  covariates).  With a search, an edge's
   bootstrap values are those of the searched model, where a removed edge
   counts as 0 and as not included.
 """
@@ -176,13 +178,15 @@ class BootstrapResult:
 
     # ------------------------------------------------------------ edges
     def _edge_layout(self) -> list[tuple[str, int, np.ndarray, np.ndarray, tuple[str, ...]]]:
-        """Per network matrix and group: (matrix, group, rows i, cols j with i > j, labels)."""
+        """Per network matrix and group: (matrix, group, rows i, cols j with i > j, labels of all rows)."""
         if "layout" not in self._cache:
             out = []
             model = self.model
             for name in network_names(model):
                 labels = model.family.matrix_labels(name)[0]
-                i, j = np.tril_indices(len(labels), k=-1)
+                nodes = np.asarray(model.family.network_nodes(name), dtype=int)  # phantoms are not nodes
+                lower, upper = np.tril_indices(nodes.size, k=-1)
+                i, j = nodes[lower], nodes[upper]
                 for g in range(len(model.stats)):
                     out.append((name, g, i, j, tuple(labels)))
             self._cache["layout"] = out

@@ -7,6 +7,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from .._warn import warn
+from ..exceptions import ComparisonWarning
+
 if TYPE_CHECKING:
     from ..model import Model
 
@@ -41,6 +44,15 @@ def compare(*models: "Model", **named: "Model") -> pd.DataFrame:
     and the table gains ``Chisq_scaled`` (each model's scaled chi-square)
     and ``scaling_factor`` (c_d of each difference); ``Chisq`` stays the
     standard statistic, as in lavaan.
+
+    Robust and standard (ML, FIML) models together: the chi-square
+    difference of an ML and a robust model is not a valid test (the robust
+    model's statistic needs its scaling, the ML model has none), so
+    compare() warns (:class:`~psychonetrics.exceptions.ComparisonWarning`)
+    and adds a ``test`` column saying which test each row uses: the scaled
+    difference between two robust models, otherwise the standard difference
+    of the (unscaled) chi-squares.  Fit every model with the same estimator
+    for one valid test throughout.
 
     Parameters
     ----------
@@ -86,22 +98,27 @@ def compare(*models: "Model", **named: "Model") -> pd.DataFrame:
         fit = m.fit()
         rows.append({"model": name, "DF": int(fit["df"]), "AIC": fit["aic.ll"], "BIC": fit["bic"],
                      "RMSEA": fit["rmsea"], "Chisq": fit["chisq"]})
-    robust = all(m.robust for _, m in items)
-    if robust:
-        for row, (_, m) in zip(rows, items):
+    any_robust = any(m.robust for _, m in items)
+    mixed = any_robust and not all(m.robust for _, m in items)
+    for row, (_, m) in zip(rows, items):
+        row["_robust"] = m.robust
+        if any_robust:
             fit = m.fit()
-            row["Chisq_scaled"] = fit["chisq.scaled"]
-            row["_c"] = fit["chisq.scaling.factor"] if fit["df"] > 0 else np.nan
+            row["Chisq_scaled"] = fit["chisq.scaled"] if m.robust else np.nan
+            row["_c"] = fit["chisq.scaling.factor"] if m.robust and fit["df"] > 0 else np.nan
     frame = pd.DataFrame(rows).sort_values("DF", kind="stable").reset_index(drop=True)
+    robust = frame.pop("_robust").to_numpy(dtype=bool)
     chisq_diff = frame["Chisq"].diff().abs()
     df_diff = frame["DF"].diff().abs()
-    if robust:
+    if any_robust:
         d, c = frame["DF"].to_numpy(dtype=float), frame.pop("_c").to_numpy(dtype=float)
         with np.errstate(invalid="ignore", divide="ignore"):
             prod = np.where(d > 0, d * c, 0.0)  # a model with df 0 (saturated) contributes d c = 0
             c_d = np.concatenate([[np.nan], (prod[1:] - prod[:-1]) / (d[1:] - d[:-1])])
+        scaled = np.concatenate([[False], robust[1:] & robust[:-1]])  # both models of the difference robust
+        c_d = np.where(scaled, c_d, np.nan)
         frame["scaling_factor"] = c_d
-        chisq_diff = chisq_diff / c_d
+        chisq_diff = chisq_diff.where(~scaled, chisq_diff / c_d)
     frame["Chisq_diff"] = chisq_diff
     frame["DF_diff"] = df_diff
     from scipy import stats as sps
@@ -109,4 +126,13 @@ def compare(*models: "Model", **named: "Model") -> pd.DataFrame:
     with np.errstate(invalid="ignore"):
         frame["p_value"] = [np.nan if not (d > 0 and np.isfinite(c)) else float(sps.chi2.sf(c, d))
                             for c, d in zip(chisq_diff, df_diff)]
+    if mixed:
+        frame["test"] = [""] + ["Satorra-Bentler 2001 (scaled)" if both else "standard (not valid: ML vs robust)"
+                                if one else "standard" for both, one in zip(scaled[1:], robust[1:] | robust[:-1])]
+        estimators = ", ".join(f"{name!r} ({'MLR' if m.robust else m.estimator})" for name, m in items)
+        pairs = [f"{frame['model'][k]} vs {frame['model'][k - 1]}: {frame['test'][k]}" for k in range(1, len(frame))]
+        warn(f"compare(): the models mix standard and robust estimators ({estimators}); the chi-square "
+             "difference of an ML and a robust (MLR) model is not a valid test. Tests used: "
+             f"{'; '.join(pairs)}. Fit every model with estimator='MLR' for the Satorra-Bentler (2001) scaled "
+             "difference throughout (see the `test` column).", ComparisonWarning)
     return frame
