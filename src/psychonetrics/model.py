@@ -23,12 +23,10 @@ from .data.stats import TwoLevelStats
 from .exceptions import ConvergenceWarning, ImproperSolutionWarning, NotFittedError
 from .families.base import Family
 from .fitting.reference import ReferenceFits, reference_fits
-from .fitting.saturated import fit_reference_stats
-from .fitting.run import Estimates, estimate
+from .fitting.run import Estimates, data_start, estimate
 from .inference.fitmeasures import REFERENCE_MEASURES, FitInputs, fit_measures, srmr
 from .inference.parameters import parameter_frame
 from .linalg import FloatArray
-from .spec.build import with_start_values
 from .spec.exogenous import Exogenous
 from .spec.partable import ParTable
 
@@ -173,18 +171,19 @@ class Model:
                 covariates = [self.family.observed.index(v) for v in self.family.covariates]
                 ref = reference_fits(self.stats, estimator=self.estimator, roles=self.family.roles,
                                      covariates=covariates)
-        table = self.table
-        if self.starts == "data":
-            # start from the saturated model (without the reference fits, its quick complete-data form)
-            saturated = ref.saturated if ref is not None else fit_reference_stats(
-                self.stats, diagonal=False, roles=self.family.roles)
-            if all(np.all(np.isfinite(m.sigma_between)) for m in saturated.moments):
-                table = with_start_values(table, self.family, self.stats, saturated.moments)
+        saturated = ref.saturated.moments if ref is not None else None
+        if self.starts == "data":  # the data's start first, then (if it does not converge) the table's values
+            table = data_start(self.family, self.table, self.stats, saturated)
+            further = lambda: [self.table.start_vector()]  # noqa: E731
+        else:  # the table's values first, then the data's start, as a new model has
+            table = self.table
+            further = lambda: [data_start(self.family, self.table, self.stats, saturated).start_vector()]  # noqa: E731
         from .report.progress import Progress
 
         with Progress(f"fitting {self.wrapper}") as progress, single_threaded_blas():
             fitted = estimate(self.family, table, self.stats, estimator=self.estimator, optimizer=self.optimizer,
-                              information=self.information, robust=self.robust, progress=progress)
+                              information=self.information, robust=self.robust, progress=progress,
+                              further_starts=further)
         model = replace(self, table=fitted.table, fitted=fitted, reference=ref, verbose=verbose,
                         use_reference=use_reference, starts="values")
         model._warn_problems()
@@ -571,10 +570,11 @@ class Model:
 
         frame = self.parameters()
         sel = frame[(frame["matrix"] == matrix) & (frame["group"] == self.group_labels[g]) & ~frame["fixed"]]
-        sel = sel[~((sel["row"] == sel["col"]) & (matrix != "lambda"))]
+        spec = self.table.specs[self.table.spec_index[matrix]]
+        sel = sel[spec.tested(sel["row"].to_numpy() - 1, sel["col"].to_numpy() - 1)]
         mat = self.table.matrices(self.table.value, g)[matrix].copy()
         p = p_adjust(sel["p"].to_numpy(dtype=float), adjust)
-        symmetric = self.table.specs[self.table.spec_index[matrix]].symmetric
+        symmetric = spec.symmetric
         for (r, c), pv in zip(zip(sel["row"] - 1, sel["col"] - 1), p):
             if not pv <= alpha:
                 mat[r, c] = 0.0

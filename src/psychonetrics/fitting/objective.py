@@ -169,6 +169,27 @@ class Objective:
                     outside.append(block.name)
         return mask, list(dict.fromkeys(outside))
 
+    def near_boundary(self, x: FloatArray) -> bool:
+        """Whether some network, precision or correlation block at ``x`` is nearly singular (the smallest
+        eigenvalue of its correlation matrix below 1e-3, as the diagnostics report it)."""
+        from ..linalg import cov2cor
+
+        table = self.table
+        values = table.values_at(x)
+        for g in range(len(self.stats)):
+            mats = table.matrices(values, g)
+            for block in self.family.blocks():
+                if not (block.ctype.needs_regular or block.ctype.name == "cor") or len(block.labels) < 2:
+                    continue
+                try:
+                    sigma = block.sigma(mats)
+                except (np.linalg.LinAlgError, ValueError, FloatingPointError):
+                    return True
+                diag = np.diag(sigma)
+                if np.any(diag <= 0) or np.linalg.eigvalsh(cov2cor(0.5 * (sigma + sigma.T)))[0] < 1e-3:
+                    return True
+        return False
+
     def degenerate(self, x: FloatArray) -> str:
         """Why the implied distribution of the data at ``x`` is degenerate, "" when it is not (see
         :func:`psychonetrics.likelihood.singular_covariances`)."""

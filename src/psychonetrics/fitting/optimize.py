@@ -168,7 +168,10 @@ def fisher_scoring(obj: Objective, x0: FloatArray, *, max_iter: int = 300, tol: 
         # the full steps keep leaving the space, or parameters sit on a closed bound where the
         # parameterization degenerates, and the gains vanish.  Stop there rather than run to the limit.
         on_bound = bool(np.any((trial <= lo + 1e-12) & ~strict))
-        blocked = blocked + [ll_new - ll] if (outside or on_bound) else []
+        # a step that gains nothing where a block is nearly singular stalls on the boundary too (the scoring
+        # model of a network near its singularity predicts gains the likelihood does not have)
+        stalled = ll_new - ll < 1e-4 and obj.near_boundary(trial)
+        blocked = blocked + [ll_new - ll] if (outside or on_bound or stalled) else []
         if len(blocked) >= 10 and sum(blocked[-10:]) < 1e-3:
             pg = _projected_gradient(trial, grad_new, lo, hi)
             return OptimizerResult(trial, ll_new, True, it, float(np.linalg.norm(pg)), "fisher",
@@ -314,13 +317,13 @@ def lbfgs(obj: Objective, x0: FloatArray, *, max_iter: int = 3000) -> OptimizerR
 
 
 def optimize(obj: Objective, x0: FloatArray, *, optimizer: str = "default", fallback: bool = True,
-             progress: "Progress | None" = None) -> OptimizerResult:
+             progress: "Progress | None" = None, tol: float = 1e-9) -> OptimizerResult:
     """Run the chosen optimizer; ``"default"`` is Fisher scoring with an L-BFGS-B fallback
     (skipped when ``fallback`` is False, as for retries from alternative starts)."""
     choice("optimizer", optimizer, OPTIMIZERS)
     if optimizer == "lbfgs":
         return lbfgs(obj, x0)
-    result = fisher_scoring(obj, x0, progress=progress)
+    result = fisher_scoring(obj, x0, progress=progress, tol=tol)
     if result.converged or optimizer == "fisher" or not fallback or result.message.startswith(UNBOUNDED):
         return result
     fallback = lbfgs(obj, result.x if np.isfinite(result.loglik) else x0)

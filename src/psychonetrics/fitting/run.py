@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
@@ -62,13 +62,47 @@ def estimate(
     information: str = "default",
     robust: bool = False,
     progress: "Progress | None" = None,
+    further_starts: Callable[[], Sequence[FloatArray]] | None = None,
+    tol: float = 1e-9,
 ) -> Estimates:
     """Optimize ``table`` on ``stats`` and compute standard errors (unless ``standard_errors`` is False).
 
-    ``information`` ("observed", "expected", or "default": the route's) is the
-    information of the SEs; ``robust`` makes them the cluster sandwich
-    A^-1 B A^-1 with that information as bread A and B = sum_j s_j s_j' over
-    the per-cluster scores (see :mod:`..inference.robust`).
+    This is the one fitting path: ``runmodel``, the candidates of a search,
+    the bootstrap replicates and the reference models all call it.
+
+    Parameters
+    ----------
+    family, table, stats
+        The model: its family, its parameter table (whose free values are
+        the first start) and the statistics of every group.
+    estimator, optimizer : str
+        The likelihood route ("ML", "FIML") and the optimizer.
+    standard_errors : bool
+        Compute the covariance of the estimates.
+    information : {"default", "observed", "expected"}
+        The information of the SEs ("default": the route's).
+    robust : bool
+        The cluster sandwich A^-1 B A^-1 with that information as bread A
+        and B = sum_j s_j s_j' over the per-cluster scores (see
+        :mod:`..inference.robust`).
+    progress : Progress, optional
+    further_starts : callable, optional
+        Returns further start vectors, tried in order (with Fisher scoring)
+        when the table's own start does not converge, before any fallback:
+        a bootstrap replicate starts from the sample estimates and then from
+        its own data, as the sample did.
+    tol : float
+        Newton decrement (log-likelihood units) at which Fisher scoring has
+        converged.
+
+    Notes
+    -----
+    The order: Fisher scoring from each start until one converges; then, as
+    psychonetrics does, L-BFGS-B from the best point so far and retries from
+    shrunken and emergency starts (:func:`alternative_starts`).  A result
+    whose block collapsed (:func:`collapsed_blocks`) or whose implied data
+    covariance is singular (an unbounded likelihood) has not converged; an
+    unbounded likelihood ends the search at once.
     """
     routes = routes_for(estimator, stats)
     obj = Objective(family, table, tuple(stats), routes)
@@ -76,11 +110,22 @@ def estimate(
     # the scale of every block from moment estimates of the data: a block whose scales all fall far
     # below it has collapsed
     scale = with_start_values(table, family, stats).start_vector() if table.strict_bounds().any() else start
-    result = _checked(obj, optimize(obj, start, optimizer=optimizer, progress=progress), scale)
+    first = optimizer if further_starts is None else ("fisher" if optimizer == "default" else optimizer)
+    result = _checked(obj, optimize(obj, start, optimizer=first, progress=progress, tol=tol), scale)
+    if not result.converged and further_starts is not None and not result.message.startswith(UNBOUNDED):
+        for x0 in further_starts():
+            retry = _checked(obj, optimize(obj, x0, optimizer=first, tol=tol), scale)
+            if retry.converged or (np.isfinite(retry.loglik) and not np.isfinite(result.loglik)):
+                result = retry
+            if result.converged:
+                break
+        if not result.converged and optimizer == "default":  # the fallback the first pass skipped
+            fallback_from = result.x if np.isfinite(result.loglik) else start
+            result = _checked(obj, optimize(obj, fallback_from, optimizer="default", tol=tol), scale)
     if not result.converged and not result.message.startswith(UNBOUNDED):
         # As psychonetrics: retry from shrunken and from emergency starts before giving up.
         for alternative in alternative_starts(table, start):
-            retry = _checked(obj, optimize(obj, alternative, optimizer=optimizer, fallback=False), scale)
+            retry = _checked(obj, optimize(obj, alternative, optimizer=optimizer, fallback=False, tol=tol), scale)
             if retry.converged and (not result.converged or retry.loglik > result.loglik):
                 result = retry
                 break
@@ -123,6 +168,19 @@ def estimate(
                 vcov = sandwich(vcov if bread is None else bread, meat)
     se = standard_errors_of(vcov)
     return Estimates(result, table.with_values(result.x), vcov, se, kind, moments, robust, trace_h0, fallback, weak)
+
+
+def data_start(family: Family, table: ParTable, stats: Sequence[TwoLevelStats],
+               saturated: Sequence[Moments] | None = None) -> ParTable:
+    """``table`` with the start values a model takes from its data: from the saturated model's moments
+    (given, or its quick complete-data fit), else from moment estimates of the statistics."""
+    from .saturated import fit_reference_stats
+
+    if saturated is None:
+        saturated = fit_reference_stats(stats, diagonal=False, roles=family.roles).moments
+    if all(np.all(np.isfinite(m.sigma_between)) for m in saturated):
+        return with_start_values(table, family, stats, saturated)
+    return with_start_values(table, family, stats)
 
 
 def feasible(family: Family, table: ParTable, stats: Sequence[TwoLevelStats], *, estimator: str) -> bool:

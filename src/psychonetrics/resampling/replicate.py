@@ -8,17 +8,18 @@ resampling context once, at start-up, as the model search does
 (:mod:`psychonetrics.search.parallel`); a task ships a few seeds and returns
 a few estimate vectors.  Every fit uses one BLAS thread.
 
-A refit starts from the sample estimates, skips the saturated and baseline
-models and, without a search, the standard errors: only the point estimates
-are used.  It runs Fisher scoring to a Newton decrement of
-:data:`REFIT_TOLERANCE` (rather than the 1e-9 of a model fit), which puts
-the estimates within about sqrt(2 x 1e-7) = 4.5e-4 standard errors of the
-maximum, far below the Monte Carlo error of any bootstrap summary, and
-saves a third of the time; a refit that does not converge that way runs
-the full :func:`~psychonetrics.fitting.run.estimate` (alternative starts,
-L-BFGS-B fallback) before it counts as failed.  A search (``prune``, ...)
-needs p-values, so with a search the refit is a full ``runmodel`` (still
-without reference models).
+A replicate is fitted as the sample was, by the model's own fitting path
+(:func:`~psychonetrics.fitting.run.estimate`: its collapse and degeneracy
+checks, its fallbacks and retries), with the sample estimates as the first
+start and the replicate's own data-based start (the one ``runmodel`` takes
+for a new model) as the next; it skips the saturated and baseline models
+and, without a search, the standard errors: only the point estimates are
+used.  Fisher scoring stops at a Newton decrement of :data:`REFIT_TOLERANCE`
+(rather than the 1e-9 of a model fit), which puts the estimates within about
+sqrt(2 x 1e-7) = 4.5e-4 standard errors of the maximum, far below the Monte
+Carlo error of any bootstrap summary.  A search (``prune``, ...) needs
+p-values, so with a search the refit is a full ``runmodel`` (still without
+reference models).
 """
 
 from __future__ import annotations
@@ -28,7 +29,6 @@ import warnings
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, replace
-from functools import cached_property
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -36,11 +36,8 @@ import numpy as np
 from .._threads import single_threaded_blas
 from ..data.stats import TwoLevelStats
 from ..exceptions import PsychonetricsWarning
-from ..fitting.objective import Objective
-from ..fitting.optimize import fisher_scoring
-from ..fitting.run import collapsed_blocks, estimate, routes_for
+from ..fitting.run import data_start, estimate
 from ..linalg import FloatArray
-from ..spec.build import with_start_values
 from .resample import GroupResampler
 
 if TYPE_CHECKING:
@@ -98,42 +95,18 @@ class ReplicateContext:
             except Exception as exc:  # noqa: BLE001 - every failure is counted and reported with its type
                 return Outcome(index, None, reason=f"error: {type(exc).__name__}: {exc}")
 
-    @cached_property
-    def _start(self) -> FloatArray:
-        return self.model.table.start_vector()
-
-    @cached_property
-    def _strict(self) -> bool:
-        return bool(self.model.table.strict_bounds().any())
-
-    def _quick_refit(self, stats: tuple[TwoLevelStats, ...]) -> FloatArray | None:
-        """Fisher scoring from the sample estimates to :data:`REFIT_TOLERANCE`; None unless it converged
-        (without a collapsed network or correlation block, as :func:`estimate` checks)."""
-        model = self.model
-        if model.optimizer not in ("default", "fisher"):
-            return None
-        obj = Objective(model.family, model.table, stats, routes_for(model.estimator, stats))
-        result = fisher_scoring(obj, self._start, tol=REFIT_TOLERANCE)
-        if not result.converged or not np.isfinite(result.loglik):
-            return None
-        if self._strict:
-            scale = with_start_values(model.table, model.family, stats).start_vector()
-            if collapsed_blocks(obj, result.x, scale):
-                return None
-        return np.asarray(result.x, dtype=float)
-
     def _refit(self, index: int, stats: tuple[TwoLevelStats, ...]) -> Outcome:
         model = self.model
         if self.search is None:
-            quick = self._quick_refit(stats)
-            if quick is not None:
-                return Outcome(index, quick)
-            est = estimate(model.family, model.table, stats, estimator=model.estimator, optimizer=model.optimizer,
-                           standard_errors=False)
+            # the model's own fitting path, from the replicate's data (as runmodel starts a new model) and then
+            # from the sample estimates
+            est = estimate(model.family, data_start(model.family, model.table, stats), stats,
+                           estimator=model.estimator, optimizer=model.optimizer, standard_errors=False,
+                           tol=REFIT_TOLERANCE, further_starts=lambda: [model.table.start_vector()])
             if not est.result.converged or not np.isfinite(est.loglik):
                 return Outcome(index, None, reason=f"not converged: {est.result.message}")
             return Outcome(index, np.asarray(est.result.x, dtype=float))
-        sample = replace(model, stats=stats, fitted=None, reference=None, use_reference=False, starts="values",
+        sample = replace(model, stats=stats, fitted=None, reference=None, use_reference=False, starts="data",
                          verbose=False)
         fitted = sample.runmodel(verbose=False, reference=False)
         if not fitted.converged:

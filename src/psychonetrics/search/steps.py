@@ -78,8 +78,7 @@ def _pvalues(model: "Model", matrices: Sequence[str], adjust: str) -> tuple[np.n
     table = model.table
     names = table.names()
     rows = [int(i) for i in table.free_rows
-            if names[i] in matrices and not (table.row[i] == table.col[i] and table.specs[table.matrix[i]].square
-                                             and table.specs[table.matrix[i]].kind != "lambda")]
+            if names[i] in matrices and table.specs[table.matrix[i]].tested(table.row[i], table.col[i])]
     rows_arr = np.asarray(rows, dtype=np.int64)
     if rows_arr.size == 0:
         return rows_arr, np.zeros(0)

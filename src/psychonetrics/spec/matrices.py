@@ -73,6 +73,16 @@ class MatrixSpec:
             return d, d
         raise ValueError(f"unknown storage {self.storage!r}")
 
+    def tested(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        """Which elements (``rows[k]``, ``cols[k]``) are paths or edges that a search tests and a threshold
+        zeroes: every element except the diagonal of a covariance-like matrix (symmetric, lowertri or
+        diagonal storage: variances and scales).  Loadings, regressions and means are all tested, whatever
+        their shape (a square ``lambda`` has no diagonal in this sense)."""
+        rows, cols = np.asarray(rows), np.asarray(cols)
+        if self.storage in ("symmetric", "lowertri", "diagonal"):
+            return rows != cols
+        return np.ones(rows.shape, dtype=bool)
+
     @property
     def symmetric(self) -> bool:
         return self.storage == "symmetric"
