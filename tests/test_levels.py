@@ -1,8 +1,8 @@
 """Level-specific two-level SEM (lavaan's ``level:`` syntax) against lavaan 0.6-14.
 
 References: ``data/reference`` (syntax format: levels_cfa, levels_unequal_factors,
-mlr_shared_loadings; tolerances in its README) and ``data/lavaan_extra``
-(lavaan's tutorial model with fixed.x both ways, High School and Beyond with
+mlr_shared_loadings; tolerances in its README) and ``data/lavaan_extra`` (lavaan's local maximum of
+levels_unequal_factors, lavaan's tutorial model with fixed.x both ways, High School and Beyond with
 school covariates, missing values in cluster-level variables, a saturated
 model with cluster-level variables; each folder keeps the R script that
 made it).  Row matching is on (lhs, op, rhs, level), order-free for ``~~``.
@@ -112,19 +112,42 @@ def _start_at(model, rows: list[dict]):  # noqa: ANN001, ANN202
     return model.with_table(model.table.with_columns(value=value), starts="values")
 
 
-def test_levels_unequal_factors_reference_is_a_local_maximum() -> None:
-    """lavaan's solution for this case is a local maximum: the global one has a logl 65.6 higher (lavaan itself,
-    started there, converges to it: logl -24101.314, chisq 277.862 on 17 df).  From lavaan's estimates our
-    optimizer stays at lavaan's point and reproduces its estimates, SEs and fit."""
+def test_levels_unequal_factors_maximum_is_reported_as_empirically_not_identified() -> None:
+    """The reference's maximum (lavaan with start = "simple": logl -24101.31, chisq 277.86 on 17 df) has a
+    between factor variance near 0 with loadings near 90: a ridge of the likelihood.  We reach it and warn
+    that the solution is empirically not identified, naming the between loadings and the factor variance."""
+    from psychonetrics.exceptions import ImproperSolutionWarning
+
     spec, data = load("reference", "levels_unequal_factors")
+    ref = spec["reference"]["ML"]
+    assert ref["degenerate"] and not ref["parameters"]
+    with pytest.warns(ImproperSolutionWarning, match="Empirically not identified") as record:
+        model = pn.ml_lvm(data, spec["syntax"], clusters=spec["clusters"], estimator="ML").runmodel()
+    assert model.converged
+    fit = model.fit()
+    assert fit["logl"] >= ref["fit"]["logl"] - 1e-3 and fit["logl"] == pytest.approx(ref["fit"]["logl"], abs=1e-3)
+    assert fit["unrestricted.logl"] == pytest.approx(ref["fit"]["unrestricted.logl"], abs=1e-3)
+    assert fit["chisq"] == pytest.approx(ref["fit"]["chisq"], abs=0.02)
+    assert int(fit["df"]) == ref["fit"]["df"] and model.npar == ref["fit"]["npar"]
+    assert fit["baseline.chisq"] == pytest.approx(ref["fit"]["baseline.chisq"], abs=0.02)
+    assert int(fit["baseline.df"]) == ref["fit"]["baseline.df"]
+    message = next(str(w.message) for w in record if "Empirically not identified" in str(w.message))
+    assert "lambda_between" in message and "sigma_zeta_between[1,1]" in message
+    assert model.getmatrix("sigma_zeta_between")[0, 0] == pytest.approx(ref["fit"]["fb_variance"], abs=2e-4)
+    notes = model.parameters()
+    assert (notes.loc[notes["matrix"] == "lambda_between", "note"] == "empirically not identified").sum() >= 3
+
+
+def test_levels_unequal_factors_lavaan_local_maximum() -> None:
+    """lavaan's default start stops at a local maximum of the same data (logl 65.6 lower): started there, our
+    optimizer stays at lavaan's point and reproduces its estimates, SEs and fit."""
+    spec, data = load("lavaan_extra", "levels_unequal_factors_local")
     ref = spec["reference"]["ML"]
     model = pn.ml_lvm(data, spec["syntax"], clusters=spec["clusters"], estimator="ML")
     best = quiet(model.runmodel)
-    assert best.converged
-    assert best.fit()["logl"] == pytest.approx(-24101.314, abs=1e-3)
-    assert best.fit()["chisq"] == pytest.approx(277.862, abs=0.01)
     local = quiet(_start_at(best, ref["parameters"]).runmodel)
     assert local.converged
+    assert local.fit()["logl"] < best.fit()["logl"] - 60
     assert_fit(local, ref["fit"])
     assert assert_rows(local.parameters(), ref["parameters"], se_key="se_expected") == len(ref["parameters"])
 

@@ -172,16 +172,18 @@ def fisher_scoring(obj: Objective, x0: FloatArray, *, max_iter: int = 300, tol: 
         # model of a network near its singularity predicts gains the likelihood does not have)
         stalled = ll_new - ll < 1e-4 and obj.near_boundary(trial)
         blocked = blocked + [ll_new - ll] if (outside or on_bound or stalled) else []
-        if len(blocked) >= 10 and sum(blocked[-10:]) < 1e-3:
+        if len(blocked) >= 10 and sum(blocked[-10:]) < 1e-3 and (on_bound or obj.near_boundary(trial)):
             pg = _projected_gradient(trial, grad_new, lo, hi)
             return OptimizerResult(trial, ll_new, True, it, float(np.linalg.norm(pg)), "fisher",
                                    AT_BOUNDARY, info_new)
         # SR1 secant correction: (I(x_new) + A) s = y with y the change in -d logL.
         s_vec = trial - x
-        residual = (grad - grad_new) - (info_new + correction) @ s_vec
-        denom = float(residual @ s_vec)
+        with np.errstate(over="ignore", invalid="ignore"):
+            residual = (grad - grad_new) - (info_new + correction) @ s_vec
+            denom = float(residual @ s_vec)
+            scale_rs = float(np.linalg.norm(residual) * np.linalg.norm(s_vec))
         # Far from the optimum the secant information misleads: correct only in the final phase.
-        if decrement < 1e-1 and abs(denom) > 1e-8 * np.linalg.norm(residual) * np.linalg.norm(s_vec):
+        if decrement < 1e-1 and np.isfinite(scale_rs) and np.isfinite(denom) and abs(denom) > 1e-8 * scale_rs:
             correction += np.outer(residual, residual) / denom
         x, ll, grad, info = trial, ll_new, grad_new, info_new
         if it % DEGENERACY_CHECK_EVERY == 0:
