@@ -238,11 +238,12 @@ class Model:
                                           "cannot cross; a 'chol' block reaches the maximum among positive "
                                           "semi-definite covariances, a 'cov' block the unrestricted maximum (which "
                                           "may be an indefinite, improper covariance)",
-            "empirically not identified": "the likelihood is nearly flat "
-                                          "along a direction that moves these parameters together (typically a "
-                                          "variance near zero with large loadings that compensate), so their "
+            "empirically not identified": "the likelihood is nearly flat along a direction that moves these "
+                                          "parameters together (a variance near zero with large loadings that "
+                                          "compensate, or edges of a network on a nearly singular level), so their "
                                           "standard errors are more than 100 times their conditional ones and "
-                                          "unreliable; fix or drop the factor or variance at the origin of the ridge",
+                                          "unreliable; fix or drop the variance, factor or edges at the origin of "
+                                          "the ridge",
         }
         for kind, items in by_kind.items():
             where = ", ".join(p.element(self.group_labels) for p in items[:8]) + (" ..." if len(items) > 8 else "")

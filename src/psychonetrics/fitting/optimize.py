@@ -319,13 +319,13 @@ def lbfgs(obj: Objective, x0: FloatArray, *, max_iter: int = 3000) -> OptimizerR
 
 
 def optimize(obj: Objective, x0: FloatArray, *, optimizer: str = "default", fallback: bool = True,
-             progress: "Progress | None" = None, tol: float = 1e-9) -> OptimizerResult:
+             progress: "Progress | None" = None, tol: float = 1e-9, max_iter: int = 300) -> OptimizerResult:
     """Run the chosen optimizer; ``"default"`` is Fisher scoring with an L-BFGS-B fallback
     (skipped when ``fallback`` is False, as for retries from alternative starts)."""
     choice("optimizer", optimizer, OPTIMIZERS)
     if optimizer == "lbfgs":
         return lbfgs(obj, x0)
-    result = fisher_scoring(obj, x0, progress=progress, tol=tol)
+    result = fisher_scoring(obj, x0, progress=progress, tol=tol, max_iter=max_iter)
     if result.converged or optimizer == "fisher" or not fallback or result.message.startswith(UNBOUNDED):
         return result
     fallback = lbfgs(obj, result.x if np.isfinite(result.loglik) else x0)

@@ -64,6 +64,7 @@ def estimate(
     progress: "Progress | None" = None,
     further_starts: Callable[[], Sequence[FloatArray]] | None = None,
     tol: float = 1e-9,
+    first_iterations: int = 300,
 ) -> Estimates:
     """Optimize ``table`` on ``stats`` and compute standard errors (unless ``standard_errors`` is False).
 
@@ -94,6 +95,10 @@ def estimate(
     tol : float
         Newton decrement (log-likelihood units) at which Fisher scoring has
         converged.
+    first_iterations : int
+        Fisher-scoring iterations allowed from the table's own start when
+        ``further_starts`` follow (a start near the maximum converges in a
+        few; one that crawls along a boundary gives way to the next start).
 
     Notes
     -----
@@ -111,7 +116,8 @@ def estimate(
     # below it has collapsed
     scale = with_start_values(table, family, stats).start_vector() if table.strict_bounds().any() else start
     first = optimizer if further_starts is None else ("fisher" if optimizer == "default" else optimizer)
-    result = _checked(obj, optimize(obj, start, optimizer=first, progress=progress, tol=tol), scale)
+    result = _checked(obj, optimize(obj, start, optimizer=first, progress=progress, tol=tol,
+                                    max_iter=300 if further_starts is None else first_iterations), scale)
     if not result.converged and further_starts is not None and not result.message.startswith(UNBOUNDED):
         for x0 in further_starts():
             retry = _checked(obj, optimize(obj, x0, optimizer=first, tol=tol), scale)

@@ -11,8 +11,10 @@ a few estimate vectors.  Every fit uses one BLAS thread.
 A replicate is fitted as the sample was, by the model's own fitting path
 (:func:`~psychonetrics.fitting.run.estimate`: its collapse and degeneracy
 checks, its fallbacks and retries), with the sample estimates as the first
-start and the replicate's own data-based start (the one ``runmodel`` takes
-for a new model) as the next; it skips the saturated and baseline models
+start (for :data:`FIRST_ITERATIONS` iterations: near an interior maximum they
+converge in a few, while on a between level at its boundary they crawl) and
+the replicate's own data-based start (the one ``runmodel`` takes for a new
+model) as the next; it skips the saturated and baseline models
 and, without a search, the standard errors: only the point estimates are
 used.  Fisher scoring stops at a Newton decrement of :data:`REFIT_TOLERANCE`
 (rather than the 1e-9 of a model fit), which puts the estimates within about
@@ -47,6 +49,8 @@ Search = Callable[["Model"], "Model"]
 
 #: Newton decrement (log-likelihood units) at which a bootstrap refit has converged.
 REFIT_TOLERANCE = 1e-7
+#: Fisher-scoring iterations from the sample estimates before a refit turns to the replicate's own start.
+FIRST_ITERATIONS = 8
 
 
 @dataclass(frozen=True)
@@ -98,11 +102,11 @@ class ReplicateContext:
     def _refit(self, index: int, stats: tuple[TwoLevelStats, ...]) -> Outcome:
         model = self.model
         if self.search is None:
-            # the model's own fitting path, from the replicate's data (as runmodel starts a new model) and then
-            # from the sample estimates
-            est = estimate(model.family, data_start(model.family, model.table, stats), stats,
-                           estimator=model.estimator, optimizer=model.optimizer, standard_errors=False,
-                           tol=REFIT_TOLERANCE, further_starts=lambda: [model.table.start_vector()])
+            # the model's own fitting path, from the sample estimates (a few iterations: enough near an interior
+            # maximum) and then from the replicate's data, as runmodel starts a new model
+            est = estimate(model.family, model.table, stats, estimator=model.estimator, optimizer=model.optimizer,
+                           standard_errors=False, tol=REFIT_TOLERANCE, first_iterations=FIRST_ITERATIONS,
+                           further_starts=lambda: [data_start(model.family, model.table, stats).start_vector()])
             if not est.result.converged or not np.isfinite(est.loglik):
                 return Outcome(index, None, reason=f"not converged: {est.result.message}")
             return Outcome(index, np.asarray(est.result.x, dtype=float))
