@@ -32,9 +32,9 @@ def test_retry_from_alternative_starts(seed, seed_fit, monkeypatch) -> None:
     real = optimize_module.optimize
     calls = {"n": 0}
 
-    def failing_first(obj, x0, *, optimizer="default", fallback=True, progress=None, tol=1e-9):
+    def failing_first(obj, x0, *, optimizer="default", fallback=True, progress=None, tol=1e-9, max_iter=300):
         calls["n"] += 1
-        result = real(obj, x0, optimizer=optimizer, fallback=fallback, tol=tol)
+        result = real(obj, x0, optimizer=optimizer, fallback=fallback, tol=tol, max_iter=max_iter)
         if calls["n"] == 1:
             return optimize_module.OptimizerResult(x0, obj.loglik(x0), False, 500, 1.0, "fisher", "forced failure")
         return result
@@ -47,7 +47,7 @@ def test_retry_from_alternative_starts(seed, seed_fit, monkeypatch) -> None:
 
 
 def test_non_convergence_is_reported_not_raised(seed, monkeypatch) -> None:
-    def never(obj, x0, *, optimizer="default", fallback=True, progress=None, tol=1e-9):
+    def never(obj, x0, *, optimizer="default", fallback=True, progress=None, tol=1e-9, max_iter=300):
         return optimize_module.OptimizerResult(x0, obj.loglik(x0), False, 500, 1.0, "fisher", "forced failure")
 
     monkeypatch.setattr(run_module, "optimize", never)
