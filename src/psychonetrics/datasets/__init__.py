@@ -53,3 +53,53 @@ def demo_twolevel() -> pd.DataFrame:
     """
     with resources.files(__package__).joinpath("demo_twolevel.csv.gz").open("rb") as fh:
         return pd.read_csv(fh, compression="gzip")
+
+
+def lq2002() -> pd.DataFrame:
+    """Leadership climate of soldiers in companies: the R package multilevel's ``lq2002``.
+
+    Survey data distributed with the R package multilevel (GPL): 2042 US Army
+    soldiers in 49 companies answered eleven leadership items (``LEAD01`` ..
+    ``LEAD11``), three task-significance items (``TSIG01`` .. ``TSIG03``) and
+    five hostility items (``HOSTIL01`` .. ``HOSTIL05``).  With 19 items and 49
+    companies the between level has more saturated parameters (209) than
+    clusters, and its correlation matrix is nearly singular: hard data for
+    a between-level network.
+
+    Returns
+    -------
+    pandas.DataFrame
+        2042 rows; the 19 items and ``company``.
+
+    Examples
+    --------
+    >>> import psychonetrics as pn
+    >>> data = pn.datasets.lq2002()
+    >>> data.shape, data["company"].nunique()
+    ((2042, 20), 49)
+    """
+    with resources.files(__package__).joinpath("lq2002.csv.gz").open("rb") as fh:
+        return pd.read_csv(fh, compression="gzip")
+
+
+def bhr2000() -> pd.DataFrame:
+    """Work climate of soldiers in companies: the R package multilevel's ``bhr2000``.
+
+    Survey data distributed with the R package multilevel (GPL): 5400 US Army
+    soldiers in 99 companies answered eleven Likert items on their work
+    climate (``AF06`` .. ``AS28``: affective, pay and supervision scales).
+
+    Returns
+    -------
+    pandas.DataFrame
+        5400 rows; the 11 items and ``company``.
+
+    Examples
+    --------
+    >>> import psychonetrics as pn
+    >>> data = pn.datasets.bhr2000()
+    >>> data.shape, data["company"].nunique()
+    ((5400, 12), 99)
+    """
+    with resources.files(__package__).joinpath("bhr2000.csv.gz").open("rb") as fh:
+        return pd.read_csv(fh, compression="gzip")
