@@ -115,8 +115,8 @@ Invariants
   vech in :func:`psychonetrics.linalg.vech_indices` order; a gradient in an
   off-diagonal vech element counts both (i, j) and (j, i).
 * ``SeriesData`` holds the observed occasions sorted by (person, segment,
-  occasion), centred on ``center`` (the parameters' mu is shifted by the
-  same centre) and zero where missing; its arrays are read-only.
+  occasion); its statistics are of the values centred on ``center`` (the
+  parameters' mu is shifted by the same centre); its arrays are read-only.
 * A point with a non-finite value, spectral radius of beta >= 1, or Sigma or
   Sigma_B not positive definite is outside the parameter space: the
   log-likelihood is -inf and the gradient NaN, without an exception or a
@@ -280,7 +280,7 @@ class SeriesData:
     n_segments : int
         Number of segments with at least one observed value.
     center : (p,) array
-        Mean of each variable's observed values; ``values`` are centred on it.
+        Mean of each variable's observed values; the statistics are of the values centred on it.
     """
 
     n_persons: int
@@ -289,8 +289,7 @@ class SeriesData:
     n_occasions: int
     n_segments: int
     center: FloatArray = field(repr=False)
-    values: FloatArray = field(repr=False)  # (M, p) centred, 0 where missing
-    observed: FloatArray = field(repr=False)  # (M, p) 1.0 where observed
+    values: FloatArray = field(repr=False)  # (M, p) as given, NaN where missing
     gaps: IntArray = field(repr=False)  # (C,) gap of each class, 0 = first occasion
     # complete transitions
     count: FloatArray = field(repr=False)  # (J, C)
@@ -308,6 +307,14 @@ class SeriesData:
     run_rows: IntArray = field(repr=False)  # (L, R) row of step k + 1, -1 past the run's end
     run_class: IntArray = field(repr=False)  # (L, R)
     run_active: IntArray = field(repr=False)  # (L,) runs with at least k + 1 steps
+    trans_class: IntArray = field(repr=False)  # (Nr,) class of each run transition, step by step
+    trans_person: IntArray = field(repr=False)  # (Nr,) its person
+    run_group_order: IntArray = field(repr=False)  # runs grouped by person (see _grouping)
+    run_group_starts: IntArray = field(repr=False)
+    run_group_person: IntArray = field(repr=False)
+    trans_group_order: IntArray = field(repr=False)  # run transitions grouped by class
+    trans_group_starts: IntArray = field(repr=False)
+    trans_group_class: IntArray = field(repr=False)
     # Woodbury units: persons without runs sharing their counts, and each person with runs
     unit: IntArray = field(repr=False)  # (J,)
     unit_size: FloatArray = field(repr=False)  # (U,) persons per unit
@@ -335,6 +342,23 @@ def _integer_codes(a: np.ndarray, name: str, n: int) -> IntArray:
     raise ValueError(f"`{name}`: expected integer codes.")
 
 
+def _grouping(keys: IntArray) -> tuple[IntArray, IntArray, IntArray]:
+    """(order, starts, distinct keys): the sums of rows by key are ``np.add.reduceat(x[order], starts)``."""
+    order = np.argsort(keys, kind="stable")
+    ordered = keys[order]
+    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]]) if keys.size else np.zeros(0, np.int64)
+    return order, starts, ordered[starts]
+
+
+def _strictly_sorted(person: IntArray, segment: IntArray, occasion: IntArray) -> bool:
+    """Whether the rows are sorted by (person, segment, occasion) without ties."""
+    dp, ds, do = np.diff(person), np.diff(segment), np.diff(occasion)
+    return bool(np.all((dp > 0) | ((dp == 0) & ((ds > 0) | ((ds == 0) & (do > 0))))))
+
+
+_CHUNK = 1 << 16  # rows per chunk of the statistics pass (bounded temporaries)
+
+
 def series_data(values: np.ndarray, person: np.ndarray, segment: np.ndarray, occasion: np.ndarray) -> SeriesData:
     """Arrange one group's series for :func:`loglik_var1` and friends (data-only work, done once).
 
@@ -352,7 +376,7 @@ def series_data(values: np.ndarray, person: np.ndarray, segment: np.ndarray, occ
         Time index within the segment; a gap of k between two rows means k - 1
         missed occasions.
 
-    Rows may come in any order.
+    Rows may come in any order (sorted input skips the sort).
 
     Raises
     ------
@@ -370,28 +394,38 @@ def series_data(values: np.ndarray, person: np.ndarray, segment: np.ndarray, occ
     occasion = _integer_codes(occasion, "occasion", n_rows)
     if n_rows and person.min() < 0:
         raise ValueError("`person`: codes must be 0..J-1 (found a negative code).")
-    if np.isinf(values).any():
+    if _strictly_sorted(person, segment, occasion):
+        y, sp, ss, so = values, person, segment, occasion
+    else:
+        order = np.lexsort((occasion, segment, person))
+        sp, ss, so = person[order], segment[order], occasion[order]
+        dup = (sp[1:] == sp[:-1]) & (ss[1:] == ss[:-1]) & (so[1:] == so[:-1])
+        if dup.any():
+            where = np.flatnonzero(dup)
+            shown = ", ".join(f"({sp[k]}, {ss[k]}, {so[k]})" for k in where[:5])
+            more = f" and {where.size - 5} more" if where.size > 5 else ""
+            raise ValueError(f"duplicate (person, segment, occasion) rows: {shown}{more}.")
+        y = values[order]
+    if np.isinf(y).any():
         raise ValueError("`values`: infinite values; use NaN for missing values.")
-    order = np.lexsort((occasion, segment, person))
-    sp, ss, so = person[order], segment[order], occasion[order]
-    dup = (sp[1:] == sp[:-1]) & (ss[1:] == ss[:-1]) & (so[1:] == so[:-1])
-    if dup.any():
-        where = np.flatnonzero(dup)
-        shown = ", ".join(f"({sp[k]}, {ss[k]}, {so[k]})" for k in where[:5])
-        more = f" and {where.size - 5} more" if where.size > 5 else ""
-        raise ValueError(f"duplicate (person, segment, occasion) rows: {shown}{more}.")
-    n_persons = int(person.max()) + 1 if n_rows else 0
-    y = values[order]
+    n_persons = int(sp.max()) + 1 if n_rows else 0
     obs = ~np.isnan(y)
     keep = obs.any(axis=1)
     if not keep.any():
         raise ValueError("`values`: no observed value.")
-    y, obs = y[keep], obs[keep]
-    sp, ss, so = sp[keep], ss[keep], so[keep]
-    n_obs_var = obs.sum(axis=0)
-    center = np.where(n_obs_var > 0, np.where(obs, y, 0.0).sum(axis=0) / np.maximum(n_obs_var, 1), 0.0)
-    yc = np.where(obs, y - center, 0.0)
+    if keep.all():
+        y = np.array(y)  # a copy of our own: the caller may change theirs
+    else:
+        y, obs, sp, ss, so = y[keep], obs[keep], sp[keep], ss[keep], so[keep]
     m = y.shape[0]
+    complete = obs.all(axis=1)
+    total, n_obs_var = np.zeros(p), np.zeros(p)
+    for lo in range(0, m, _CHUNK):
+        block = y[lo:lo + _CHUNK]
+        seen = obs[lo:lo + _CHUNK]
+        total += np.where(seen, block, 0.0).sum(axis=0)
+        n_obs_var += seen.sum(axis=0)
+    center = np.where(n_obs_var > 0, total / np.maximum(n_obs_var, 1.0), 0.0)
 
     # transitions: every observed occasion ends one
     same = np.zeros(m, dtype=bool)
@@ -401,7 +435,6 @@ def series_data(values: np.ndarray, person: np.ndarray, segment: np.ndarray, occ
     gaps = np.unique(gap)
     cls = np.searchsorted(gaps, gap)
     n_cls = gaps.size
-    complete = obs.all(axis=1)
     prev_known = np.ones(m, dtype=bool)  # start state known given b: complete, or no previous occasion
     prev_known[1:] = ~same[1:] | complete[:-1]
     comp = complete & prev_known
@@ -410,26 +443,38 @@ def series_data(values: np.ndarray, person: np.ndarray, segment: np.ndarray, occ
     # complete transitions: counts and sums per (person, class), cross-products per class
     idx = np.flatnonzero(comp)
     key = sp[idx] * n_cls + cls[idx]
-    srt = np.argsort(key, kind="stable")
-    idx, key = idx[srt], key[srt]
+    if np.any(key[1:] < key[:-1]):
+        srt = np.argsort(key, kind="stable")
+        idx, key = idx[srt], key[srt]
     prev_idx = prev_row[idx]
-    y_cur = yc[idx]
-    y_prev = np.where(prev_idx[:, None] >= 0, yc[np.maximum(prev_idx, 0)], 0.0)
     size = n_persons * n_cls
     count = np.bincount(key, minlength=size).astype(float).reshape(n_persons, n_cls)
-    sum_cur = np.column_stack([np.bincount(key, weights=y_cur[:, a], minlength=size) for a in range(p)])
-    sum_prev = np.column_stack([np.bincount(key, weights=y_prev[:, a], minlength=size) for a in range(p)])
-    cls_idx = cls[idx]
-    cross_cur = np.zeros((n_cls, p, p))
-    cross_lag = np.zeros((n_cls, p, p))
-    cross_prev = np.zeros((n_cls, p, p))
-    for c in range(n_cls):
-        sel = cls_idx == c
-        a, b = y_cur[sel], y_prev[sel]
-        cross_cur[c] = a.T @ a
-        if gaps[c] != 0:
-            cross_lag[c] = a.T @ b
-            cross_prev[c] = b.T @ b
+    sums = np.zeros((2, size, p))
+    cross = np.zeros((3, n_cls, p, p))
+    for lo in range(0, idx.size, _CHUNK):
+        k_chunk = key[lo:lo + _CHUNK]
+        prev = prev_idx[lo:lo + _CHUNK]
+        a = y[idx[lo:lo + _CHUNK]] - center
+        b = y[np.maximum(prev, 0)] - center
+        b[prev < 0] = 0.0
+        bounds = np.flatnonzero(np.r_[True, k_chunk[1:] != k_chunk[:-1]])  # keys are sorted
+        sums[0, k_chunk[bounds]] += np.add.reduceat(a, bounds, axis=0)
+        sums[1, k_chunk[bounds]] += np.add.reduceat(b, bounds, axis=0)
+        # products over the whole chunk for its most frequent class, the other classes' rows moved out
+        c_chunk = cls[idx[lo:lo + _CHUNK]]
+        present = np.bincount(c_chunk, minlength=n_cls)
+        major = int(present.argmax())
+        products = np.stack([a.T @ a, a.T @ b, b.T @ b])
+        for c in np.flatnonzero(present):
+            if c == major:
+                continue
+            sel = c_chunk == c
+            ac, bc = a[sel], b[sel]
+            part = np.stack([ac.T @ ac, ac.T @ bc, bc.T @ bc])
+            cross[:, c] += part
+            products -= part
+        cross[:, major] += products
+    cross[1:, gaps == 0] = 0.0  # no previous occasion (its rows are zero: exact zeros)
 
     # runs: maximal chains of transitions touching a partly observed occasion
     run_tr = np.flatnonzero(~comp)
@@ -450,6 +495,10 @@ def series_data(values: np.ndarray, person: np.ndarray, segment: np.ndarray, occ
     run_person = sp[first][by_length]
     run_start = prev_row[first][by_length]
     run_active = (lengths[None, :] > np.arange(max_len)[:, None]).sum(axis=1)
+    trans_class = np.concatenate([run_class[k, :n] for k, n in enumerate(run_active)] + [np.zeros(0, np.int64)])
+    trans_person = np.concatenate([run_person[:n] for n in run_active] + [np.zeros(0, np.int64)])
+    run_group = _grouping(run_person)
+    trans_group = _grouping(trans_class)
 
     # Woodbury units
     has_run = np.bincount(run_person, minlength=n_persons) > 0
@@ -460,20 +509,25 @@ def series_data(values: np.ndarray, person: np.ndarray, segment: np.ndarray, occ
 
     ro = read_only
     return SeriesData(
-        n_persons=n_persons, n_vars=p, n_observed_values=int(obs.sum()), n_occasions=m,
-        n_segments=int((gap == 0).sum()), center=ro(center), values=ro(yc), observed=ro(obs.astype(float)),
-        gaps=ro(gaps), count=ro(count), sum_cur=ro(sum_cur.reshape(n_persons, n_cls, p)),
-        sum_prev=ro(sum_prev.reshape(n_persons, n_cls, p)), cross_cur=ro(cross_cur), cross_lag=ro(cross_lag),
-        cross_prev=ro(cross_prev), complete_cur=ro(idx), complete_prev=ro(prev_idx), complete_key=ro(key),
+        n_persons=n_persons, n_vars=p, n_observed_values=int(n_obs_var.sum()), n_occasions=m,
+        n_segments=int((gap == 0).sum()), center=ro(center), values=ro(y),
+        gaps=ro(gaps), count=ro(count), sum_cur=ro(sums[0].reshape(n_persons, n_cls, p)),
+        sum_prev=ro(sums[1].reshape(n_persons, n_cls, p)), cross_cur=ro(cross[0]), cross_lag=ro(cross[1]),
+        cross_prev=ro(cross[2]), complete_cur=ro(idx), complete_prev=ro(prev_idx), complete_key=ro(key),
         run_person=ro(run_person), run_start=ro(run_start), run_rows=ro(run_rows), run_class=ro(run_class),
-        run_active=ro(run_active), unit=ro(unit), unit_size=ro(unit_size), unit_count=ro(count[first_of_unit]),
+        run_active=ro(run_active), trans_class=ro(trans_class), trans_person=ro(trans_person),
+        run_group_order=ro(run_group[0]), run_group_starts=ro(run_group[1]), run_group_person=ro(run_group[2]),
+        trans_group_order=ro(trans_group[0]), trans_group_starts=ro(trans_group[1]),
+        trans_group_class=ro(trans_group[2]), unit=ro(unit), unit_size=ro(unit_size),
+        unit_count=ro(count[first_of_unit]),
     )
 
 
 # ------------------------------------------------------------------ parameter-derived quantities
 @dataclass(frozen=True)
 class _Model:
-    mu: FloatArray  # centred mean
+    mu: FloatArray  # centred mean (the statistics are centred)
+    mu_raw: FloatArray
     beta: FloatArray
     chol_b: FloatArray  # L, Sigma_B = L L'
     s0: FloatArray
@@ -485,12 +539,35 @@ class _Model:
     noise_logdet: FloatArray  # (C,)
 
 
+def _tr(a: FloatArray) -> FloatArray:
+    """The transposes of a stack of matrices, contiguous (numpy's batched matmul is several times
+    slower on a transposed view)."""
+    return np.ascontiguousarray(np.swapaxes(a, -1, -2))
+
+
 def _chol_inverse(a: FloatArray) -> tuple[FloatArray, FloatArray]:
-    """Inverse and log-determinant of (a batch of) symmetric positive definite matrices."""
+    """Inverse and log-determinant of a stack (n, p, p) of symmetric positive definite matrices.
+
+    The inverse of the Cholesky factor by forward substitution, one row at a time over the whole
+    stack: for small p much faster than a LAPACK call per matrix.  Raises ``LinAlgError`` when a
+    matrix is not positive definite.
+    """
     low = np.linalg.cholesky(a)
-    low_inv = np.linalg.inv(low)
-    inv = np.swapaxes(low_inv, -1, -2) @ low_inv
-    return inv, 2.0 * np.log(np.diagonal(low, axis1=-2, axis2=-1)).sum(axis=-1)
+    n, p, _ = low.shape
+    diag = np.diagonal(low, axis1=1, axis2=2)
+    if p > 16:
+        low_inv = np.linalg.inv(low)
+    else:
+        low_inv = np.zeros_like(low)
+        scale = 1.0 / diag
+        for i in range(p):
+            if i:
+                row = -np.matmul(low[:, i:i + 1, :i], low_inv[:, :i, :])[:, 0, :]
+            else:
+                row = np.zeros((n, p))
+            row[:, i] += 1.0
+            low_inv[:, i, :] = row * scale[:, i:i + 1]
+    return _tr(low_inv) @ low_inv, 2.0 * np.log(diag).sum(axis=1)
 
 
 def _prepare(params: VarParameters, data: SeriesData) -> _Model | None:
@@ -529,7 +606,7 @@ def _prepare(params: VarParameters, data: SeriesData) -> _Model | None:
         noise_inv, noise_logdet = _chol_inverse(noise)
     except np.linalg.LinAlgError:
         return None
-    return _Model(mu - data.center, beta, chol_b, s0, powers, noises, trans, noise, noise_inv, noise_logdet)
+    return _Model(mu - data.center, mu, beta, chol_b, s0, powers, noises, trans, noise, noise_inv, noise_logdet)
 
 
 # ------------------------------------------------------------------ forward pass
@@ -539,10 +616,10 @@ class _Step:
 
     n: int
     trans: FloatArray  # (n, p, p) T into this step
-    x_pred: FloatArray  # (n, p, p + 1)
+    x_pred: FloatArray  # (n, p, p + 1) predicted state, one column per data column
     p_pred: FloatArray  # (n, p, p)
-    x_filt: FloatArray
-    p_filt: FloatArray
+    u: FloatArray  # (n, p, p + 1): D F^-1 D v
+    m: FloatArray  # (n, p, p): D F^-1 D
 
 
 @dataclass(frozen=True)
@@ -556,7 +633,6 @@ class _Forward:
     m: FloatArray  # (U, p, p): Cov(b | y) = L K^-1 L'
     x0: FloatArray  # (R, p, p + 1) known start states of the runs
     steps: list[_Step]
-    run_cross: FloatArray  # (R, p + 1, p + 1)
 
 
 def _by_unit(mats: FloatArray, unit: IntArray, vecs: FloatArray) -> FloatArray:
@@ -566,44 +642,52 @@ def _by_unit(mats: FloatArray, unit: IntArray, vecs: FloatArray) -> FloatArray:
     return np.einsum("jab,jb->ja", mats[unit], vecs)
 
 
+def _sum_groups(x: FloatArray, order: IntArray, starts: IntArray) -> FloatArray:
+    """Sums of the rows of ``x`` by group (a grouping from :func:`_grouping`)."""
+    return np.add.reduceat(x[order], starts, axis=0)
+
+
 def _filter(model: _Model, data: SeriesData) -> tuple[FloatArray, FloatArray, FloatArray, list[_Step]]:
-    """The batched Kalman filter over the runs: log|Omega|, the cross matrix [quad, g'; g, A] per run,
+    """The batched Kalman filter over the runs: log|Omega| and the cross matrix [quad, g'; g, A] per run,
     the start states and the steps (kept for the smoother)."""
     p = data.n_vars
     n_runs = data.n_runs
-    eye = np.eye(p)
-    x = np.zeros((n_runs, p, p + 1))
+    x_f = np.zeros((n_runs, p, p + 1))
     known = data.run_start >= 0
-    x[known, :, 0] = data.values[data.run_start[known]] - model.mu
-    x[known, :, 1:] = eye
-    x0 = x
-    p_f = np.zeros((n_runs, p, p))
+    x_f[known, :, 0] = data.values[data.run_start[known]] - model.mu_raw
+    x_f[known, :, 1:] = np.eye(p)
+    x0 = x_f
+    p_f = None  # the start state is known: no covariance
     logdet = np.zeros(n_runs)
     cross = np.zeros((n_runs, p + 1, p + 1))
     steps = []
-    diag = np.arange(p)
+    eye = np.eye(p)
     for k, n in enumerate(data.run_active):
         rows = data.run_rows[k, :n]
         cls = data.run_class[k, :n]
         t = model.trans[cls]
-        x_p = t @ x[:n]
-        p_p = t @ p_f[:n] @ np.swapaxes(t, 1, 2) + model.noise[cls]
-        o = data.observed[rows]
+        x_p = t @ x_f[:n]
+        p_p = model.noise[cls]
+        if p_f is not None:
+            p_p = p_p + t @ p_f[:n] @ _tr(t)
+        y = data.values[rows]
+        seen = ~np.isnan(y)
+        o = seen.astype(float)
         v = -x_p
-        v[:, :, 0] += data.values[rows] - model.mu
-        v[:, diag, diag + 1] += 1.0
+        v[:, :, 0] += np.where(seen, y - model.mu_raw, 0.0)
+        v[:, :, 1:] += eye
         v *= o[:, :, None]
-        f = p_p * (o[:, :, None] * o[:, None, :])
-        f[:, diag, diag] += 1.0 - o
+        oo = o[:, :, None] * o[:, None, :]
+        f = p_p * oo + eye * (1.0 - o)[:, :, None]
         f_inv, f_logdet = _chol_inverse(f)
         logdet[:n] += f_logdet
-        fv = f_inv @ v
-        cross[:n] += np.swapaxes(v, 1, 2) @ fv
-        x = x_p + p_p @ fv
-        d_p = p_p * o[:, :, None]  # D P
-        p_f = p_p - np.swapaxes(d_p, 1, 2) @ (f_inv @ d_p)
+        m = f_inv * oo
+        u = m @ v
+        cross[:n] += _tr(v) @ u
+        x_f = x_p + p_p @ u
+        p_f = p_p - p_p @ m @ p_p
         p_f = 0.5 * (p_f + np.swapaxes(p_f, 1, 2))
-        steps.append(_Step(int(n), t, x_p, p_p, x, p_f))
+        steps.append(_Step(int(n), t, x_p, p_p, u, m))
     return logdet, cross, x0, steps
 
 
@@ -632,10 +716,11 @@ def _forward(model: _Model, data: SeriesData) -> _Forward:
         run_logdet, cross, x0, steps = _filter(model, data)
         logdet += float(run_logdet.sum())
         quad += float(cross[:, 0, 0].sum())
-        np.add.at(g, data.run_person, cross[:, 1:, 0])
-        np.add.at(a_unit, data.unit[data.run_person], cross[:, 1:, 1:])
+        by_person = _sum_groups(cross[:, 1:], data.run_group_order, data.run_group_starts)
+        g[data.run_group_person] += by_person[:, :, 0]
+        a_unit[data.unit[data.run_group_person]] += by_person[:, :, 1:]  # a person with runs is a unit
     else:
-        cross, x0, steps = np.zeros((0, p + 1, p + 1)), np.zeros((0, p, p + 1)), []
+        x0, steps = np.zeros((0, p, p + 1)), []
     low = model.chol_b
     k = eye + low.T @ a_unit @ low
     k_inv, k_logdet = _chol_inverse(0.5 * (k + np.swapaxes(k, 1, 2)))
@@ -643,7 +728,7 @@ def _forward(model: _Model, data: SeriesData) -> _Forward:
     z = _by_unit(k_inv, data.unit, lg)
     f = (data.n_observed_values * LOG2PI + logdet + quad + float(data.unit_size @ k_logdet)
          - float(np.sum(lg * z)))
-    return _Forward(-0.5 * f, g, lg, z, z @ low.T, k_inv, low @ k_inv @ low.T, x0, steps, cross)
+    return _Forward(-0.5 * f, g, lg, z, z @ low.T, k_inv, low @ k_inv @ low.T, x0, steps)
 
 
 # ------------------------------------------------------------------ expected complete-data moments
@@ -661,41 +746,57 @@ class _Moments:
 
 
 def _smoothed_transitions(model: _Model, data: SeriesData, fw: _Forward) -> tuple[FloatArray, ...]:
-    """RTS smoother over the runs; the expected moments of every run transition (E11, E10, E00, m1, m0)
-    with its class and person, concatenated over the steps."""
+    """Smoothed moments of every run transition (E11, E10, E00, m1, m0), concatenated over the steps.
+
+    The backward recursion of de Jong (1989) and Durbin & Koopman (2012, sec. 4.4-4.7) uses only the
+    filter's D F^-1 D, so no further matrix is inverted::
+
+        r_k-1 = u_k + L_k' r_k,   N_k-1 = M_k + L_k' N_k L_k,   L_k = T_k+1 (I - P_k M_k),
+        E(w_k) = x_k + P_k r_k-1,   Var(w_k) = P_k - P_k N_k-1 P_k,
+        Cov(w_k+1, w_k) = (I - P_k+1 N_k) L_k P_k
+
+    (predicted x_k, P_k; u_k = M_k v_k), per data column and given b.
+    """
     steps = fw.steps
     n_steps = len(steps)
-    xs: list[FloatArray] = [fw.x0] + [s.x_filt for s in steps]
-    ps: list[FloatArray] = [np.zeros_like(fw.x0[:, :, 1:])] + [s.p_filt for s in steps]
-    lag: list[FloatArray] = [np.zeros((0,))] * (n_steps + 1)
-    lag[1] = np.zeros_like(steps[0].p_filt)  # the start state is known given b
-    for k in range(n_steps - 1, 0, -1):  # smooth step k (1-based) from step k + 1
-        nxt = steps[k]
-        n = nxt.n
-        x, pm = xs[k].copy(), ps[k].copy()
-        # G = P_f T' P_pred^-1
-        gain = np.swapaxes(np.linalg.solve(nxt.p_pred, nxt.trans @ pm[:n]), 1, 2)
-        x[:n] += gain @ (xs[k + 1] - nxt.x_pred)
-        pm[:n] += gain @ (ps[k + 1] - nxt.p_pred) @ np.swapaxes(gain, 1, 2)
-        lag[k + 1] = ps[k + 1] @ np.swapaxes(gain, 1, 2)
-        xs[k], ps[k] = x, 0.5 * (pm + np.swapaxes(pm, 1, 2))
-    out: list[list[FloatArray]] = [[] for _ in range(7)]
+    p = data.n_vars
+    eye = np.eye(p)
+    xs: list[FloatArray] = [fw.x0] + [np.empty(0)] * n_steps
+    vs: list[FloatArray] = [np.zeros((data.n_runs, p, p))] + [np.empty(0)] * n_steps
+    lag: list[FloatArray] = [np.empty(0)] * (n_steps + 1)
+    lag[1] = np.zeros((steps[0].n, p, p))  # the start state is known given b
+    r = n_mat = np.empty(0)
+    for k in range(n_steps, 0, -1):
+        st = steps[k - 1]
+        r_new, n_new = st.u.copy(), st.m.copy()
+        if k < n_steps:
+            nxt = steps[k]
+            n1 = nxt.n
+            l_mat = nxt.trans @ (eye - st.p_pred[:n1] @ st.m[:n1])
+            l_t = _tr(l_mat)
+            r_new[:n1] += l_t @ r
+            n_new[:n1] += l_t @ n_mat @ l_mat
+            lag[k + 1] = (eye - nxt.p_pred @ n_mat) @ l_mat @ st.p_pred[:n1]
+        xs[k] = st.x_pred + st.p_pred @ r_new
+        v = st.p_pred - st.p_pred @ n_new @ st.p_pred
+        vs[k] = 0.5 * (v + _tr(v))
+        r, n_mat = r_new, n_new
+    out: list[list[FloatArray]] = [[] for _ in range(5)]
     for k in range(1, n_steps + 1):
         n = steps[k - 1].n
         person = data.run_person[:n]
         bh = fw.bhat[person][:, :, None]
         mm = fw.m[data.unit[person]]
         h1, h0 = xs[k][:, :, 1:], xs[k - 1][:n, :, 1:]
-        m1 = (xs[k][:, :, :1] - h1 @ bh)
-        m0 = (xs[k - 1][:n, :, :1] - h0 @ bh)
+        m1 = xs[k][:, :, :1] - h1 @ bh
+        m0 = xs[k - 1][:n, :, :1] - h0 @ bh
         hm1, hm0 = h1 @ mm, h0 @ mm
-        out[0].append(ps[k] + hm1 @ np.swapaxes(h1, 1, 2) + m1 @ np.swapaxes(m1, 1, 2))
-        out[1].append(lag[k] + hm1 @ np.swapaxes(h0, 1, 2) + m1 @ np.swapaxes(m0, 1, 2))
-        out[2].append(ps[k - 1][:n] + hm0 @ np.swapaxes(h0, 1, 2) + m0 @ np.swapaxes(m0, 1, 2))
+        h1t, h0t = _tr(h1), _tr(h0)
+        out[0].append(vs[k] + hm1 @ h1t + m1 * m1[:, :, 0][:, None, :])
+        out[1].append(lag[k] + hm1 @ h0t + m1 * m0[:, :, 0][:, None, :])
+        out[2].append(vs[k - 1][:n] + hm0 @ h0t + m0 * m0[:, :, 0][:, None, :])
         out[3].append(m1[:, :, 0])
         out[4].append(m0[:, :, 0])
-        out[5].append(data.run_class[k - 1, :n])
-        out[6].append(person)
     return tuple(np.concatenate(a) for a in out)
 
 
@@ -722,10 +823,10 @@ def _moments_total(model: _Model, data: SeriesData, fw: _Forward) -> _Moments:
             c00[c] = data.cross_prev[c] - s0u - s0u.T + uu
             m0[c] = data.sum_prev[:, c].sum(axis=0) - nu.sum(axis=0)
     if data.n_runs:
-        e11, e10, e00, r1, r0, cls, _ = _smoothed_transitions(model, data, fw)
-        for target, value in ((c11, e11), (c10, e10), (c00, e00), (m1, r1), (m0, r0)):
-            np.add.at(target, cls, value)
-        n = n + np.bincount(cls, minlength=n_cls)
+        order, starts, cls = data.trans_group_order, data.trans_group_starts, data.trans_group_class
+        for target, value in zip((c11, c10, c00, m1, m0), _smoothed_transitions(model, data, fw)):
+            target[cls] += _sum_groups(value, order, starts)
+        n = n + np.bincount(data.trans_class, minlength=n_cls)
     b_inner = (data.unit_size[:, None, None] * (np.eye(p) - fw.k_inv)).sum(axis=0) - fw.z.T @ fw.z
     return _Moments(n, c11, c10, c00, m1, m0, b_inner)
 
@@ -739,8 +840,9 @@ def _person_cross(data: SeriesData) -> tuple[FloatArray, FloatArray, FloatArray]
     for lo in range(0, n, chunk):
         key = data.complete_key[lo:lo + chunk]
         prev = data.complete_prev[lo:lo + chunk]
-        a = data.values[data.complete_cur[lo:lo + chunk]]
-        b = np.where(prev[:, None] >= 0, data.values[np.maximum(prev, 0)], 0.0)
+        a = data.values[data.complete_cur[lo:lo + chunk]] - data.center
+        b = data.values[np.maximum(prev, 0)] - data.center
+        b[prev < 0] = 0.0
         keys, bounds = np.unique(key, return_index=True)
         out[0, keys] += np.add.reduceat(a[:, :, None] * a[:, None, :], bounds)
         out[1, keys] += np.add.reduceat(a[:, :, None] * b[:, None, :], bounds)
@@ -761,21 +863,20 @@ def _moments_by_person(model: _Model, data: SeriesData, fw: _Forward) -> _Moment
     first = data.gaps == 0
     c11 = y11 - s1u - np.swapaxes(s1u, 2, 3) + cnt * (uu[:, None] + m_person)
     lagged = cnt * (uu[:, None] + m_person)
-    lagged[:, first] = 0.0
     c10 = y10 - s1u - np.swapaxes(s0u, 2, 3) + lagged
     c00 = y00 - s0u - np.swapaxes(s0u, 2, 3) + lagged
     nu = data.count[:, :, None] * u[:, None, :]
     m1 = data.sum_cur - nu
     m0 = data.sum_prev - nu
-    m0[:, first] = 0.0
-    c10[:, first] = 0.0
-    c00[:, first] = 0.0
+    for a in (m0, c10, c00):  # no previous state in the first occasion's class
+        a[:, first] = 0.0
     n = data.count.copy()
     if data.n_runs:
-        e11, e10, e00, r1, r0, cls, person = _smoothed_transitions(model, data, fw)
-        for target, value in ((c11, e11), (c10, e10), (c00, e00), (m1, r1), (m0, r0)):
-            np.add.at(target, (person, cls), value)
-        np.add.at(n, (person, cls), 1.0)
+        key = data.trans_person * n_cls + data.trans_class
+        order, starts, keys = _grouping(key)
+        for target, value in zip((c11, c10, c00, m1, m0), _smoothed_transitions(model, data, fw)):
+            target.reshape((-1,) + target.shape[2:])[keys] += _sum_groups(value, order, starts)
+        n.reshape(-1)[keys] += np.diff(np.append(starts, key.size))
     b_inner = (np.eye(p) - fw.k_inv)[data.unit] - fw.z[:, :, None] * fw.z[:, None, :]
     return _Moments(n, c11, c10, c00, m1, m0, b_inner)
 
