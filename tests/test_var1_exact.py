@@ -120,6 +120,12 @@ def _item_never_observed(rng: np.random.Generator, params: VarParameters):
     return values, person, segment, occasion
 
 
+def _long_gap(rng: np.random.Generator, params: VarParameters):
+    """A 25-occasion gap within segments (the transition beta^26)."""
+    values, person, segment, occasion = simulate_var1(params, 4, 8, rng=rng, missing_values=0.1)
+    return values, person, segment, np.where(occasion >= 4, occasion + 25, occasion)
+
+
 SITUATIONS = {
     "complete": lambda rng, par: simulate_var1(par, 6, 8, rng=rng),
     "missed_occasions": _missed_occasions,
@@ -131,6 +137,7 @@ SITUATIONS = {
     "unequal_lengths": lambda rng, par: simulate_var1(par, 7, rng.integers(1, 13, size=7), rng=rng,
                                                       missing=0.2, missing_values=0.05),
     "item_never_observed": _item_never_observed,
+    "long_gap": _long_gap,
 }
 
 
@@ -345,6 +352,20 @@ def test_outside_parameter_space_is_minus_inf_without_warnings() -> None:
             assert ll == -np.inf and grad.shape == (n,) and np.isnan(grad).all()
             assert np.isnan(person_scores_var1(bad, data)).all()
             assert np.isnan(information_var1(bad, data)).all()
+
+
+def test_numerically_singular_is_minus_inf_or_finite() -> None:
+    """Positive definite but numerically singular covariances: no exception, no warning, no NaN."""
+    _, data, par = make_case("partly_observed", 8)
+    tiny = np.diag([1.0, 1.0, 1e-300])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for bad in (VarParameters(par.mu, par.beta, tiny, par.sigma_between),
+                    VarParameters(par.mu, par.beta, par.sigma_within, tiny),
+                    VarParameters(par.mu, par.beta, par.sigma_within * 1e300, par.sigma_between)):
+            ll, grad = dloglik_var1(bad, data)
+            assert ll == -np.inf or (np.isfinite(ll) and np.all(np.isfinite(grad)))
+            assert loglik_var1(bad, data) == ll
 
 
 def test_near_unit_root_is_finite() -> None:

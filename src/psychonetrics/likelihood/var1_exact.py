@@ -105,7 +105,8 @@ gain), so E(w_k w_j' | y) = P_kj + H_k M H_j' + m_k m_j', m_k = a_k - H_k b^.
 The derivatives in (T_d, Q_d) are carried to (beta, Sigma) by one backward
 sweep over d (T_d = beta T_d-1, Q_d = Sigma + beta Q_d-1 beta'), and Q_inf = S0
 through the adjoint Lyapunov equation X = beta' X beta + G (then
-dl/dSigma += X, dl/dbeta += 2 X beta S0).  Person scores are the same map
+dl/dSigma += X, dl/dbeta += 2 X beta S0).  Both Lyapunov equations are solved
+by doubling (Smith's iteration), p x p products only.  Person scores are the same map
 applied per person (it is linear in the moments), so they sum to the
 gradient.
 
@@ -120,18 +121,19 @@ Invariants
 * A point with a non-finite value, spectral radius of beta >= 1, or Sigma or
   Sigma_B not positive definite is outside the parameter space: the
   log-likelihood is -inf and the gradient NaN, without an exception or a
-  warning.
-* Cost per evaluation: O(C p^3 + J p^2 + d_max p^3) plus O(L R p^3) for R runs
-  of at most L steps, with a Python loop over the L steps only.
+  warning.  So is a point inside where a matrix is numerically singular (a
+  factorization fails or a result is not finite).
+* Cost per evaluation: O(C p^3 + J p^2 + d_max p^3) for C classes and the
+  longest gap d_max, plus O(L R p^3) for R runs of at most L steps, with a
+  Python loop over the L steps only.  Evaluations are meant to run with one
+  BLAS thread (as fits do): the work is many small matrix products.
 """
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
-import scipy.linalg
 
 from ..linalg import FloatArray, IntArray, read_only, vech_indices
 
@@ -221,17 +223,27 @@ def _spectral_radius(beta: FloatArray) -> float:
     return float(np.abs(np.linalg.eigvals(beta)).max()) if beta.size else 0.0
 
 
-def _lyapunov(a: FloatArray, q: FloatArray) -> FloatArray:
-    """X with X = a X a' + q (spectral radius of a below 1)."""
-    p = a.shape[0]
-    if p <= 10:
-        # row-major vec: vec(a X a') = (a kron a) vec(X)
-        x = np.linalg.solve(np.eye(p * p) - np.kron(a, a), q.reshape(-1)).reshape(p, p)
-    else:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", scipy.linalg.LinAlgWarning)
-            x = scipy.linalg.solve_discrete_lyapunov(a, q)
-    return 0.5 * (x + x.T)
+def _lyapunov(a: FloatArray, q: FloatArray) -> FloatArray | None:
+    """X = sum_k a^k q a'^k, the solution of X = a X a' + q (spectral radius of a below 1), for q
+    (p, p) or a stack (..., p, p); None when the series does not converge.
+
+    By doubling (Smith's iteration): X_j+1 = X_j + A_j X_j A_j', A_j+1 = A_j^2 sums 2^j terms after
+    j steps, so a spectral radius r needs about log2(37 / -log r) steps of p x p products (r = 0.999:
+    16).  It stops once ||A_j|| < 1 (the remaining terms then shrink) and the last increment is below
+    the rounding of X.
+    """
+    x = np.array(q, dtype=float)
+    power = np.array(a, dtype=float)
+    with np.errstate(all="ignore"):
+        for _ in range(64):
+            step = power @ x @ power.T
+            x += step
+            if not np.all(np.isfinite(x)):
+                return None
+            if np.linalg.norm(power) < 1.0 and np.abs(step).max() <= 1e-17 * np.abs(x).max():
+                return 0.5 * (x + np.swapaxes(x, -1, -2))
+            power = power @ power
+    return None
 
 
 def stationary_covariance(beta: np.ndarray, sigma: np.ndarray) -> FloatArray:
@@ -252,9 +264,10 @@ def stationary_covariance(beta: np.ndarray, sigma: np.ndarray) -> FloatArray:
     if not (np.all(np.isfinite(beta)) and np.all(np.isfinite(sigma))):
         raise ValueError("`beta`, `sigma`: non-finite values.")
     radius = _spectral_radius(beta)
-    if radius >= 1.0:
+    s0 = _lyapunov(beta, 0.5 * (sigma + sigma.T)) if radius < 1.0 else None
+    if s0 is None:
         raise ValueError(f"`beta`: spectral radius {radius:.6g} >= 1, the process has no stationary covariance.")
-    return _lyapunov(beta, 0.5 * (sigma + sigma.T))
+    return s0
 
 
 # ------------------------------------------------------------------ data
@@ -588,11 +601,10 @@ def _prepare(params: VarParameters, data: SeriesData) -> _Model | None:
     if _spectral_radius(beta) >= 1.0:
         return None
     d_max = int(data.gaps.max())
+    s0 = _lyapunov(beta, sigma)
+    if s0 is None:
+        return None
     with np.errstate(all="ignore"):
-        try:
-            s0 = _lyapunov(beta, sigma)
-        except np.linalg.LinAlgError:
-            return None
         powers, noises = [np.eye(p)], [np.zeros((p, p))]
         for _ in range(d_max):
             powers.append(beta @ powers[-1])
@@ -902,12 +914,7 @@ def _gradient(model: _Model, data: SeriesData, mom: _Moments) -> FloatArray:
     d_sigma = np.zeros(batch + (p, p))
     gaps = list(data.gaps)
     if 0 in gaps:  # Q_inf = S0: adjoint Lyapunov equation X = beta' X beta + G
-        g0 = g_q[..., gaps.index(0), :, :]
-        if batch:
-            lu = scipy.linalg.lu_factor(np.eye(p * p) - np.kron(beta.T, beta.T))
-            x = scipy.linalg.lu_solve(lu, g0.reshape(-1, p * p).T).T.reshape(g0.shape)
-        else:
-            x = _lyapunov(beta.T, g0)
+        x = _lyapunov(beta.T, g_q[..., gaps.index(0), :, :])
         d_sigma += x
         d_beta += 2.0 * x @ (beta @ model.s0)
     a_t = np.zeros(batch + (p, p))
@@ -929,21 +936,40 @@ def _gradient(model: _Model, data: SeriesData, mom: _Moments) -> FloatArray:
 
 
 # ------------------------------------------------------------------ public functions
-def loglik_var1(params: VarParameters, data: SeriesData) -> float:
-    """Exact log-likelihood of all observed values (-inf outside the parameter space)."""
+def _evaluate(params: VarParameters, data: SeriesData, what: str) -> tuple[float, FloatArray | None]:
+    """Log-likelihood and, for ``what`` "gradient" or "scores", its gradient or the persons' gradients;
+    ``(-inf, None)`` outside the parameter space or where the model's matrices are numerically
+    singular (a factorization fails or a result is not finite)."""
     model = _prepare(params, data)
     if model is None:
-        return -np.inf
-    return _forward(model, data).loglik
+        return -np.inf, None
+    try:
+        with np.errstate(all="ignore"):
+            fw = _forward(model, data)
+            if not np.isfinite(fw.loglik):
+                return -np.inf, None
+            if what == "loglik":
+                return fw.loglik, None
+            moments = _moments_total(model, data, fw) if what == "gradient" else _moments_by_person(model, data, fw)
+            grad = _gradient(model, data, moments)
+    except np.linalg.LinAlgError:
+        return -np.inf, None
+    if not np.all(np.isfinite(grad)):
+        return -np.inf, None
+    return fw.loglik, grad
+
+
+def loglik_var1(params: VarParameters, data: SeriesData) -> float:
+    """Exact log-likelihood of all observed values (-inf outside the parameter space)."""
+    return _evaluate(params, data, "loglik")[0]
 
 
 def dloglik_var1(params: VarParameters, data: SeriesData) -> tuple[float, FloatArray]:
     """Log-likelihood and its gradient in psi; ``(-inf, NaN vector)`` outside the parameter space."""
-    model = _prepare(params, data)
-    if model is None:
+    ll, grad = _evaluate(params, data, "gradient")
+    if grad is None:
         return -np.inf, np.full(psi_size(data.n_vars), np.nan)
-    fw = _forward(model, data)
-    return fw.loglik, _gradient(model, data, _moments_total(model, data, fw))
+    return ll, grad
 
 
 def person_scores_var1(params: VarParameters, data: SeriesData) -> FloatArray:
@@ -953,11 +979,10 @@ def person_scores_var1(params: VarParameters, data: SeriesData) -> FloatArray:
     their cross product is the meat of the cluster-robust (sandwich)
     covariance.  NaN outside the parameter space.
     """
-    model = _prepare(params, data)
-    if model is None:
+    _, scores = _evaluate(params, data, "scores")
+    if scores is None:
         return np.full((data.n_persons, psi_size(data.n_vars)), np.nan)
-    fw = _forward(model, data)
-    return _gradient(model, data, _moments_by_person(model, data, fw))
+    return scores
 
 
 def information_var1(params: VarParameters, data: SeriesData, *, kind: str = "observed") -> FloatArray:
