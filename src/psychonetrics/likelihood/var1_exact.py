@@ -704,6 +704,8 @@ def _filter(model: _Model, data: SeriesData) -> tuple[FloatArray, FloatArray, Fl
 
 
 def _forward(model: _Model, data: SeriesData) -> _Forward:
+    """The log-likelihood: complete transitions from the statistics, runs by the filter, the random
+    intercept by the Woodbury step per unit; keeps what the gradient needs."""
     p, n_cls = data.n_vars, data.n_classes
     eye = np.eye(p)
     t, q_inv = model.trans, model.noise_inv
@@ -813,6 +815,9 @@ def _smoothed_transitions(model: _Model, data: SeriesData, fw: _Forward) -> tupl
 
 
 def _moments_total(model: _Model, data: SeriesData, fw: _Forward) -> _Moments:
+    """The expected moments summed over persons: complete transitions from the statistics with the
+    persons' expected levels u_i = mu + b_i^ (sum_t (y_t - u_i)(y_t - u_i)' + n_i M_i), runs from
+    the smoother."""
     p, n_cls = data.n_vars, data.n_classes
     u = model.mu + fw.bhat  # (J, p): the persons' expected levels
     m_flat = fw.m.reshape(fw.m.shape[0], -1)
@@ -855,7 +860,8 @@ def _person_cross(data: SeriesData) -> tuple[FloatArray, FloatArray, FloatArray]
         a = data.values[data.complete_cur[lo:lo + chunk]] - data.center
         b = data.values[np.maximum(prev, 0)] - data.center
         b[prev < 0] = 0.0
-        keys, bounds = np.unique(key, return_index=True)
+        bounds = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])  # keys are sorted
+        keys = key[bounds]
         out[0, keys] += np.add.reduceat(a[:, :, None] * a[:, None, :], bounds)
         out[1, keys] += np.add.reduceat(a[:, :, None] * b[:, None, :], bounds)
         out[2, keys] += np.add.reduceat(b[:, :, None] * b[:, None, :], bounds)
@@ -864,7 +870,8 @@ def _person_cross(data: SeriesData) -> tuple[FloatArray, FloatArray, FloatArray]
 
 
 def _moments_by_person(model: _Model, data: SeriesData, fw: _Forward) -> _Moments:
-    p, n_cls, n_persons = data.n_vars, data.n_classes, data.n_persons
+    """The expected moments of every person (leading axis J), for the scores."""
+    p, n_cls = data.n_vars, data.n_classes
     y11, y10, y00 = _person_cross(data)
     u = model.mu + fw.bhat
     cnt = data.count[:, :, None, None]
