@@ -32,7 +32,8 @@ from __future__ import annotations
 
 import glob as _glob
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -129,6 +130,13 @@ def duckdb_stats(
 
     Groups come in the order of their sorted labels.
     """
+    with _opened(source, connection) as rel:
+        return _relation_stats(rel, vars=vars, clusters=clusters, groups=groups, dropna=dropna)
+
+
+@contextmanager
+def _opened(source: Any, connection: Any) -> Iterator[Any]:
+    """A relation over ``source``; a private connection opened for it is closed on exit."""
     duckdb = import_duckdb()
     own = None
     try:
@@ -148,7 +156,7 @@ def duckdb_stats(
             rel = con.from_arrow(source)
         else:
             raise TypeError(f"`source`: cannot read a {type(source).__name__} with DuckDB.")
-        return _relation_stats(rel, vars=vars, clusters=clusters, groups=groups, dropna=dropna)
+        yield rel
     finally:
         if own is not None:
             own.close()
@@ -316,3 +324,4 @@ def _detailed_pass1(rel: Any, rows: _Rows, *, p: int) -> list[GroupCounts]:
         )
         for r in rel.query(SRC, sql).fetchall()
     ]
+
