@@ -1,4 +1,5 @@
-"""Shared fixtures: the lavaan reference cases in ``tests/data/reference`` (see its README) and a local Spark session."""
+"""Shared fixtures: the lavaan reference cases in ``tests/data/reference`` (see its README), a local Spark
+session."""
 
 from __future__ import annotations
 

@@ -227,7 +227,9 @@ def resolve_lag_columns(
     if vars is None:
         names = [c for c in columns if c not in special and not c.startswith("__index_level_")]
         if not names:
-            raise ValueError(f"`vars`: no variables to model (`{source}` has only the id, day, beep and group columns).")
+            raise ValueError(
+                f"`vars`: no variables to model (`{source}` has only the id, day, beep and group columns)."
+            )
     else:
         names = [vars] if isinstance(vars, str) else [str(v) for v in vars]
         clash = [v for v in names if v in special]
