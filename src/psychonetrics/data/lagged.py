@@ -651,6 +651,18 @@ def series_arrays(
         order of :func:`~psychonetrics.data.frame.frame_to_stats`).  Rows
         missing every value are kept (missed occasions); persons without any
         observed value are dropped with a DataWarning.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> esm = pd.DataFrame({"id": [1, 1, 1, 1, 2, 2], "day": [1, 1, 2, 2, 1, 1], "beep": [1, 3, 1, 2, 2, 3],
+    ...                     "x": [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]})
+    >>> (s,) = series_arrays(esm, idvar="id", dayvar="day", beepvar="beep")
+    >>> s.person.tolist(), s.segment.tolist(), s.occasion.tolist()
+    ([0, 0, 0, 0, 1, 1], [0, 0, 1, 1, 0, 0], [0, 2, 0, 1, 0, 1])
+    >>> (s,) = series_arrays(esm, idvar="id", dayvar="day", beepvar="beep", night="missing")
+    >>> s.segment.tolist(), s.occasion.tolist()
+    ([0, 0, 0, 0, 0, 0], [0, 2, 4, 5, 0, 1])
     """
     choice("night", night, NIGHT)
     long = _long(data, idvar=idvar, vars=vars, dayvar=dayvar, beepvar=beepvar, groups=groups)
@@ -745,6 +757,25 @@ def lag_pair_stats(
         variables :func:`lag_names` of ``vars``, then ``vars``.
     report : LagReport
         What was kept and dropped; the same counts on every engine.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> rng = np.random.default_rng(1)
+    >>> esm = pd.DataFrame({"id": np.repeat(np.arange(20), 10), "beep": np.tile(np.arange(1, 11), 20),
+    ...                     "x": rng.normal(size=200), "y": rng.normal(size=200)})
+    >>> (stats,), report = lag_pair_stats(esm.drop(index=[3, 57]), idvar="id", beepvar="beep")
+    >>> stats.vars, stats.n_units, stats.n_clusters
+    (('x_lag1', 'y_lag1', 'x', 'y'), 176, 20)
+    >>> report.n_gap_breaks, report.n_missed_beeps
+    (2, 2)
+
+    The same from a Parquet file, out of core (needs duckdb):
+
+    >>> esm.drop(index=[3, 57]).to_parquet("esm.parquet")
+    >>> (stats,), again = lag_pair_stats("esm.parquet", idvar="id", beepvar="beep")
+    >>> stats.n_units, again == report
+    (176, True)
     """
     module = type(source).__module__ or ""
     if module.startswith(("pandas", "polars")):
