@@ -39,8 +39,8 @@ MODULES = [m for m in _modules() if _has_examples(m)]
 @pytest.mark.parametrize("name", MODULES)
 def test_module_doctests(name: str, tmp_path, monkeypatch) -> None:
     pytest.importorskip("matplotlib")  # report.network draws figures
-    if name == "psychonetrics.data.engines":
-        pytest.importorskip("duckdb")  # its example reads a Parquet file
+    if name in ("psychonetrics.data.engines", "psychonetrics.data.lagged"):
+        pytest.importorskip("duckdb")  # their examples read a Parquet file
     monkeypatch.chdir(tmp_path)  # examples that write files write them here
     module = importlib.import_module(name)
     with warnings.catch_warnings():

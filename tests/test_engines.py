@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import sys
 import warnings
 from pathlib import Path
@@ -279,30 +278,6 @@ def test_missing_duckdb_gives_an_install_hint(monkeypatch: pytest.MonkeyPatch, t
 
 
 # --------------------------------------------------------------------------- Spark
-@pytest.fixture(scope="module")
-def spark():  # type: ignore[no-untyped-def]
-    pytest.importorskip("pyspark", reason="pyspark is not installed")
-    if shutil.which("java") is None and "JAVA_HOME" not in __import__("os").environ:
-        pytest.skip("Spark needs Java (no `java` on PATH and JAVA_HOME unset)")
-    from pyspark.sql import SparkSession
-
-    try:
-        session = (
-            SparkSession.builder.master("local[1]")
-            .appName("psychonetrics-tests")
-            .config("spark.sql.shuffle.partitions", "2")
-            .config("spark.default.parallelism", "1")
-            .config("spark.ui.enabled", "false")
-            .config("spark.sql.session.timeZone", "UTC")
-            .getOrCreate()
-        )
-    except Exception as exc:  # pragma: no cover - depends on the machine
-        pytest.skip(f"could not start a local Spark session: {exc}")
-    session.sparkContext.setLogLevel("ERROR")
-    yield session
-    session.stop()
-
-
 def _spark_frame(spark, frame: pd.DataFrame, tmp_path: Path, name: str):  # type: ignore[no-untyped-def]
     path = tmp_path / f"{name}.parquet"
     frame.to_parquet(path, index=False)

@@ -32,12 +32,16 @@ from __future__ import annotations
 
 import glob as _glob
 import math
-from collections.abc import Sequence
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ._engine_common import GroupCounts, SizeAggregates, assemble_groups, check_pass1, resolve_names, tri_indices
+from . import lagged as lg
+from ._engine_common import (SOURCE, GroupCounts, SizeAggregates, assemble_groups, check_pass1, resolve_names,
+                             tri_indices)
 from .stats import TwoLevelStats
 
 SRC = "__psychonetrics_source"
@@ -129,6 +133,13 @@ def duckdb_stats(
 
     Groups come in the order of their sorted labels.
     """
+    with _opened(source, connection) as rel:
+        return _relation_stats(rel, vars=vars, clusters=clusters, groups=groups, dropna=dropna)
+
+
+@contextmanager
+def _opened(source: Any, connection: Any) -> Iterator[Any]:
+    """A relation over ``source``; a private connection opened for it is closed on exit."""
     duckdb = import_duckdb()
     own = None
     try:
@@ -148,7 +159,7 @@ def duckdb_stats(
             rel = con.from_arrow(source)
         else:
             raise TypeError(f"`source`: cannot read a {type(source).__name__} with DuckDB.")
-        return _relation_stats(rel, vars=vars, clusters=clusters, groups=groups, dropna=dropna)
+        yield rel
     finally:
         if own is not None:
             own.close()
@@ -316,3 +327,164 @@ def _detailed_pass1(rel: Any, rows: _Rows, *, p: int) -> list[GroupCounts]:
         )
         for r in rel.query(SRC, sql).fetchall()
     ]
+
+
+# --------------------------------------------------------------------------- lag pairs
+FLOATS = {"FLOAT", "DOUBLE", "REAL"}
+
+
+def duckdb_lag_pair_stats(
+    source: Any,
+    *,
+    idvar: str,
+    vars: Sequence[str] | None,
+    dayvar: str | None,
+    beepvar: str | None,
+    groups: str | None,
+    connection: Any = None,
+) -> tuple[list[TwoLevelStats], Any]:
+    """Statistics of the complete lag pairs of a DuckDB-readable source (see
+    :func:`psychonetrics.data.lagged.lag_pair_stats`)."""
+    with _opened(source, connection) as rel:
+        return _relation_lag_pair_stats(rel, idvar=idvar, vars=vars, dayvar=dayvar, beepvar=beepvar, groups=groups)
+
+
+def _missing(expr: str, type_name: str) -> str:
+    """SQL that is true where ``expr`` is missing: NULL, or NaN for floating types (as pandas sees them)."""
+    if type_name in FLOATS:
+        return f"({expr} IS NULL OR isnan({expr}))"
+    return f"({expr} IS NULL)"
+
+
+def _relation_lag_pair_stats(
+    rel: Any,
+    *,
+    idvar: str,
+    vars: Sequence[str] | None,
+    dayvar: str | None,
+    beepvar: str | None,
+    groups: str | None,
+) -> tuple[list[TwoLevelStats], Any]:
+    """Lag pairs with window functions, in four steps over the relation:
+
+    1. one scan for the checks: missing ids, group labels, days and beeps, beeps that are not whole
+       numbers, infinite values;
+    2. a temporary table of the occasions with ``LAG`` over (group, id, day) ordered by beep: each
+       occasion's kind (first of a day, after a gap, repeated beep, incomplete or complete pair) and
+       the lagged values;
+    3. a temporary table of the persons (their counts of every kind), for the report and the
+       persons kept (two or more complete pairs);
+    4. the two-level statistics of the kept complete pairs (the engine's usual passes).
+    """
+    columns = [str(c) for c in rel.columns]
+    types = [str(t) for t in rel.types]
+    type_of = dict(zip(columns, types))
+    names = lg.resolve_lag_columns(columns, [_is_numeric(t) for t in types], idvar=idvar, vars=vars,
+                                   dayvar=dayvar, beepvar=beepvar, groups=groups, source="source", dtypes=types)
+    if beepvar is None:
+        raise ValueError(lg.NEEDS_BEEP)
+    p = len(names)
+    lagged = lg.lag_names(names, taken=(idvar, groups))
+    g_expr = ident(groups) if groups is not None else "0"
+    day_expr = ident(dayvar) if dayvar is not None else "0"
+    values = ", ".join(f"CAST({ident(v)} AS DOUBLE) AS v{k}" for k, v in enumerate(names))
+    base = (f"SELECT {g_expr} AS g, {ident(idvar)} AS id, {day_expr} AS day, {ident(beepvar)} AS beep, {values} "
+            f"FROM {SRC}")
+    no_id = _missing("id", type_of[idvar])
+    no_g = _missing("g", type_of[groups]) if groups is not None else "FALSE"
+    no_day = _missing("day", type_of[dayvar]) if dayvar is not None else "FALSE"
+    no_beep = _missing("beep", type_of[beepvar])
+    ok = f"NOT {no_id} AND NOT {no_g}"
+    numeric_beep = _is_numeric(type_of[beepvar])
+    b = "CAST(beep AS DOUBLE)"
+    bad_beep = (f"min({b}) FILTER (WHERE {ok} AND NOT {no_beep} AND (isinf({b}) OR {b} <> floor({b})))"
+                if numeric_beep else "NULL")
+    infinite = "".join(f", count(*) FILTER (WHERE {ok} AND isinf(v{k}))" for k in range(p))
+    check = rel.query(SRC, (
+        f"SELECT count(*) FILTER (WHERE {no_id}), count(*) FILTER (WHERE NOT {no_id} AND {no_g}), "
+        f"count(*) FILTER (WHERE {ok} AND {no_day}), count(*) FILTER (WHERE {ok} AND {no_beep}), "
+        f"{bad_beep}{infinite} FROM ({base})"
+    )).fetchall()[0]
+    n_no_id, n_no_group, n_no_day, n_no_beep, bad = check[:5]
+    lg.missing_id_warnings(int(n_no_id), int(n_no_group), idvar=idvar, groups=groups, source=SOURCE)
+    if n_no_day:
+        raise lg.missing_day_error(int(n_no_day), dayvar)  # type: ignore[arg-type]
+    if n_no_beep:
+        raise lg.missing_beep_error(int(n_no_beep), beepvar)
+    if not numeric_beep:
+        first = rel.query(SRC, f"SELECT beep FROM ({base}) WHERE {ok} LIMIT 1").fetchall()
+        raise lg.bad_beep_error(beepvar, first[0][0] if first else None, type_of[beepvar])
+    if bad is not None:
+        raise lg.bad_beep_error(beepvar, lg.whole_beep(float(bad)))
+    n_inf = check[5:]
+    if any(n_inf):
+        raise lg.infinite_error([names[k] for k in range(p) if n_inf[k]], SOURCE)
+
+    tag = uuid.uuid4().hex
+    occasions, persons = f"__psychonetrics_occasions_{tag}", f"__psychonetrics_persons_{tag}"
+    lags = ", ".join(f"lag(v{k}) OVER w AS l{k}" for k in range(p))
+    complete = " AND ".join(f"NOT {_missing(f'{x}{k}', 'DOUBLE')}" for x in "lv" for k in range(p))
+    kind = (f"CASE WHEN pb IS NULL THEN {lg.START} WHEN b = pb THEN {lg.DUPLICATE} WHEN b - pb > 1 THEN {lg.GAP} "
+            f"WHEN {complete} THEN {lg.COMPLETE} ELSE {lg.INCOMPLETE} END")
+    pair_values = ", ".join([*(f"l{k}" for k in range(p)), *(f"v{k}" for k in range(p))])
+    try:
+        rel.query(SRC, (
+            f"CREATE TEMPORARY TABLE {occasions} AS SELECT g, id, day, b, {kind} AS kind, "
+            f"CASE WHEN b - pb > 1 THEN CAST(b - pb - 1 AS BIGINT) ELSE 0 END AS missed, {pair_values} "
+            f"FROM (SELECT g, id, day, {b} AS b, lag({b}) OVER w AS pb, {lags}, "
+            + ", ".join(f"v{k}" for k in range(p))
+            + f" FROM ({base}) WHERE {ok} WINDOW w AS (PARTITION BY g, id, day ORDER BY {b}))"
+        ))
+        totals, dropped = _lag_totals(rel, occasions, persons, dayvar=dayvar, grouped=groups is not None)
+        report = lg.build_report(totals, dropped=dropped, n_missing_id=int(n_no_id),
+                                 n_missing_group=int(n_no_group))
+        lg.dropped_persons_warning(report, SOURCE)
+        lg.check_persons(totals, SOURCE)
+        out_cols = ([f"o.g AS {ident(groups)}"] if groups is not None else []) + [f"o.id AS {ident(idvar)}"]
+        out_cols += [f"o.l{k} AS {ident(lagged[k])}" for k in range(p)]
+        out_cols += [f"o.v{k} AS {ident(names[k])}" for k in range(p)]
+        pairs = rel.query(SRC, (
+            f"SELECT {', '.join(out_cols)} FROM {occasions} o SEMI JOIN "
+            f"(SELECT g, id FROM {persons} WHERE n_complete >= 2) k ON o.g = k.g AND o.id = k.id "
+            f"WHERE o.kind = {lg.COMPLETE}"
+        ))
+        stats = _relation_stats(pairs, vars=[*lagged, *names], clusters=idvar, groups=groups, dropna=True)
+    finally:
+        rel.query(SRC, f"DROP TABLE IF EXISTS {persons}")
+        rel.query(SRC, f"DROP TABLE IF EXISTS {occasions}")
+    return stats, report
+
+
+def _lag_totals(rel: Any, occasions: str, persons: str, *, dayvar: str | None, grouped: bool) -> tuple[list, list]:
+    """Per-group counts of the occasion kinds and the dropped persons (from the table of persons); raises
+    for repeated beeps."""
+    def n(kind: int) -> str:
+        return f"count(*) FILTER (WHERE kind = {kind})"
+
+    rel.query(SRC, (
+        f"CREATE TEMPORARY TABLE {persons} AS SELECT g, id, count(*) AS n_rows, {n(lg.START)} AS n_starts, "
+        f"{n(lg.GAP)} AS n_gaps, coalesce(sum(missed), 0) AS n_missed, {n(lg.DUPLICATE)} AS n_dups, "
+        f"{n(lg.INCOMPLETE)} AS n_incomplete, {n(lg.COMPLETE)} AS n_complete FROM {occasions} GROUP BY g, id"
+    ))
+    rows = rel.query(SRC, (
+        "SELECT CAST(g AS VARCHAR), sum(n_rows), sum(n_starts), sum(n_gaps), sum(n_missed), sum(n_dups), "
+        "sum(n_incomplete), coalesce(sum(n_complete) FILTER (WHERE n_complete >= 2), 0), "
+        "coalesce(sum(n_complete) FILTER (WHERE n_complete < 2), 0), count(*) FILTER (WHERE n_complete >= 2), "
+        f"count(*) FILTER (WHERE n_complete < 2) FROM {persons} GROUP BY g ORDER BY g"
+    )).fetchall()
+    if any(r[5] for r in rows):
+        dups = f"SELECT DISTINCT g, id, day, b FROM {occasions} WHERE kind = {lg.DUPLICATE}"
+        count = rel.query(SRC, f"SELECT count(*) FROM ({dups})").fetchall()[0][0]
+        keys = rel.query(SRC, f"SELECT CAST(g AS VARCHAR), id, day, b FROM ({dups}) ORDER BY g, id, day, b LIMIT 5"
+                         ).fetchall()
+        shown = [(*((k[0],) if grouped else ()), k[1], *((k[2],) if dayvar is not None else ()), lg.whole_beep(k[3]))
+                 for k in keys]
+        raise lg.duplicates_error(int(count), shown, dayvar=dayvar, grouped=grouped, source=SOURCE)
+    totals = [
+        lg.GroupTotals(label=r[0] if grouped else None, n_rows=int(r[1]), n_starts=int(r[2]), n_gap_breaks=int(r[3]),
+                       n_missed_beeps=int(r[4]), n_incomplete_pairs=int(r[6]), n_pairs=int(r[7]),
+                       n_dropped_pairs=int(r[8]), n_persons=int(r[9]), n_dropped_persons=int(r[10]))
+        for r in rows
+    ]
+    dropped = rel.query(SRC, f"SELECT CAST(g AS VARCHAR), id FROM {persons} WHERE n_complete < 2").fetchall()
+    return totals, [(g, i) if grouped else i for g, i in dropped]

@@ -30,7 +30,9 @@ from collections.abc import Sequence
 from functools import reduce
 from typing import Any
 
-from ._engine_common import GroupCounts, SizeAggregates, assemble_groups, check_pass1, resolve_names, tri_indices
+from . import lagged as lg
+from ._engine_common import (SOURCE, GroupCounts, SizeAggregates, assemble_groups, check_pass1, resolve_names,
+                             tri_indices)
 from .stats import TwoLevelStats
 
 
@@ -246,3 +248,152 @@ def _cluster_passes(F: Any, z: Any, *, p: int) -> dict[str | None, SizeAggregate
             within_tri=within_tri,
         )
     return out
+
+
+# --------------------------------------------------------------------------- lag pairs
+def spark_lag_pair_stats(
+    df: Any,
+    *,
+    idvar: str,
+    vars: Sequence[str] | None,
+    dayvar: str | None,
+    beepvar: str | None,
+    groups: str | None,
+) -> tuple[list[TwoLevelStats], Any]:
+    """Statistics of the complete lag pairs of a Spark DataFrame (see
+    :func:`psychonetrics.data.lagged.lag_pair_stats`).
+
+    The steps of the DuckDB engine: one aggregate pass for the checks; the occasions with ``lag`` over a
+    window partitioned by (group, id, day) and ordered by beep, classified and persisted; the persons'
+    counts (persisted), for the report and the persons kept; then the usual passes over the kept
+    complete pairs.
+    """
+    from pyspark import StorageLevel
+    from pyspark.sql import Window
+    from pyspark.sql.types import DoubleType, FloatType
+
+    F = import_pyspark()
+    fields = {f.name: f.dataType for f in df.schema.fields}
+    columns = list(df.columns)
+    names = lg.resolve_lag_columns(columns, [_is_numeric(fields[c]) for c in columns], idvar=idvar, vars=vars,
+                                   dayvar=dayvar, beepvar=beepvar, groups=groups, source=SOURCE,
+                                   dtypes=[fields[c].simpleString() for c in columns])
+    if beepvar is None:
+        raise ValueError(lg.NEEDS_BEEP)
+    p = len(names)
+    lagged = lg.lag_names(names, taken=(idvar, groups))
+
+    def missing(name: str | None, alias: str) -> Any:
+        if name is None:
+            return F.lit(False)
+        c = F.col(alias)
+        if isinstance(fields[name], (FloatType, DoubleType)):
+            return c.isNull() | F.isnan(c)
+        return c.isNull()
+
+    base = df.select(
+        (_col(F, groups) if groups is not None else F.lit(0)).alias("g"),
+        _col(F, idvar).alias("id"),
+        (_col(F, dayvar) if dayvar is not None else F.lit(0)).alias("day"),
+        _col(F, beepvar).alias("beep"),
+        *[_col(F, v).cast("double").alias(f"v{k}") for k, v in enumerate(names)],
+    )
+    no_id, no_g = missing(idvar, "id"), missing(groups, "g")
+    no_day, no_beep = missing(dayvar, "day"), missing(beepvar, "beep")
+    ok = ~no_id & ~no_g
+    numeric_beep = _is_numeric(fields[beepvar])
+    b = F.col("beep").cast("double")
+
+    def count_if(cond: Any) -> Any:
+        return F.sum(F.when(cond, 1).otherwise(0))
+
+    inf = float("inf")
+    bad = (F.abs(b) == inf) | (b != F.floor(b))
+    check = base.agg(
+        count_if(no_id).alias("no_id"), count_if(~no_id & no_g).alias("no_g"), count_if(ok & no_day).alias("no_day"),
+        count_if(ok & no_beep).alias("no_beep"),
+        (F.min(F.when(ok & ~no_beep & bad, b)) if numeric_beep else F.lit(None)).alias("bad"),
+        *[count_if(ok & (F.abs(F.col(f"v{k}")) == inf)).alias(f"inf{k}") for k in range(p)],
+    ).collect()[0]
+    n_no_id, n_no_group = int(check["no_id"] or 0), int(check["no_g"] or 0)
+    lg.missing_id_warnings(n_no_id, n_no_group, idvar=idvar, groups=groups, source=SOURCE)
+    if check["no_day"]:
+        raise lg.missing_day_error(int(check["no_day"]), dayvar)  # type: ignore[arg-type]
+    if check["no_beep"]:
+        raise lg.missing_beep_error(int(check["no_beep"]), beepvar)
+    if not numeric_beep:
+        first = base.where(ok).select("beep").limit(1).collect()
+        raise lg.bad_beep_error(beepvar, first[0][0] if first else None, fields[beepvar].simpleString())
+    if check["bad"] is not None:
+        raise lg.bad_beep_error(beepvar, lg.whole_beep(float(check["bad"])))
+    infinite = [names[k] for k in range(p) if check[f"inf{k}"]]
+    if infinite:
+        raise lg.infinite_error(infinite, SOURCE)
+
+    w = Window.partitionBy("g", "id", "day").orderBy("b")
+    rows = base.where(ok).select("g", "id", "day", b.alias("b"), *[f"v{k}" for k in range(p)])
+    with_lags = rows.select("*", F.lag("b").over(w).alias("pb"), *[F.lag(f"v{k}").over(w).alias(f"l{k}")
+                                                                   for k in range(p)])
+    present = [F.col(f"{x}{k}").isNotNull() & ~F.isnan(F.col(f"{x}{k}")) for x in "lv" for k in range(p)]
+    complete = reduce(lambda a, c: a & c, present)
+    pb, bb = F.col("pb"), F.col("b")
+    kind = (F.when(pb.isNull(), lg.START).when(bb == pb, lg.DUPLICATE).when(bb - pb > 1, lg.GAP)
+            .when(complete, lg.COMPLETE).otherwise(lg.INCOMPLETE))
+    occasions = with_lags.select(
+        "g", "id", "day", "b", kind.alias("kind"),
+        F.when(bb - pb > 1, (bb - pb - 1).cast("long")).otherwise(F.lit(0).cast("long")).alias("missed"),
+        *[f"l{k}" for k in range(p)], *[f"v{k}" for k in range(p)],
+    ).persist(StorageLevel.MEMORY_AND_DISK)
+    persons = None
+    try:
+        def n(k: int) -> Any:
+            return count_if(F.col("kind") == k)
+
+        persons = occasions.groupBy("g", "id").agg(
+            F.count(F.lit(1)).alias("n_rows"), n(lg.START).alias("n_starts"), n(lg.GAP).alias("n_gaps"),
+            F.sum("missed").alias("n_missed"), n(lg.DUPLICATE).alias("n_dups"),
+            n(lg.INCOMPLETE).alias("n_incomplete"), n(lg.COMPLETE).alias("n_complete"),
+        ).persist(StorageLevel.MEMORY_AND_DISK)
+        kept = F.col("n_complete") >= 2
+        totals_rows = persons.groupBy("g").agg(
+            F.first(F.col("g").cast("string")).alias("label"),
+            *[F.sum(c).alias(c) for c in ("n_rows", "n_starts", "n_gaps", "n_missed", "n_dups", "n_incomplete")],
+            F.sum(F.when(kept, F.col("n_complete")).otherwise(0)).alias("n_pairs"),
+            F.sum(F.when(~kept, F.col("n_complete")).otherwise(0)).alias("n_dropped_pairs"),
+            count_if(kept).alias("n_persons"), count_if(~kept).alias("n_dropped_persons"),
+        ).collect()
+        totals_rows = sorted(totals_rows, key=_group_order)
+        grouped = groups is not None
+        if any(r["n_dups"] for r in totals_rows):
+            dups = occasions.where(F.col("kind") == lg.DUPLICATE).select("g", "id", "day", "b").distinct()
+            count = dups.count()
+            keys = dups.orderBy("g", "id", "day", "b").limit(5).select(
+                F.col("g").cast("string").alias("label"), "id", "day", "b").collect()
+            shown = [(*((k["label"],) if grouped else ()), k["id"], *((k["day"],) if dayvar is not None else ()),
+                      lg.whole_beep(k["b"])) for k in keys]
+            raise lg.duplicates_error(int(count), shown, dayvar=dayvar, grouped=grouped, source=SOURCE)
+        totals = [
+            lg.GroupTotals(label=r["label"] if grouped else None, n_rows=int(r["n_rows"]),
+                           n_starts=int(r["n_starts"]), n_gap_breaks=int(r["n_gaps"]),
+                           n_missed_beeps=int(r["n_missed"] or 0), n_incomplete_pairs=int(r["n_incomplete"]),
+                           n_pairs=int(r["n_pairs"]), n_dropped_pairs=int(r["n_dropped_pairs"]),
+                           n_persons=int(r["n_persons"]), n_dropped_persons=int(r["n_dropped_persons"]))
+            for r in totals_rows
+        ]
+        dropped = persons.where(~kept).select(F.col("g").cast("string").alias("label"), "id").collect()
+        report = lg.build_report(totals, dropped=[(r["label"], r["id"]) if grouped else r["id"] for r in dropped],
+                                 n_missing_id=n_no_id, n_missing_group=n_no_group)
+        lg.dropped_persons_warning(report, SOURCE)
+        lg.check_persons(totals, SOURCE)
+        pairs = occasions.where(F.col("kind") == lg.COMPLETE).join(
+            persons.where(kept).select("g", "id"), on=["g", "id"], how="left_semi"
+        ).select(
+            *([F.col("g").alias(groups)] if grouped else []), F.col("id").alias(idvar),
+            *[F.col(f"l{k}").alias(lagged[k]) for k in range(p)], *[F.col(f"v{k}").alias(names[k]) for k in range(p)],
+        )
+        stats = spark_stats(pairs, vars=[*lagged, *names], clusters=idvar, groups=groups, dropna=True)
+    finally:
+        if persons is not None:
+            persons.unpersist()
+        occasions.unpersist()
+    return stats, report
