@@ -15,7 +15,7 @@ from scipy.stats import Covariance, multivariate_normal
 
 import psychonetrics as pn
 from conftest import COMPLETE_CASES, load_case, model_kwargs
-from psychonetrics.families.base import Moments
+from psychonetrics.moments import Moments
 from psychonetrics.fitting.objective import Objective
 from psychonetrics.fitting.run import routes_for
 from psychonetrics.likelihood.clusters import dloglik_dmoments_clusters, loglik_clusters

@@ -20,7 +20,7 @@ from scipy.stats import multivariate_normal
 
 import psychonetrics as pn
 from psychonetrics.data.frame import frame_to_stats
-from psychonetrics.families.base import Moments, Roles
+from psychonetrics.moments import Moments, Roles
 from psychonetrics.fitting.objective import Objective
 from psychonetrics.fitting.run import routes_for
 from psychonetrics.inference.robust import moments_at

@@ -11,7 +11,8 @@ from ._arg import choice, flag, preview
 from .data.checks import check_statistics
 from .data.frame import frame_to_stats
 from .data.stats import TwoLevelStats
-from .families.base import Family, Roles
+from .families.base import Family
+from .moments import Roles
 from .families.ml_lvm import MlLvm
 from .families.ml_varcov import MlVarcov
 from .model import Model

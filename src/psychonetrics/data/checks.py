@@ -25,7 +25,7 @@ from ..exceptions import DataWarning
 from .stats import TwoLevelStats
 
 if TYPE_CHECKING:
-    from ..families.base import Roles
+    from ..moments import Roles
 
 
 def check_statistics(stats: TwoLevelStats, roles: "Roles | None" = None) -> None:

@@ -27,7 +27,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..data.stats import TwoLevelStats
-from ..linalg import FloatArray, IntArray, read_only, vech_indices, vech_positions
+from ..derivatives import Elements, MomentDerivatives
+from ..linalg import FloatArray, IntArray
+from ..moments import Moments, Roles, n_moments
 from ..parameterizations import get_type
 from ..parameterizations.base import CovarianceType
 from ..spec.matrices import MatrixSpec
@@ -35,152 +37,6 @@ from ..spec.matrices import MatrixSpec
 if TYPE_CHECKING:
     from ..spec.partable import ParTable
     from ..spec.patterns import Pattern
-
-
-@dataclass(frozen=True)
-class Roles:
-    """On which level(s) each observed variable lives.
-
-    Variables measured on both levels (the default) have a within and a
-    between part; a within-only variable (named only on level 1, as lavaan
-    defines it) has no between part: its rows of Sigma_B are structurally 0;
-    a between-only (cluster-level) variable is constant within clusters: its
-    rows of Sigma_W are structurally 0 and it counts once per cluster.
-
-    Attributes
-    ----------
-    n_vars : int
-    within_only, between_only : tuple of int
-        Indices of the within-only and of the cluster-level variables.
-    """
-
-    n_vars: int
-    within_only: tuple[int, ...] = ()
-    between_only: tuple[int, ...] = ()
-
-    @classmethod
-    def of(cls, observed: tuple[str, ...], *, within_only: tuple[str, ...] = (),
-           between_only: tuple[str, ...] = ()) -> "Roles":
-        index = {name: k for k, name in enumerate(observed)}
-        return cls(len(observed), tuple(sorted(index[v] for v in within_only)),
-                   tuple(sorted(index[v] for v in between_only)))
-
-    @property
-    def plain(self) -> bool:
-        """Every variable lives on both levels."""
-        return not self.within_only and not self.between_only
-
-    @property
-    def within(self) -> IntArray:
-        """Variables with a within part (both-level and within-only), increasing."""
-        return np.setdiff1d(np.arange(self.n_vars), self.between_only).astype(np.int64)
-
-    @property
-    def between(self) -> IntArray:
-        """Variables with a between part (both-level and cluster-level), increasing."""
-        return np.setdiff1d(np.arange(self.n_vars), self.within_only).astype(np.int64)
-
-    def n_moments(self) -> int:
-        """Free sample moments of a group: one mean per variable, vech of Sigma_W over the within
-        variables and of Sigma_B over the between variables (the saturated model's parameters)."""
-        pw, pb = self.within.size, self.between.size
-        return self.n_vars + pw * (pw + 1) // 2 + pb * (pb + 1) // 2
-
-
-@dataclass(frozen=True)
-class Moments:
-    """Implied moments of one group.
-
-    Sigma_W and Sigma_B are p x p over every observed variable, with the
-    structural zeros of ``roles`` (rows of cluster-level variables in
-    Sigma_W, of within-only variables in Sigma_B).
-    """
-
-    mu: FloatArray  # (p,)
-    sigma_within: FloatArray  # (p, p)
-    sigma_between: FloatArray  # (p, p)
-    roles: Roles | None = None  # None: every variable on both levels
-
-    def __post_init__(self) -> None:
-        for name in ("mu", "sigma_within", "sigma_between"):
-            object.__setattr__(self, name, read_only(getattr(self, name)))
-
-    def phi(self) -> FloatArray:
-        pos = vech_positions(self.mu.size)
-        return np.concatenate([self.mu, self.sigma_within.reshape(-1, order="F")[pos],
-                               self.sigma_between.reshape(-1, order="F")[pos]])
-
-
-def n_moments(p: int) -> int:
-    """Length of phi for p observed variables."""
-    return p + p * (p + 1)
-
-
-@dataclass(frozen=True)
-class Elements:
-    """Stored matrix elements of one group, grouped by matrix: the columns of a derivative.
-
-    ``by_matrix`` holds, per matrix, its name, the positions of its elements
-    among the K columns and their rows and columns in the matrix.
-    """
-
-    count: int
-    by_matrix: tuple[tuple[str, IntArray, IntArray, IntArray], ...]
-
-    @classmethod
-    def of(cls, names: np.ndarray, rows: IntArray, cols: IntArray) -> "Elements":
-        groups = []
-        for name in dict.fromkeys(names.tolist()):
-            idx = np.flatnonzero(names == name)
-            groups.append((str(name), idx, rows[idx], cols[idx]))
-        return cls(len(names), tuple(groups))
-
-
-@dataclass
-class MomentDerivatives:
-    """d phi / d m for K elements m, in rank-2 form.
-
-    ``d mu / d m_k = mu[:, k]``; ``d Sigma_W / d m_k = a_w[:, k] b_w[:, k]' + b_w[:, k] a_w[:, k]'``
-    and likewise for Sigma_B.  All arrays are (p, K).
-    """
-
-    mu: FloatArray
-    a_w: FloatArray
-    b_w: FloatArray
-    a_b: FloatArray
-    b_b: FloatArray
-
-    @classmethod
-    def zeros(cls, p: int, k: int) -> "MomentDerivatives":
-        return cls(*(np.zeros((p, k)) for _ in range(5)))
-
-    def set_level(self, level: str, idx: IntArray, a: FloatArray, b: FloatArray) -> None:
-        """Store the rank-2 factors of elements ``idx`` on ``level`` ("within" or "between")."""
-        if level == "within":
-            self.a_w[:, idx], self.b_w[:, idx] = a, b
-        else:
-            self.a_b[:, idx], self.b_b[:, idx] = a, b
-
-    def contract(self, g: FloatArray) -> FloatArray:
-        """J' g for a vector g over phi, (K,), without the dense Jacobian: with G the lower-triangular
-        p x p matrix of g's vech part, sum_vech g (a_r b_c + b_r a_c) = a' (G + G') b."""
-        p = self.mu.shape[0]
-        r, c = vech_indices(p)
-        ps = r.size
-        out = self.mu.T @ g[:p]
-        for part, a, b in ((g[p:p + ps], self.a_w, self.b_w), (g[p + ps:], self.a_b, self.b_b)):
-            low = np.zeros((p, p))
-            low[r, c] = part
-            out += np.einsum("pk,pk->k", a, (low + low.T) @ b)
-        return out
-
-    def phi(self) -> FloatArray:
-        """The dense Jacobian d phi / d m, (n_phi, K)."""
-        p = self.mu.shape[0]
-        r, c = vech_indices(p)
-        w = self.a_w[r] * self.b_w[c] + self.b_w[r] * self.a_w[c]
-        b = self.a_b[r] * self.b_b[c] + self.b_b[r] * self.a_b[c]
-        return np.vstack([self.mu, w, b])
 
 
 @dataclass(frozen=True)

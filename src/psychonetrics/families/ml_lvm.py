@@ -45,8 +45,9 @@ from ..spec.matrices import MatrixSpec
 from ..spec.partable import ParTable
 from ..spec.patterns import Pattern
 from .identification import identify_ml_lvm
-from .base import (Block, ElementLabels, Elements, Family, MomentDerivatives, Moments, Roles, StandardizedValues,
-                   start_covariances)
+from .base import Block, ElementLabels, Family, StandardizedValues, start_covariances
+from ..derivatives import Elements, MomentDerivatives
+from ..moments import Moments, Roles
 
 LEVELS = ("within", "between")
 BLOCK_ARGUMENTS = {"zeta_within": "within_latent", "zeta_between": "between_latent",

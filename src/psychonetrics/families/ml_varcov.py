@@ -19,7 +19,9 @@ from ..linalg import FloatArray
 from ..parameterizations import derived_matrices
 from ..spec.matrices import MatrixSpec
 from ..parameterizations.base import unit_columns
-from .base import Block, Elements, Family, MomentDerivatives, Moments, Roles, StandardizedValues, start_covariances
+from .base import Block, Family, StandardizedValues, start_covariances
+from ..derivatives import Elements, MomentDerivatives
+from ..moments import Moments, Roles
 
 
 class MlVarcov(Family):

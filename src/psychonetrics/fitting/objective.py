@@ -30,7 +30,9 @@ from functools import cached_property
 import numpy as np
 
 from ..data.stats import TwoLevelStats
-from ..families.base import Elements, Family, Moments
+from ..derivatives import Elements
+from ..families.base import Family
+from ..moments import Moments
 from ..likelihood import Route
 from ..linalg import FloatArray
 from ..spec.partable import ParTable

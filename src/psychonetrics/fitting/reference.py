@@ -21,7 +21,7 @@ import numpy as np
 from .._warn import warn
 from ..data.stats import TwoLevelStats
 from ..exceptions import ConvergenceWarning
-from ..families.base import Moments, Roles
+from ..moments import Moments, Roles
 from ..families.ml_varcov import MlVarcov
 from ..linalg import nearest_positive_definite
 from ..spec.build import build_partable, parse_patterns

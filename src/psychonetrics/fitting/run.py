@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..data.stats import TwoLevelStats
-from ..families.base import Family, Moments
+from ..families.base import Family
+from ..moments import Moments
 from ..likelihood import Route, route_for
 from ..inference.information import SANDWICH_FLOOR, invert_information, weak_parameters
 from ..inference.information import standard_errors as standard_errors_of

@@ -54,7 +54,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..data.stats import TwoLevelStats
-from ..families.base import Moments, Roles
+from ..moments import Moments, Roles
 from ..likelihood.stats import LOG2PI
 from ..linalg import FloatArray, nearest_positive_definite
 

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..data.stats import TwoLevelStats
-from ..families.base import Moments, Roles
+from ..moments import Moments, Roles
 from ..likelihood import Route
 from ..linalg import FloatArray, vech_indices
 

@@ -42,7 +42,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..data.stats import TwoLevelStats
-from ..families.base import Moments
+from ..moments import Moments
 from ..linalg import FloatArray, vech_indices
 from .stats import LOG2PI, _fold_vech
 

@@ -52,7 +52,7 @@ import numpy as np
 
 from ..data.frame import missingness_patterns
 from ..data.stats import TwoLevelStats, UnitData
-from ..families.base import Moments, Roles
+from ..moments import Moments, Roles
 from ..linalg import FloatArray
 from .stats import LOG2PI, _fold_vech, information_expected_stats
 

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..data.stats import TwoLevelStats
-from ..families.base import Moments
+from ..moments import Moments
 from ..linalg import FloatArray, vech_indices, vech_positions
 
 LOG2PI = float(np.log(2.0 * np.pi))

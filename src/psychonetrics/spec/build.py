@@ -12,7 +12,8 @@ import numpy as np
 
 from .._arg import choice, preview
 from ..data.stats import TwoLevelStats
-from ..families.base import Family, Moments
+from ..families.base import Family
+from ..moments import Moments
 from .partable import ParTable
 from .patterns import Pattern, parse_pattern
 

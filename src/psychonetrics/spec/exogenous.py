@@ -34,7 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..data.stats import TwoLevelStats
-from ..families.base import Moments, Roles
+from ..moments import Moments, Roles
 from .patterns import Pattern
 
 
