@@ -1,4 +1,4 @@
-"""Tests of the lavaan model syntax parser (psychonetrics.spec.lavaan_syntax)."""
+"""Tests of the lavaan model syntax parser (psychonetrics.families.ml_lvm.syntax.parser)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from psychonetrics.exceptions import ModelSyntaxError
-from psychonetrics.spec.lavaan_syntax import ModelSyntax, Statement, Term, parse_syntax
+from psychonetrics.families.ml_lvm.syntax.parser import ModelSyntax, Statement, Term, parse_syntax
 
 
 def summary(syntax: str) -> list[tuple]:

@@ -27,7 +27,7 @@ if TYPE_CHECKING:  # the names as static tools see them; at run time they are lo
     from .report.stability import plot_stability
     from .search import compare, modelsearch, prune, stepup
     from .simulate import generate
-    from .spec.lavaan_syntax import parse_syntax
+    from .families.ml_lvm.syntax.parser import parse_syntax
 
 # Public name -> "module:attribute" (or "module" for a submodule), imported on first access so
 # that ``import psychonetrics`` stays cheap (pandas, scipy and the model core load when used).
@@ -47,7 +47,7 @@ _EXPORTS: dict[str, str] = {
     "plot_stability": ".report.stability:plot_stability",
     **{name: f".search:{name}" for name in ("compare", "modelsearch", "prune", "stepup")},
     "generate": ".simulate:generate",
-    "parse_syntax": ".spec.lavaan_syntax:parse_syntax",
+    "parse_syntax": ".families.ml_lvm.syntax.parser:parse_syntax",
 }
 
 

@@ -16,9 +16,9 @@ from .moments import Roles
 from .families.ml_lvm import MlLvm
 from .families.ml_varcov import MlVarcov
 from .model import Model
-from .spec.build import IDENTIFICATION, build_partable, identify, parse_patterns, with_start_values
-from .spec.exogenous import Exogenous
-from .spec.patterns import Pattern
+from .partable.build import IDENTIFICATION, build_partable, identify, parse_patterns, with_start_values
+from .families.ml_lvm.exogenous import Exogenous
+from .partable.patterns import Pattern
 
 ESTIMATORS = ("default", "ML", "FIML", "MLR")
 INFORMATION = ("default", "observed", "expected")
@@ -228,7 +228,7 @@ def ml_lvm(
         ``level: 1`` / ``level: 2`` blocks each level has its own structure,
         with lavaan's rules (within-only and cluster-level variables,
         regressions on observed covariates, labels, ``NA*``, fixed values,
-        intercepts; see :mod:`psychonetrics.spec.compile`).
+        intercepts; see :mod:`psychonetrics.families.ml_lvm.syntax.compile`).
     clusters : str
         Column with the cluster ids.
     vars : sequence of str, optional
@@ -253,13 +253,13 @@ def ml_lvm(
     fixed_x : bool
         Level-specific syntax: fix the means and covariances of observed
         covariates at their sample values, as lavaan's ``fixed.x`` (the
-        default there too); see :mod:`psychonetrics.spec.exogenous`.
+        default there too); see :mod:`psychonetrics.families.ml_lvm.exogenous`.
     groups : str, optional
         Column with group labels (multi-group model).
     equal : sequence of str
         Matrices constrained equal across groups, e.g. ``["lambda", "nu"]``.
     identify : bool
-        Apply the identification rules (see :mod:`psychonetrics.spec.build`).
+        Apply the identification rules (see :mod:`psychonetrics.partable.build`).
     identification : {"loadings", "variance"}
     estimator : {"default", "ML", "FIML", "MLR"} (any case)
         ``"default"`` is ``"ML"`` for complete data whose largest cluster has
@@ -386,9 +386,9 @@ def _data_columns(data: object, common: _Common) -> tuple[str, ...]:
 def _syntax_model(data: object, text: str, *, vars: Sequence[str] | None, types: dict[str, str],
                   patterns: dict[str, object], fixed_x: bool, within_only: Sequence[str],
                   between_only: Sequence[str], common: _Common) -> Model:
-    """ml_lvm from lavaan's model syntax (both dialects, see :mod:`psychonetrics.spec.compile`)."""
-    from .spec.compile import block_patterns, compile_syntax
-    from .spec.lavaan_syntax import parse_syntax
+    """ml_lvm from lavaan's model syntax (both dialects, see :mod:`psychonetrics.families.ml_lvm.syntax.compile`)."""
+    from .families.ml_lvm.syntax.compile import block_patterns, compile_syntax
+    from .families.ml_lvm.syntax.parser import parse_syntax
 
     if within_only or between_only:
         raise TypeError("`within_only` / `between_only`: with model syntax, the level blocks say which variables "
@@ -455,7 +455,7 @@ def _expand_rows(patterns: dict[str, Pattern], syntax_vars: tuple[str, ...], obs
 
 
 def _expand_grid(grid, syntax_vars: tuple[str, ...], observed: tuple[str, ...]):  # noqa: ANN001, ANN202
-    from .spec.compile import Grid
+    from .families.ml_lvm.syntax.compile import Grid
 
     p = len(observed)
     out = Grid.zeros(p, p)
@@ -474,7 +474,7 @@ def _fixed_covariates(family: MlLvm, stats: tuple[TwoLevelStats, ...], exogenous
                       ) -> Callable[[list[dict[str, Pattern]]], tuple[list[dict[str, Pattern]], Exogenous | None]]:
     """The pattern change of ``fixed_x``: covariate moments at the saturated model's values."""
     from .fitting.saturated import fit_reference_stats
-    from .spec.exogenous import fix_exogenous
+    from .families.ml_lvm.exogenous import fix_exogenous
 
     def adjust(group_pats: list[dict[str, Pattern]]) -> tuple[list[dict[str, Pattern]], Exogenous | None]:
         if not any(exogenous.values()):

@@ -27,8 +27,8 @@ from .fitting.run import Estimates, data_start, estimate
 from .inference.fitmeasures import REFERENCE_MEASURES, FitInputs, fit_measures, srmr
 from .inference.parameters import parameter_frame
 from .linalg import FloatArray
-from .spec.exogenous import Exogenous
-from .spec.partable import ParTable
+from .families.ml_lvm.exogenous import Exogenous
+from .partable.table import ParTable
 
 if TYPE_CHECKING:
     from .report.summary import Summary
@@ -289,7 +289,7 @@ class Model:
     def fixpar(self, matrix: str, row: int | str, col: int | str = 1, value: float = 0.0, *,
                group: int | str | None = None) -> "Model":
         """Fix one element (1-based row/col or labels) at ``value``; returns a new, unfitted model."""
-        from .spec import edit
+        from .partable import edit
 
         rows = edit.element_rows(self.table, matrix, row, col, group)
         return self.with_table(edit.fix(self.table, rows, value))
@@ -297,20 +297,20 @@ class Model:
     def freepar(self, matrix: str, row: int | str, col: int | str = 1, *, start: float | None = None,
                 group: int | str | None = None) -> "Model":
         """Free one element (in every group unless ``group``); returns a new, unfitted model."""
-        from .spec import edit
+        from .partable import edit
 
         rows = edit.element_rows(self.table, matrix, row, col, group)
         return self.with_table(edit.free(self.table, rows, start))
 
     def groupequal(self, matrix: str, row: int | str, col: int | str = 1) -> "Model":
         """Constrain one element equal across groups; returns a new, unfitted model."""
-        from .spec import edit
+        from .partable import edit
 
         return self.with_table(edit.group_equal(self.table, edit.element_rows(self.table, matrix, row, col)))
 
     def groupfree(self, matrix: str, row: int | str, col: int | str = 1) -> "Model":
         """Remove the equality of one element across groups; returns a new, unfitted model."""
-        from .spec import edit
+        from .partable import edit
 
         return self.with_table(edit.group_free(self.table, edit.element_rows(self.table, matrix, row, col)))
 
@@ -401,7 +401,7 @@ class Model:
             return self._fit_cache["fit"].copy()
         ref = self.reference
         srmr_w, srmr_b = self._srmr(ref) if ref is not None else (np.nan, np.nan)
-        # with fixed covariates, log-likelihoods are conditional on them (see spec.exogenous)
+        # with fixed covariates, log-likelihoods are conditional on them (see families.ml_lvm.exogenous)
         shift = self.exogenous.loglik if self.exogenous is not None else 0.0
         fixed_moments = self.exogenous.n_moments if self.exogenous is not None else 0
         inputs = FitInputs(

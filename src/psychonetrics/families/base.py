@@ -32,11 +32,11 @@ from ..linalg import FloatArray, IntArray
 from ..moments import Moments, Roles, n_moments
 from ..parameterizations import get_type
 from ..parameterizations.base import CovarianceType
-from ..spec.matrices import MatrixSpec
+from ..partable.matrices import MatrixSpec
 
 if TYPE_CHECKING:
-    from ..spec.partable import ParTable
-    from ..spec.patterns import Pattern
+    from ..partable.table import ParTable
+    from ..partable.patterns import Pattern
 
 
 @dataclass(frozen=True)

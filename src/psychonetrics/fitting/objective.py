@@ -35,7 +35,7 @@ from ..families.base import Family
 from ..moments import Moments
 from ..likelihood import Route
 from ..linalg import FloatArray
-from ..spec.partable import ParTable
+from ..partable.table import ParTable
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from ..exceptions import ConvergenceWarning
 from ..moments import Moments, Roles
 from ..families.ml_varcov import MlVarcov
 from ..linalg import nearest_positive_definite
-from ..spec.build import build_partable, parse_patterns
+from ..partable.build import build_partable, parse_patterns
 from .run import estimate
 from .saturated import MomentsFit, fit_reference_stats
 
@@ -88,7 +88,7 @@ def reference_fits(stats: Sequence[TwoLevelStats], *, estimator: str, roles: Rol
 
     ``covariates`` (observed exogenous covariates of the model) keep a
     saturated block in the baseline model, as lavaan's: their means and
-    covariances are free (or fixed, see :mod:`psychonetrics.spec.exogenous`),
+    covariances are free (or fixed, see :mod:`psychonetrics.families.ml_lvm.exogenous`),
     the other variables are independent of them and of each other.
     """
     p = stats[0].n_vars

@@ -15,8 +15,8 @@ from ..likelihood import Route, route_for
 from ..inference.information import SANDWICH_FLOOR, invert_information, weak_parameters
 from ..inference.information import standard_errors as standard_errors_of
 from ..linalg import FloatArray, read_only
-from ..spec.build import with_start_values
-from ..spec.partable import ParTable
+from ..partable.build import with_start_values
+from ..partable.table import ParTable
 from .objective import Objective
 from .optimize import UNBOUNDED, OptimizerResult, optimize
 

@@ -42,7 +42,7 @@ from ..linalg import cov2cor
 
 if TYPE_CHECKING:
     from ..model import Model
-    from ..spec.partable import ParTable
+    from ..partable.table import ParTable
 
 
 @dataclass(frozen=True)

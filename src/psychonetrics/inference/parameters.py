@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from ..families.base import ElementLabels
-from ..spec.partable import ParTable
+from ..partable.table import ParTable
 
 
 def parameter_frame(table: ParTable, se: np.ndarray | None, labels: ElementLabels) -> pd.DataFrame:

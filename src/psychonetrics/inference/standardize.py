@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ..families.base import Family
-from ..spec.partable import ParTable
+from ..partable.table import ParTable
 
 
 def _values(family: Family, table: ParTable, x: np.ndarray) -> tuple[np.ndarray, list[tuple], np.ndarray]:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..data.stats import TwoLevelStats
-from ..families.base import Moments
+from ..moments import Moments
 from ..linalg import FloatArray
 from . import stats as _stats
 

@@ -30,7 +30,7 @@ import numpy as np
 
 from .._arg import choice
 from ..linalg import FloatArray, IntArray
-from ..spec.matrices import MatrixSpec
+from ..partable.matrices import MatrixSpec
 
 REGISTRY: dict[str, "CovarianceType"] = {}
 

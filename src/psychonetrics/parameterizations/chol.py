@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..linalg import FloatArray, IntArray, nearest_positive_definite
-from ..spec.matrices import MatrixSpec
+from ..partable.matrices import MatrixSpec
 from .base import CovarianceType, matrix_name, register, unit_columns
 
 

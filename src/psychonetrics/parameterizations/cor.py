@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..linalg import FloatArray, IntArray, cov2cor
-from ..spec.matrices import MatrixSpec
+from ..partable.matrices import MatrixSpec
 from .base import CovarianceType, diagonal_spec, half_on_diagonal, register, symmetric_spec, unit_columns
 
 

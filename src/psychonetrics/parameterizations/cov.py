@@ -8,7 +8,7 @@ is allowed (a Heywood case is reported, not excluded).
 from __future__ import annotations
 
 from ..linalg import FloatArray, IntArray
-from ..spec.matrices import MatrixSpec
+from ..partable.matrices import MatrixSpec
 from .base import CovarianceType, half_on_diagonal, register, symmetric_spec, unit_columns
 
 

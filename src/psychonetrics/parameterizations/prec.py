@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..linalg import FloatArray, IntArray, nearest_positive_definite, spd_inverse
-from ..spec.matrices import MatrixSpec
+from ..partable.matrices import MatrixSpec
 from .base import CovarianceType, half_on_diagonal, register, symmetric_spec
 
 

@@ -23,7 +23,7 @@ import numpy as np
 
 from .._threads import single_threaded_blas
 from ..exceptions import PsychonetricsWarning
-from ..spec.partable import ParTable
+from ..partable.table import ParTable
 
 if TYPE_CHECKING:
     from ..fitting.run import Estimates

@@ -21,13 +21,13 @@ from ..exceptions import ConvergenceWarning, PsychonetricsWarning
 from ..inference.modindices import modification_indices
 from ..inference.padjust import P_ADJUST_METHODS, p_adjust
 from ..fitting.run import feasible
-from ..spec import edit
+from ..partable import edit
 from ..report.progress import Progress
 from .parallel import CandidateFitter, default_jobs
 
 if TYPE_CHECKING:
     from ..model import Model
-    from ..spec.partable import ParTable
+    from ..partable.table import ParTable
 
 log = logging.getLogger("psychonetrics.search")
 CRITERIA = ("bic", "aic", "ebic", "chisq")

@@ -14,14 +14,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..data.stats import TwoLevelStats
-from ..linalg import FloatArray
-from ..parameterizations import derived_matrices
-from ..spec.matrices import MatrixSpec
-from ..parameterizations.base import unit_columns
-from .base import Block, Family, StandardizedValues, start_covariances
-from ..derivatives import Elements, MomentDerivatives
-from ..moments import Moments, Roles
+from ...data.stats import TwoLevelStats
+from ...linalg import FloatArray
+from ...parameterizations import derived_matrices
+from ...partable.matrices import MatrixSpec
+from ...parameterizations.base import unit_columns
+from ..base import Block, Family, StandardizedValues, start_covariances
+from ...derivatives import Elements, MomentDerivatives
+from ...moments import Moments, Roles
 
 
 class MlVarcov(Family):

@@ -852,7 +852,7 @@ def parse_syntax(text: str) -> ModelSyntax:
         ``y1 ~~ y2`` and ``y1 ~ 1``, separated by newlines or ``;``,
         optionally in ``level: 1`` / ``level: 2`` blocks. The grammar is
         described in the module docstring of
-        :mod:`psychonetrics.spec.lavaan_syntax`.
+        :mod:`psychonetrics.families.ml_lvm.syntax.parser`.
 
     Returns
     -------

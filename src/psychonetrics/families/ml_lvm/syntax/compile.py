@@ -1,7 +1,7 @@
 """From lavaan model syntax to the matrix patterns of a two-level latent variable model.
 
 Two dialects, told apart by ``level:`` blocks (see
-:mod:`psychonetrics.spec.lavaan_syntax` for the grammar):
+:mod:`psychonetrics.families.ml_lvm.syntax.parser` for the grammar):
 
 Without level blocks (psychonetrics' ``ml_lvm``)
     The structure holds on both levels, with one loading matrix ``lambda``
@@ -36,7 +36,7 @@ With ``level: 1`` / ``level: 2`` blocks (lavaan's two-level SEM)
       variance fixed at 0;
     * observed covariates (predictors only) are "exogenous": with
       ``fixed_x`` their variances, covariances and means are fixed at their
-      sample values (see :mod:`psychonetrics.spec.exogenous`).
+      sample values (see :mod:`psychonetrics.families.ml_lvm.exogenous`).
 
 Labels (``a*y2``) make every element with that label one parameter, across
 levels and groups; a number fixes an element (``0.5*y2``), ``NA*`` frees
@@ -51,13 +51,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .._arg import preview
-from ..exceptions import ModelSyntaxError
-from .lavaan_syntax import ModelSyntax, Statement, Term
-from .patterns import Pattern
+from ...._arg import preview
+from ....exceptions import ModelSyntaxError
+from .parser import ModelSyntax, Statement, Term
+from ....partable.patterns import Pattern
 
 if TYPE_CHECKING:
-    from ..families.base import Block
+    from ...base import Block
 
 LEVELS = ("within", "between")
 
@@ -163,7 +163,7 @@ def compile_syntax(syntax: ModelSyntax, *, data_order: Sequence[str] | None = No
     Parameters
     ----------
     syntax : ModelSyntax
-        From :func:`psychonetrics.spec.lavaan_syntax.parse_syntax`.
+        From :func:`psychonetrics.families.ml_lvm.syntax.parser.parse_syntax`.
     data_order : sequence of str, optional
         Column order of the data: the observed variables follow it (else
         their order of first appearance).
@@ -592,7 +592,7 @@ def block_patterns(block: "Block", grid: Grid, defaults: dict[str, object]) -> d
     (``delta``, ``SD``, ``kappa``, ``lowertri``), ``a ~~ b`` the element of
     the off-diagonal one (``omega``, ``rho``, ``kappa``, ``lowertri``).
     """
-    from .patterns import parse_pattern
+    from ....partable.patterns import parse_pattern
 
     specs = {spec.kind: spec for spec in block.specs()}
     if block.ctype.name == "cov":

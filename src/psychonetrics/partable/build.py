@@ -1,7 +1,7 @@
 """Build the parameter table: patterns -> identification -> free-parameter numbers -> start values.
 
 The identification rules belong to the family (``Family.identify``; for the
-latent variable family see :mod:`psychonetrics.families.identification`).
+latent variable family see :mod:`psychonetrics.families.ml_lvm.identification`).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from .._arg import choice, preview
 from ..data.stats import TwoLevelStats
 from ..families.base import Family
 from ..moments import Moments
-from .partable import ParTable
+from .table import ParTable
 from .patterns import Pattern, parse_pattern
 
 IDENTIFICATION = ("loadings", "variance")

@@ -28,10 +28,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..spec.patterns import Pattern
+from ...partable.patterns import Pattern
 
 if TYPE_CHECKING:
-    from .ml_lvm import MlLvm
+    from .family import MlLvm
 
 Marks = set[tuple[str, int, int]]
 

@@ -33,9 +33,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..data.stats import TwoLevelStats
-from ..moments import Moments, Roles
-from .patterns import Pattern
+from ...data.stats import TwoLevelStats
+from ...moments import Moments, Roles
+from ...partable.patterns import Pattern
 
 
 @dataclass(frozen=True)
@@ -116,7 +116,7 @@ def fix_exogenous(family, stats: Sequence[TwoLevelStats], group_patterns: list[d
 def _covariate_fit(roles: Roles, observed: tuple[str, ...], stats: Sequence[TwoLevelStats],
                    names: tuple[str, ...]) -> tuple[float, int]:
     """The covariates' saturated log-likelihood on their own (with their roles) and their moment count."""
-    from ..fitting.saturated import fit_reference_stats
+    from ...fitting.saturated import fit_reference_stats
 
     within_only = tuple(v for v in names if observed.index(v) in roles.within_only)
     between_only = tuple(v for v in names if observed.index(v) in roles.between_only)

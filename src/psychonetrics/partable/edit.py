@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from .._arg import preview
-from .partable import ParTable
+from .table import ParTable
 
 
 def _index(value: int | str, labels: Sequence[str], *, argument: str, matrix: str) -> int:

@@ -1,7 +1,7 @@
 """The parameter table: the single source of truth of a model's parameters.
 
 One row per stored matrix element per group (see
-:mod:`psychonetrics.spec.matrices` for what each storage kind stores).
+:mod:`psychonetrics.partable.matrices` for what each storage kind stores).
 ``par`` numbers the free parameters 1..n_free; 0 marks a fixed element; rows
 sharing a ``par`` are constrained equal.  The map from the free-parameter
 vector to model matrices, and its Jacobian, are derived from the table and

@@ -1,0 +1,1 @@
+"""lavaan's model syntax for the latent variable family: the parser and the compiler to patterns."""
