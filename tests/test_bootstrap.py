@@ -9,7 +9,7 @@ import pytest
 import psychonetrics as pn
 from psychonetrics.exceptions import ConvergenceWarning
 from psychonetrics.fitting.objective import Objective
-from psychonetrics.fitting.run import routes_for
+from support import routes_of
 from psychonetrics.resampling.replicate import Outcome, ReplicateContext
 from psychonetrics.resampling.resample import GroupResampler
 
@@ -57,9 +57,9 @@ def test_resample_equals_the_statistics_of_the_drawn_rows(missing: bool) -> None
 
 def test_identity_draw_reproduces_the_fitted_likelihood() -> None:
     model = pn.ml_lvm(_with_missing(), SYNTAX, clusters="cluster").runmodel()
-    assert model.estimator == "FIML"
+    assert model.estimator.name == "FIML"
     stats = tuple(GroupResampler.of(st, keep_units=False).sample(np.arange(st.n_clusters)) for st in model.stats)
-    obj = Objective(model.family, model.table, stats, routes_for(model.estimator, stats))
+    obj = Objective(model.family, model.table, stats, routes_of(model, stats))
     assert obj.loglik(model.table.start_vector()) == pytest.approx(model.fitted.loglik, rel=1e-12)
 
 

@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 import psychonetrics as pn
-from conftest import load_case, model_kwargs
+from support import load_case, model_kwargs
 
 LAMBDA = np.array([[1, 0]] * 3 + [[0, 1]] * 3)
 VARS = [f"y{k}" for k in range(1, 7)]
@@ -198,7 +198,7 @@ def test_rows_with_every_variable_missing_dropped(seed) -> None:
         model = build(data)
     st = model.stats[0]
     assert st.n_units == 598 and st.n_dropped_empty == 2
-    assert st.complete and model.estimator == "ML"
+    assert st.complete and model.estimator.name == "ML"
     expected = build(seed.drop(index=[3, 17])).runmodel()
     assert_same_estimates(model.runmodel(), expected)
 
@@ -242,7 +242,7 @@ def test_row_order_and_string_cluster_ids(seed, seed_fit) -> None:
     shuffled["cluster"] = shuffled["cluster"].map(labels)
     assert shuffled["cluster"].dtype == object or pd.api.types.is_string_dtype(shuffled["cluster"])
     model = build(shuffled).runmodel()
-    assert model.estimator == "ML"
+    assert model.estimator.name == "ML"
     assert_same_estimates(model, seed_fit)
 
 
@@ -258,7 +258,7 @@ def test_row_order_and_labels_fiml_with_missing_values() -> None:
     shuffled = case.data.iloc[rng.permutation(len(case.data))].reset_index(drop=True)
     shuffled["cluster"] = "c" + shuffled["cluster"].astype(str)
     model = pn.ml_lvm(shuffled, **model_kwargs(case)).runmodel()
-    assert model.estimator == reference.estimator == "FIML"
+    assert model.estimator.name == reference.estimator.name == "FIML"
     assert_same_estimates(model, reference, atol=1e-7)
 
 
@@ -328,7 +328,7 @@ def test_reused_cluster_ids_in_two_groups_are_different_clusters() -> None:
 def test_default_estimator(case_name: str, expected: str, capsys) -> None:
     case = load_case(case_name)
     model = pn.ml_lvm(case.data, estimator="default", verbose=True, **model_kwargs(case))
-    assert model.estimator == expected
+    assert model.estimator.name == expected
     out = capsys.readouterr().out
     assert f"estimator='default': using {expected}" in out
     reason = {"seed_example": "largest cluster > 5", "missing_mcar": "missing values",
@@ -338,7 +338,7 @@ def test_default_estimator(case_name: str, expected: str, capsys) -> None:
 
 def test_default_estimator_is_quiet_without_verbose(seed, capsys) -> None:
     model = build(seed)
-    assert model.estimator == "ML"
+    assert model.estimator.name == "ML"
     assert capsys.readouterr().out == ""
 
 
@@ -346,10 +346,10 @@ def test_default_estimator_is_quiet_without_verbose(seed, capsys) -> None:
 def test_default_estimator_cluster_size_threshold(seed, size: int, expected: str) -> None:
     data = seed.groupby("cluster").head(size)
     assert data.groupby("cluster").size().max() == size
-    assert build(data).estimator == expected
+    assert build(data).estimator.name == expected
 
 
 def test_explicit_estimator_is_kept(seed) -> None:
-    assert build(seed, estimator="FIML").estimator == "FIML"
+    assert build(seed, estimator="FIML").estimator.name == "FIML"
     case = load_case("tiny_clusters")
-    assert pn.ml_lvm(case.data, estimator="ML", **model_kwargs(case)).estimator == "ML"
+    assert pn.ml_lvm(case.data, estimator="ML", **model_kwargs(case)).estimator.name == "ML"

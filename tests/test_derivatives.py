@@ -24,11 +24,10 @@ import numpy as np
 import pytest
 
 import psychonetrics as pn
-from conftest import load_case, model_kwargs
+from support import (assert_element_jacobian, assert_gradient, assert_information, central_diff, load_case,
+                     model_kwargs, objective_of, perturbed, rel_err, with_fixed_values)
 from psychonetrics.data.stats import TwoLevelStats
 from psychonetrics.fitting.objective import Objective
-from psychonetrics.fitting.run import routes_for
-from psychonetrics.likelihood import STATS
 from psychonetrics.parameterizations import REGISTRY, TYPES
 
 LAMBDA = np.array([[1, 0]] * 3 + [[0, 1]] * 3)
@@ -38,25 +37,6 @@ RESIDUAL_PATTERN = np.eye(6, dtype=int)
 RESIDUAL_PATTERN[1, 0] = RESIDUAL_PATTERN[4, 3] = 1
 RESIDUAL_MATRIX = {"cov": "sigma", "chol": "lowertri", "prec": "kappa", "ggm": "omega", "cor": "rho"}
 COMBOS = list(itertools.product(TYPES, TYPES))
-
-
-def rel_err(analytic: np.ndarray, numeric: np.ndarray) -> float:
-    scale = np.max(np.abs(numeric))
-    assert scale > 0, "degenerate check: the numerical derivative is identically zero"
-    return float(np.max(np.abs(analytic - numeric)) / scale)
-
-
-def central_diff(f, x: np.ndarray, step: float = 1e-5) -> np.ndarray:
-    """Jacobian of f (scalar or array valued) at x by central differences, (size(f), size(x))."""
-    x = np.asarray(x, dtype=float)
-    cols = []
-    for k in range(x.size):
-        h = step * max(1.0, abs(x[k]))
-        up, down = x.copy(), x.copy()
-        up[k] += h
-        down[k] -= h
-        cols.append((np.asarray(f(up), dtype=float) - np.asarray(f(down), dtype=float)).reshape(-1) / (2 * h))
-    return np.stack(cols, axis=1)
 
 
 @pytest.fixture(scope="module")
@@ -164,90 +144,6 @@ def test_type_from_sigma_inverts_sigma(name: str) -> None:
     mats = ctype.from_sigma(sigma)
     assert set(mats) == set(ctype.kinds)
     np.testing.assert_allclose(ctype.sigma(mats), sigma, rtol=1e-10, atol=1e-10)
-
-
-# ------------------------------------------------------------ helpers for models
-def objective_of(model, stats=None, routes=None) -> Objective:
-    stats = model.stats if stats is None else stats
-    routes = routes_for(model.estimator, stats) if routes is None else routes
-    return Objective(model.family, model.table, tuple(stats), tuple(routes))
-
-
-def perturbed(obj: Objective, rng: np.random.Generator, scale: float = 0.03) -> np.ndarray:
-    """The start vector with small relative noise, still inside the parameter space."""
-    x0 = obj.table.start_vector()
-    for _ in range(20):
-        x = x0 + scale * rng.standard_normal(x0.size) * np.maximum(np.abs(x0), 0.1)
-        lo, hi = obj.table.bounds()
-        x = np.clip(x, lo + 1e-3, hi)
-        if np.isfinite(obj.loglik(x)):
-            return x
-    raise AssertionError("could not find a perturbed point inside the parameter space")
-
-
-def with_fixed_values(model, name: str, values: np.ndarray):
-    """The model with the fixed rows of matrix ``name`` set to ``values`` (flat, in row order)."""
-    table = model.table
-    rows = np.flatnonzero((table.names() == name) & (table.par == 0))
-    value = table.value.copy()
-    value[rows] = values
-    from dataclasses import replace
-
-    return replace(model, table=table.with_columns(value=value))
-
-
-def implied_stats(obj: Objective, x: np.ndarray, like: TwoLevelStats) -> TwoLevelStats:
-    """Statistics equal to the implied moments at x, with the cluster sizes of ``like``."""
-    mom = obj.moments(x)[0]
-    w, b = mom.sigma_within, mom.sigma_between
-    s = like.sizes.astype(float)
-    return TwoLevelStats(
-        vars=like.vars,
-        n_units=like.n_units,
-        n_clusters=like.n_clusters,
-        within_cov=w.copy(),
-        sizes=like.sizes.copy(),
-        size_counts=like.size_counts.copy(),
-        size_means=np.tile(mom.mu, (s.size, 1)),
-        size_covs=(w[None] + s[:, None, None] * b[None]) / s[:, None, None],
-    )
-
-
-def assert_element_jacobian(obj: Objective, x: np.ndarray) -> None:
-    """d phi / d element (every table row, fixed ones too) vs central differences of phi."""
-    table, family = obj.table, obj.family
-    analytic = obj.jacobian(x, 0, free_only=False)
-    values = table.values_at(x)
-    group_rows = np.flatnonzero(table.group == 0)
-
-    def phi_of(v_rows):
-        v = values.copy()
-        v[group_rows] = v_rows
-        return family.implied(table.matrices(v, 0)).phi()
-
-    numeric = central_diff(phi_of, values[group_rows], step=1e-6)
-    assert rel_err(analytic[:, group_rows], numeric) < 1e-6
-
-
-def assert_gradient(obj: Objective, x: np.ndarray, tol: float = 1e-6) -> None:
-    ll, grad = obj.loglik_and_gradient(x)
-    assert np.isfinite(ll)
-    assert ll == pytest.approx(obj.loglik(x), rel=1e-12)
-    numeric = central_diff(obj.loglik, x)[0]
-    assert rel_err(grad, numeric) < tol
-
-
-def assert_information(obj: Objective, x: np.ndarray, tol: float = 1e-5) -> None:
-    """Expected information at x == minus the Hessian of logL when the statistics are the implied moments."""
-    st = implied_stats(obj, x, obj.stats[0])
-    at_truth = type(obj)(obj.family, obj.table, (st,), (STATS,))
-    _, grad = at_truth.loglik_and_gradient(x)
-    info = at_truth.information(x)
-    # x maximizes the expected log-likelihood: the score vanishes there
-    assert np.max(np.abs(grad)) < 1e-8 * np.max(np.abs(info))
-    hess = central_diff(lambda v: at_truth.loglik_and_gradient(v)[1], x, step=1e-5)
-    hess = 0.5 * (hess + hess.T)
-    assert rel_err(info, -hess) < tol
 
 
 # ------------------------------------------------------------------ ml_lvm

@@ -205,9 +205,9 @@ def test_bootstrap_replicates_equal_runmodel_on_the_same_clusters() -> None:
         assert by_hand.converged
         ours = boot.model.with_table(boot.model.table.with_values(boot.estimates[b]))
         from psychonetrics.fitting.objective import Objective
-        from psychonetrics.fitting.run import routes_for
+        from support import routes_of
 
-        obj = Objective(ours.family, ours.table, by_hand.stats, routes_for("ML", by_hand.stats))
+        obj = Objective(ours.family, ours.table, by_hand.stats, routes_of(ours, by_hand.stats, "ML"))
         logl = obj.loglik(boot.estimates[b])
         # the bootstrap's point is the replicate's maximum (or the same boundary supremum) as runmodel's
         assert logl >= by_hand.fit()["logl"] - 5e-3, b

@@ -449,7 +449,7 @@ def test_psychonetrics_loglik_at_its_estimates(case: str, n_pairs: int) -> None:
     """psychonetrics' ml_var1 log-likelihood, evaluated at its estimates on these lag-pair statistics,
     is the logl it reports: the same complete pairs (4676 = 4776 rows - 100 persons) and persons."""
     from psychonetrics.moments import Moments
-    from psychonetrics.likelihood.stats import loglik_stats
+    from psychonetrics.likelihood.statistics import loglik_stats
 
     ref = json.loads((ESM / "psychonetrics_ml_var.json").read_text())[case]
     data = pd.read_csv(ESM / ref["data"])

@@ -18,74 +18,10 @@ import pandas as pd
 import pytest
 
 import psychonetrics as pn
-from psychonetrics.exceptions import PsychonetricsWarning
+from support import DATA_DIR as DATA
+from support import assert_fit, assert_rows, load, ours_row, quiet
 
 DATA = Path(__file__).resolve().parent / "data"
-
-
-def load(folder: str, case: str) -> tuple[dict, pd.DataFrame]:
-    spec = json.loads((DATA / folder / case / "expected.json").read_text())
-    return spec, pd.read_csv(DATA / folder / case / spec["data"])
-
-
-def quiet(fn, *args, **kwargs):  # noqa: ANN001, ANN201
-    import warnings
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", PsychonetricsWarning)
-        return fn(*args, **kwargs)
-
-
-def ours_row(params: pd.DataFrame, row: dict) -> pd.DataFrame:
-    """Our parameters() rows for one lavaan parameterEstimates() row."""
-    level = params["level"] == row["level"]
-    op = row["op"]
-    if op == "~~":
-        a, b = row["lhs"], row["rhs"]
-        pair = ((params["var1"] == a) & (params["var2"] == b)) | ((params["var1"] == b) & (params["var2"] == a))
-        return params[level & (params["op"] == "~~") & pair]
-    rhs = "" if op == "~1" else row["rhs"]
-    return params[level & (params["op"] == op) & (params["var1"] == row["lhs"]) & (params["var2"] == rhs)]
-
-
-def assert_rows(params: pd.DataFrame, rows: list[dict], *, se_key: str | None, skip_se: set = frozenset(),
-                se_rtol: float = 0.01) -> int:
-    """Every lavaan row against ours: estimates within 1e-3 (relative to max(1, |est|)), SEs within 1%."""
-    problems, checked = [], 0
-    for row in rows:
-        label = f"{row['lhs']} {row['op']} {row['rhs']} ({row['level']})"
-        ours = ours_row(params, row)
-        if ours.empty:
-            if row["free"] or abs(row["est"]) > 1e-12:
-                problems.append(f"{label}: no row")
-            continue
-        if len(ours) != 1:
-            problems.append(f"{label}: {len(ours)} rows")
-            continue
-        ours = ours.iloc[0]
-        if bool(row["free"]) != (not bool(ours["fixed"])):
-            problems.append(f"{label}: free {row['free']} vs fixed {ours['fixed']}")
-        if abs(ours["est"] - row["est"]) > 1e-3 * max(1.0, abs(row["est"])):
-            problems.append(f"{label}: est {ours['est']:.6f} vs {row['est']:.6f}")
-        if se_key is not None and row["free"] and label not in skip_se:
-            ref = row[se_key]
-            if not abs(ours["se"] - ref) <= se_rtol * ref:
-                problems.append(f"{label}: se {ours['se']:.6f} vs {ref:.6f} ({ours['se'] / ref - 1:+.3%})")
-        checked += 1
-    assert not problems, "\n".join(problems)
-    return checked
-
-
-def assert_fit(model, ref: dict, *, chisq_tol: float = 0.02) -> None:
-    fit = model.fit()
-    assert fit["npar"] == ref["npar"]
-    assert fit["df"] == ref["df"]
-    assert abs(fit["logl"] - ref["logl"]) < 1e-3
-    assert abs(fit["chisq"] - ref["chisq"]) < chisq_tol
-    assert abs(fit["baseline.chisq"] - ref["baseline.chisq"]) < chisq_tol
-    assert fit["baseline.df"] == ref["baseline.df"]
-    for key in ("cfi", "tli"):
-        assert abs(fit[key] - ref[key]) < 1e-3, key
 
 
 # ---------------------------------------------------------------- the shared reference cases
@@ -207,7 +143,7 @@ def test_missing_values_in_cluster_level_variables() -> None:
     observed information, as lavaan's default."""
     spec, data = load("lavaan_extra", "missing_cluster_level")
     model = quiet(pn.ml_lvm(data, spec["syntax"], clusters="cluster", fixed_x=False).runmodel)
-    assert model.estimator == "FIML" and model.fitted.information_kind == "observed"
+    assert model.estimator.name == "FIML" and model.fitted.information_kind == "observed"
     ref = spec["reference"]["ML"]
     assert_fit(model, ref["fit"])
     assert_rows(model.parameters(), ref["parameters"], se_key="se")

@@ -20,10 +20,10 @@ import psychonetrics as pn
 from psychonetrics.data.frame import frame_to_stats
 from psychonetrics.moments import Moments, Roles
 from psychonetrics.fitting.objective import Objective
-from psychonetrics.fitting.run import routes_for
+from support import routes_of
 from psychonetrics.likelihood import clusters as cluster_route
-from psychonetrics.likelihood import stats as stats_route
-from test_derivatives import assert_element_jacobian, assert_gradient, assert_information, perturbed
+from psychonetrics.likelihood import statistics_route
+from support import assert_element_jacobian, assert_gradient, assert_information, perturbed
 
 DATA = Path(__file__).resolve().parent / "data" / "lavaan_extra" / "tutorial_fixedx" / "data.csv"
 VARS = ["y1", "y2", "x1", "w1", "w2"]
@@ -79,7 +79,7 @@ def test_both_routes_equal_brute_force_complete(demo) -> None:
     for seed in (1, 2):
         mom = random_moments(seed)
         oracle = brute_force(demo, mom)
-        assert stats_route.loglik_stats(mom, stats) == pytest.approx(oracle, rel=1e-10)
+        assert statistics_route(ROLES).loglik(mom, stats) == pytest.approx(oracle, rel=1e-10)
         assert cluster_route.loglik_clusters(mom, stats) == pytest.approx(oracle, rel=1e-10)
 
 
@@ -101,14 +101,14 @@ def test_brute_force_check_can_fail(demo) -> None:
     mom = random_moments(1)
     wrong = mom.sigma_between.copy()
     wrong[3, 3] *= 1.01
-    assert abs(stats_route.loglik_stats(Moments(mom.mu, mom.sigma_within, wrong, ROLES), stats)
+    assert abs(statistics_route(ROLES).loglik(Moments(mom.mu, mom.sigma_within, wrong, ROLES), stats)
                - brute_force(demo, mom)) > 1e-3
 
 
 @pytest.mark.parametrize("estimator", ["ML", "FIML"])
 def test_level_model_derivatives(demo, estimator: str) -> None:
     model = pn.ml_lvm(demo, TUTORIAL, clusters="cluster", fixed_x=False, estimator=estimator)
-    obj = Objective(model.family, model.table, model.stats, routes_for(estimator, model.stats))
+    obj = Objective(model.family, model.table, model.stats, routes_of(model, model.stats, estimator))
     x = perturbed(obj, np.random.default_rng(7), scale=0.02)
     assert_element_jacobian(obj, x)
     assert_gradient(obj, x)
@@ -123,8 +123,8 @@ def test_level_model_with_missing_values_gradient(demo) -> None:
         data.loc[rng.random(len(data)) < 0.1, var] = np.nan
     data["w1"] = data.groupby("cluster")["w1"].transform("first")  # missing for whole clusters, else constant
     model = pn.ml_lvm(data, TUTORIAL, clusters="cluster", fixed_x=False)
-    assert model.estimator == "FIML"
-    obj = Objective(model.family, model.table, model.stats, routes_for("FIML", model.stats))
+    assert model.estimator.name == "FIML"
+    obj = Objective(model.family, model.table, model.stats, routes_of(model, model.stats, "FIML"))
     assert_gradient(obj, perturbed(obj, np.random.default_rng(8), scale=0.02))
 
 

@@ -14,12 +14,12 @@ import pytest
 from scipy.stats import Covariance, multivariate_normal
 
 import psychonetrics as pn
-from conftest import COMPLETE_CASES, load_case, model_kwargs
+from support import COMPLETE_CASES, load_case, model_kwargs
 from psychonetrics.moments import Moments
 from psychonetrics.fitting.objective import Objective
-from psychonetrics.fitting.run import routes_for
+from support import routes_of
 from psychonetrics.likelihood.clusters import dloglik_dmoments_clusters, loglik_clusters
-from psychonetrics.likelihood.stats import dloglik_dmoments_stats, loglik_stats
+from psychonetrics.likelihood.statistics import dloglik_dmoments_stats, loglik_stats
 
 ALL_COMPLETE = COMPLETE_CASES + ["two_groups"]
 
@@ -138,7 +138,7 @@ def test_model_loglik_equals_brute_force_at_random_parameters(case_name: str) ->
     case, model = stats_of(case_name)
     model = pn.ml_lnm(case.data, estimator="default", **{k: v for k, v in model_kwargs(case).items()
                                                          if k not in ("within_latent", "between_latent")})
-    obj = Objective(model.family, model.table, model.stats, routes_for(model.estimator, model.stats))
+    obj = Objective(model.family, model.table, model.stats, routes_of(model, model.stats))
     rng = np.random.default_rng(31)
     x0 = obj.table.start_vector()
     for _ in range(2):
@@ -154,9 +154,9 @@ def test_ml_and_fiml_objectives_agree_at_random_parameters(case_name: str) -> No
     case = load_case(case_name)
     ml = pn.ml_lvm(case.data, estimator="ML", **model_kwargs(case))
     fiml = pn.ml_lvm(case.data, estimator="FIML", **model_kwargs(case))
-    obj_ml = Objective(ml.family, ml.table, ml.stats, routes_for("ML", ml.stats))
-    obj_fiml = Objective(fiml.family, fiml.table, fiml.stats, routes_for("FIML", fiml.stats))
-    assert {r.name for r in obj_ml.routes} == {"stats"}
+    obj_ml = Objective(ml.family, ml.table, ml.stats, routes_of(ml, ml.stats, "ML"))
+    obj_fiml = Objective(fiml.family, fiml.table, fiml.stats, routes_of(fiml, fiml.stats, "FIML"))
+    assert {r.name for r in obj_ml.routes} == {"statistics"}
     assert {r.name for r in obj_fiml.routes} == {"clusters"}
     x0 = ml.table.start_vector()
     np.testing.assert_array_equal(x0, fiml.table.start_vector())
@@ -222,7 +222,7 @@ def test_objective_minus_infinity_not_exception(estimator: str) -> None:
     """A ggm within block with (I - omega) singular or indefinite gives -inf from the objective."""
     data = pn.datasets.seed_example()
     model = pn.ml_ggm(data, clusters="cluster", estimator=estimator)
-    obj = Objective(model.family, model.table, model.stats, routes_for(estimator, model.stats))
+    obj = Objective(model.family, model.table, model.stats, routes_of(model, model.stats, estimator))
     x = obj.table.start_vector()
     names = obj.table.names()
     rows = np.flatnonzero((names == "omega_within") & (obj.table.par > 0))

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 import psychonetrics as pn
-from conftest import load_case
+from support import load_case
 
 SYNTAX = "F1 =~ y1 + y2 + y3\nF2 =~ y4 + y5 + y6"
 

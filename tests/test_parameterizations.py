@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 
 import psychonetrics as pn
-from conftest import load_case
+from support import load_case
 from psychonetrics.linalg import cov2cor
 from psychonetrics.parameterizations import TYPES
 

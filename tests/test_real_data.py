@@ -67,7 +67,7 @@ def test_variance_components_match_statsmodels_mixedlm(exam) -> None:
 
 def test_exam_ggm_is_saturated_with_sane_networks(exam, exam_ggm) -> None:
     fit = exam_ggm.fit()
-    assert exam_ggm.converged and exam_ggm.estimator == "ML"
+    assert exam_ggm.converged and exam_ggm.estimator.name == "ML"
     assert int(fit["df"]) == 0 and abs(fit["chisq"]) < 1e-6
     assert int(fit["nclusters"]) == 65 and int(fit["nunits"]) == 4059
     # baseline = the variance-components model above
@@ -107,7 +107,7 @@ def test_gcsemv_missing_values_use_fiml(gcse) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error", pn.ConvergenceWarning)
         fiml = pn.ml_ggm(gcse, clusters="school", vars=["written", "course"]).runmodel()
-    assert fiml.estimator == "FIML" and fiml.converged
+    assert fiml.estimator.name == "FIML" and fiml.converged
     assert fiml.n_units == 1905 and fiml.n_clusters == 73
     assert fiml.fitted.information_kind == "observed"
     assert int(fiml.fit()["df"]) == 0

@@ -22,10 +22,11 @@ import psychonetrics as pn
 from psychonetrics.data.frame import frame_to_stats
 from psychonetrics.moments import Moments, Roles
 from psychonetrics.fitting.objective import Objective
-from psychonetrics.fitting.run import routes_for
+from support import routes_of
 from psychonetrics.inference.robust import moments_at
 from psychonetrics.likelihood import clusters as cluster_route
-from test_levels import DATA, assert_rows, load, quiet
+from support import DATA_DIR as DATA
+from support import assert_rows, load, quiet
 
 DATA_DIR = DATA
 
@@ -132,7 +133,7 @@ def test_cluster_scores_equal_numerical_derivatives_of_cluster_densities(demo, m
 
 
 def test_cluster_scores_without_roles_sum_to_the_stats_route_gradient() -> None:
-    from psychonetrics.likelihood import stats as stats_route
+    from psychonetrics.likelihood import statistics as stats_route
 
     data = pn.datasets.seed_example()
     names = [f"y{k}" for k in range(1, 7)]
@@ -151,7 +152,7 @@ def test_cluster_scores_without_roles_sum_to_the_stats_route_gradient() -> None:
 def test_model_scores_sum_to_zero_at_the_optimum() -> None:
     data = pn.datasets.seed_example()
     model = pn.ml_lvm(data, "F1 =~ y1 + y2 + y3; F2 =~ y4 + y5 + y6", clusters="cluster", estimator="MLR").runmodel()
-    obj = Objective(model.family, model.table, model.stats, routes_for(model.estimator, model.stats))
+    obj = Objective(model.family, model.table, model.stats, routes_of(model, model.stats))
     scores = obj.cluster_scores(model.table.start_vector())
     assert scores.shape == (60, model.npar)
     scale = np.abs(scores).sum(axis=0)
@@ -240,7 +241,10 @@ def test_fiml_route_mlr_equals_ml_route_on_complete_data() -> None:
     other = pn.ml_lvm(data, spec["syntax"], clusters="cluster", estimator="MLR")
     from dataclasses import replace
 
-    fiml = quiet(replace(other, estimator="FIML").runmodel)  # the per-cluster route on the same data
+    from psychonetrics.estimators import Estimator
+
+    per_cluster_mlr = Estimator("MLR", robust=True, per_cluster=True)
+    fiml = quiet(replace(other, estimator=per_cluster_mlr).runmodel)  # the per-cluster route on the same data
     np.testing.assert_allclose(fiml.fitted.se, ml.fitted.se, rtol=1e-4)
     assert fiml.fit()["chisq.scaling.factor"] == pytest.approx(ml.fit()["chisq.scaling.factor"], rel=1e-4)
 
@@ -341,8 +345,8 @@ def test_information_argument() -> None:
 def test_observed_information_closed_form_equals_differenced_gradient() -> None:
     """The stats route's closed-form observed information in phi, and the model's in theta (closed form plus the
     differenced second-order term), against central differences of the analytic gradients."""
-    from psychonetrics.likelihood import STATS
-    from psychonetrics.likelihood import stats as stats_route
+    from psychonetrics.likelihood import STATISTICS as STATS
+    from psychonetrics.likelihood import statistics as stats_route
 
     data = pn.datasets.demo_twolevel()
     names = ["y1", "y2", "y3", "y4"]
@@ -359,7 +363,7 @@ def test_observed_information_closed_form_equals_differenced_gradient() -> None:
     assert np.abs(closed - stats_route.information_expected_stats(mom, st)).max() > 1.0  # not the expected one
 
     model = pn.ml_lnm(data, "F1 =~ y1 + y2 + y3; F2 =~ y4 + y5 + y6", clusters="cluster").runmodel()
-    obj = Objective(model.family, model.table, model.stats, routes_for("ML", model.stats))
+    obj = Objective(model.family, model.table, model.stats, routes_of(model, model.stats, "ML"))
     x = model.table.start_vector() + 0.01
     numeric = differenced_information(obj, x)
     np.testing.assert_allclose(obj.observed_information(x), numeric, rtol=1e-4, atol=1e-5 * np.abs(numeric).max())
@@ -397,7 +401,7 @@ def test_near_singular_level_falls_back_to_the_expected_information() -> None:
 
 
 def test_observed_information_closed_form_with_cluster_level_variables() -> None:
-    from psychonetrics.likelihood import stats as stats_route
+    from psychonetrics.likelihood import statistics as stats_route
 
     data = pn.datasets.demo_twolevel()
     stats = frame_to_stats(data, vars=VARS, clusters="cluster", cluster_level=["w1", "w2"])[0]
@@ -453,7 +457,7 @@ def test_ml_observed_information_standard_errors_of_further_cases(case: str) -> 
 def test_model_observed_information_equals_differenced_gradient(build) -> None:  # noqa: ANN001
     data = pn.datasets.demo_twolevel()
     model = build(data).runmodel()
-    obj = Objective(model.family, model.table, model.stats, routes_for("ML", model.stats))
+    obj = Objective(model.family, model.table, model.stats, routes_of(model, model.stats, "ML"))
     x = model.table.start_vector() + 0.01
     numeric = differenced_information(obj, x)
     np.testing.assert_allclose(obj.observed_information(x), numeric, rtol=1e-4, atol=1e-5 * np.abs(numeric).max())

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import psychonetrics as pn
-from conftest import load_case
+from support import load_case
 
 SYNTAX = "F1 =~ y1 + y2 + y3\nF2 =~ y4 + y5 + y6"
 

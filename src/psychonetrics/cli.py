@@ -166,7 +166,7 @@ def _print_results(model: Model, *, as_json: bool, matrices: Sequence[str]) -> N
         out = {
             "model": model.wrapper,
             "converged": model.converged,
-            "estimator": "MLR" if model.robust else model.estimator,
+            "estimator": model.estimator.name,
             "standard_errors": params.attrs.get("se", ""),
             "fit": fit,
             "parameters": json.loads(params.to_json(orient="records")),

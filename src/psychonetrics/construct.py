@@ -9,6 +9,7 @@ import numpy as np
 
 from ._arg import choice, flag, preview
 from .data.checks import check_statistics
+from .estimators import Estimator, resolve
 from .data.frame import frame_to_stats
 from .data.stats import TwoLevelStats
 from .families.base import Family
@@ -20,8 +21,6 @@ from .partable.build import IDENTIFICATION, build_partable, identify, parse_patt
 from .families.ml_lvm.exogenous import Exogenous
 from .partable.patterns import Pattern
 
-ESTIMATORS = ("default", "ML", "FIML", "MLR")
-INFORMATION = ("default", "observed", "expected")
 
 
 def _statistics(data: object, *, vars: Sequence[str] | None, clusters: str | None, groups: str | None,
@@ -50,45 +49,13 @@ def _given_stats(data: object) -> TwoLevelStats | None:
     return None
 
 
-def _resolve_estimator(estimator: str, stats: Sequence[TwoLevelStats], verbose: bool, roles: Roles,
-                       information: str) -> tuple[str, bool, str]:
-    """(likelihood route "ML" | "FIML", robust standard errors and test, information of the SEs)."""
-    if isinstance(estimator, str) and estimator.upper() in ESTIMATORS[1:]:
-        estimator = estimator.upper()
-    choice("estimator", estimator, ESTIMATORS)
-    choice("information", information, INFORMATION)
+def _resolve_estimator(estimator: object, stats: Sequence[TwoLevelStats], verbose: bool, roles: Roles,
+                       information: str) -> tuple[Estimator, str]:
+    """The estimator (see :mod:`psychonetrics.estimators`) and the information of its SEs."""
     for st in stats:
         check_statistics(st, roles)
-    complete = all(s.complete for s in stats)
-    robust = estimator == "MLR"
-    if robust:
-        if any(s.units is None for s in stats):
-            raise ValueError(
-                "`estimator`: 'MLR' needs the unit-level rows (its standard errors and scaled test are built "
-                "from per-cluster scores), but `data` is a statistics object; pass the DataFrame, or use "
-                "estimator='ML'."
-            )
-        estimator = "ML"  # ML estimates; the route follows the data (per cluster with missing values)
-    if estimator == "default":
-        big = max(s.max_cluster_size for s in stats) > 5
-        estimator = "ML" if complete and big else "FIML"
-        if verbose:
-            why = "complete data, largest cluster > 5 units" if estimator == "ML" else (
-                "missing values" if not complete else "largest cluster has 5 or fewer units")
-            print(f"estimator='default': using {estimator} ({why}).")
-    if estimator == "FIML" and any(s.units is None for s in stats):
-        raise ValueError(
-            "`estimator`: 'FIML' needs the unit-level rows, but `data` is a statistics object; "
-            "use estimator='ML' or pass the DataFrame."
-        )
-    if information == "expected" and not complete:
-        raise ValueError(
-            "`information`: 'expected' is not available with missing values (the complete-data expected "
-            "information understates the standard errors there); use 'observed' (the default with missing values)."
-        )
-    if information == "default":
-        information = "observed" if (robust or not complete) else "expected"
-    return estimator, robust, information
+    chosen = resolve(estimator, stats, verbose=verbose)
+    return chosen, chosen.information(information, stats)
 
 
 def _build(family: Family, stats: tuple[TwoLevelStats, ...], patterns: dict[str, object], *, identify_model: bool,
@@ -103,7 +70,7 @@ def _build(family: Family, stats: tuple[TwoLevelStats, ...], patterns: dict[str,
     """
     choice("identification", identification, IDENTIFICATION)
     equal = tuple([equal] if isinstance(equal, str) else equal)
-    est, robust, information = _resolve_estimator(estimator, stats, verbose, family.roles, information)
+    est, information = _resolve_estimator(estimator, stats, verbose, family.roles, information)
     pats = parse_patterns(family, patterns)
     for name, values in (fixed_values or {}).items():
         known = ~np.isnan(values)
@@ -138,7 +105,7 @@ def _build(family: Family, stats: tuple[TwoLevelStats, ...], patterns: dict[str,
             f"(df = {nobs - table.n_free}). Fix or constrain parameters (for example, a factor needs three "
             "indicators, or two with a further constraint)."
         )
-    return Model(family=family, table=table, stats=stats, estimator=est, robust=robust, information=information,
+    return Model(family=family, table=table, stats=stats, estimator=est, information=information,
                  optimizer=optimizer, wrapper=wrapper,
                  identification=identification, equal=equal, verbose=verbose, exogenous=exogenous,
                  starts="values" if given_starts else "data")

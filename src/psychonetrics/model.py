@@ -21,10 +21,10 @@ from ._threads import single_threaded_blas
 from ._warn import warn
 from .data.stats import TwoLevelStats
 from .exceptions import ConvergenceWarning, ImproperSolutionWarning, NotFittedError
+from .estimators import Estimator
 from .families.base import Family
 from .fitting.reference import ReferenceFits, reference_fits
 from .fitting.run import Estimates, data_start, estimate
-from .inference.fitmeasures import REFERENCE_MEASURES, FitInputs, fit_measures, srmr
 from .inference.parameters import parameter_frame
 from .linalg import FloatArray
 from .families.ml_lvm.exogenous import Exogenous
@@ -45,12 +45,9 @@ class Model:
         The parameter table (estimates in its free rows after fitting).
     stats : tuple of TwoLevelStats
         Statistics of every group.
-    estimator : {"ML", "FIML"}
-        The computational route (resolved from ``"default"``; ``"MLR"`` is
-        ``"ML"`` with ``robust``).
-    robust : bool
-        Cluster-robust (sandwich) standard errors and the Yuan-Bentler scaled
-        chi-square: ``estimator="MLR"``.
+    estimator : Estimator
+        How the model is estimated (:mod:`psychonetrics.estimators`: ``ML``,
+        ``FIML``, ``MLR``), resolved from the ``estimator=`` argument.
     information : {"observed", "expected"}
         Information matrix of the standard errors (the sandwich's bread when robust).
     optimizer : str
@@ -87,9 +84,8 @@ class Model:
     family: Family
     table: ParTable
     stats: tuple[TwoLevelStats, ...]
-    estimator: str
+    estimator: Estimator
     optimizer: str = "default"
-    robust: bool = False
     information: str = "expected"
     fitted: Estimates | None = None
     reference: ReferenceFits | None = None
@@ -112,6 +108,11 @@ class Model:
     def converged(self) -> bool:
         """Whether the optimizer converged (False for an unfitted model)."""
         return self.fitted is not None and self.fitted.result.converged
+
+    @property
+    def robust(self) -> bool:
+        """Cluster-robust (sandwich) standard errors and the Yuan-Bentler scaled chi-square (``MLR``)."""
+        return self.estimator.robust
 
     @property
     def n_clusters(self) -> int:
@@ -162,9 +163,7 @@ class Model:
         verbose = self.verbose if verbose is None else verbose
         use_reference = self.use_reference if reference is None else reference
         if verbose:
-            from .report.printing import route_label
-
-            print(f"Estimating {self.wrapper} with {route_label(self)}...")
+            print(f"Estimating {self.wrapper} with {self.estimator.describe(self.stats)}...")
         ref = self.reference
         if ref is None and use_reference:
             with single_threaded_blas():
@@ -182,7 +181,7 @@ class Model:
 
         with Progress(f"fitting {self.wrapper}") as progress, single_threaded_blas():
             fitted = estimate(self.family, table, self.stats, estimator=self.estimator, optimizer=self.optimizer,
-                              information=self.information, robust=self.robust, progress=progress,
+                              information=self.information, progress=progress,
                               further_starts=further)
         model = replace(self, table=fitted.table, fitted=fitted, reference=ref, verbose=verbose,
                         use_reference=use_reference, starts="values")
@@ -395,113 +394,14 @@ class Model:
 
     # ------------------------------------------------------------- results
     def fit(self) -> pd.Series:
-        """Fit measures (logl, chisq, df, CFI, TLI, RMSEA, AIC, BIC, ...) as a Series."""
-        fitted = self._require_fit("fit")
-        if "fit" in self._fit_cache:
-            return self._fit_cache["fit"].copy()
-        ref = self.reference
-        srmr_w, srmr_b = self._srmr(ref) if ref is not None else (np.nan, np.nan)
-        # with fixed covariates, log-likelihoods are conditional on them (see families.ml_lvm.exogenous)
-        shift = self.exogenous.loglik if self.exogenous is not None else 0.0
-        fixed_moments = self.exogenous.n_moments if self.exogenous is not None else 0
-        inputs = FitInputs(
-            logl=fitted.loglik - shift,
-            npar=self.npar,
-            unrestricted_logl=ref.saturated.loglik - shift if ref is not None else np.nan,
-            baseline_logl=ref.baseline.loglik - shift if ref is not None else np.nan,
-            baseline_npar=ref.baseline_npar - fixed_moments if ref is not None else 0,
-            nvar=self.family.n_vars,
-            nobs=self.nobs,
-            n_clusters=self.n_clusters,
-            n_units=self.n_units,
-            n_groups=len(self.stats),
-            objective=-2.0 * (fitted.loglik - shift) / self.n_units,
-            srmr_within=srmr_w,
-            srmr_between=srmr_b,
-        )
-        series = fit_measures(inputs)
-        if self.robust:
-            series = pd.concat([series, pd.Series(self._robust_measures(series))])
-        from .report.printing import se_label
+        """Fit measures (logl, chisq, df, CFI, TLI, RMSEA, AIC, BIC, ...) as a Series (see
+        :mod:`psychonetrics.inference.fitmeasures`)."""
+        self._require_fit("fit")
+        if "fit" not in self._fit_cache:
+            from .inference.fitmeasures import model_fit
 
-        series.attrs["se"] = se_label(self)
-        series.attrs["test"] = ("standard (chisq) and Yuan-Bentler scaled (chisq.scaled, lavaan's yuan.bentler.mplus)"
-                                if self.robust else "standard (likelihood ratio chisq)")
-        unavailable = self._reference_unavailable()
-        if unavailable:
-            series[[k for k in series.index if k in REFERENCE_MEASURES or "scal" in k or "robust" in k]] = np.nan
-            series.attrs["unavailable"] = (f"chi-square and the fit measures built on it are unavailable: "
-                                           f"{unavailable}")
-        if not fitted.result.converged:
-            series.attrs["warning"] = "the model did not converge: these fit measures are unreliable"
-        elif not unavailable and series["chisq"] < 0:
-            series.attrs["warning"] = (
-                "negative chi-square: the model's implied covariance is not positive semi-definite (an improper "
-                "solution) and fits better than the saturated model, which keeps Sigma_W and Sigma_B positive "
-                "semi-definite (as psychonetrics)"
-            )
-            warn(f"Fit: {series.attrs['warning']}.", ImproperSolutionWarning)
-        self._fit_cache["fit"] = series
-        return series.copy()
-
-    def _robust_measures(self, series: pd.Series) -> dict[str, float]:
-        """The Yuan-Bentler scaled chi-square and the measures built on it (see :mod:`.inference.robust`)."""
-        from .fitting.run import routes_for
-        from .inference import robust
-
-        fitted = self._require_fit("fit")
-        keys = ("chisq.scaled", "df.scaled", "pvalue.scaled", "chisq.scaling.factor", "baseline.chisq.scaled",
-                "baseline.df.scaled", "baseline.pvalue.scaled", "baseline.chisq.scaling.factor", "cfi.scaled",
-                "tli.scaled", "cfi.robust", "tli.robust", "rmsea.scaled")
-        ref = self.reference
-        if ref is None or not np.isfinite(fitted.trace_h0):
-            return dict.fromkeys(keys, np.nan)
-        routes = routes_for(self.estimator, self.stats)
-        roles = self.family.roles
-        observed = self.family.observed
-        fixed = [observed.index(v) for v in (self.exogenous.names if self.exogenous is not None else ())]
-        covariates = [observed.index(v) for v in self.family.covariates]
-        key = (fitted.information_kind, tuple(fixed))
-        if key not in ref.robust_traces:
-            with single_threaded_blas(), np.errstate(all="ignore"):
-                ref.robust_traces[key] = (
-                    robust.reference_trace(routes, ref.saturated.moments, self.stats,
-                                           robust.phi_coordinates(roles, fixed=fixed), kind=fitted.information_kind),
-                    robust.reference_trace(routes, ref.baseline.moments, self.stats,
-                                           robust.phi_coordinates(roles, covariates=covariates, diagonal=True,
-                                                                  fixed=fixed), kind=fitted.information_kind))
-        trace_h1, trace_b = ref.robust_traces[key]
-        test = robust.scaled_test(chisq=float(series["chisq"]), df=int(series["df"]), trace_h0=fitted.trace_h0,
-                                  trace_h1=trace_h1, baseline_chisq=float(series["baseline.chisq"]),
-                                  baseline_df=int(series["baseline.df"]), baseline_trace=trace_b)
-        out = robust.robust_measures(test, n_clusters=self.n_clusters, n_groups=len(self.stats))
-        if int(series["df"]) == 0:
-            out["chisq.scaled"], out["pvalue.scaled"] = float(series["chisq"]), np.nan  # as lavaan: nothing to scale
-        return out
-
-    def _reference_unavailable(self) -> str:
-        """Why the saturated-model comparisons are unavailable ("" when they are available)."""
-        if self.reference is None:
-            return "the saturated and baseline models were skipped (runmodel(reference=False))"
-        p_b = self.family.roles.between.size
-        for st in self.stats:
-            if st.n_clusters <= p_b:
-                where = "" if st.group is None else f" group {st.group!r} has"
-                return (f"{where or 'the data have'} {st.n_clusters} clusters for {p_b} variables, so the "
-                        "covariance of the cluster means is singular and the saturated between level degenerate")
-        return ""
-
-    def _srmr(self, ref: ReferenceFits) -> tuple[float, float]:
-        """SRMR of each level over that level's variables (lavaan's srmr_within / srmr_between)."""
-        fitted = self._require_fit("fit")
-        w_idx, b_idx = self.family.roles.within, self.family.roles.between
-        w, b = [], []
-        for mom, sat in zip(fitted.moments, ref.saturated.moments):
-            w.append(srmr(sat.sigma_within[np.ix_(w_idx, w_idx)], mom.sigma_within[np.ix_(w_idx, w_idx)]))
-            b.append(srmr(sat.sigma_between[np.ix_(b_idx, b_idx)], mom.sigma_between[np.ix_(b_idx, b_idx)]))
-        if not w:
-            return np.nan, np.nan
-        return float(np.mean(w)), float(np.mean(b))
+            self._fit_cache["fit"] = model_fit(self)
+        return self._fit_cache["fit"].copy()
 
     def parameters(self, *, standardized: bool = False, mi: bool = False) -> pd.DataFrame:
         """Estimates with standard errors, z and p-values, one row per matrix element.
@@ -526,10 +426,8 @@ class Model:
         notes = {(p.matrix, p.row + 1, p.col + 1, self.group_labels[p.group]): p.kind for p in problems or []}
         frame["note"] = [notes.get(key, "") for key in zip(frame["matrix"], frame["row"], frame["col"], frame["group"])]
         if self.fitted is not None:
-            from .report.printing import se_label
-
             frame.attrs["information"] = self.fitted.information_kind
-            frame.attrs["se"] = se_label(self)
+            frame.attrs["se"] = self.estimator.se_label(self.fitted.information_kind)
             frame.attrs["robust"] = self.fitted.robust
         if mi:
             attrs = frame.attrs
@@ -554,7 +452,9 @@ class Model:
         mats = self.table.matrices(self.table.value, g)
         if matrix in mats:
             if threshold:
-                return self._thresholded(matrix, g, alpha, adjust)
+                from .inference.thresholds import thresholded
+
+                return thresholded(self, matrix, g, alpha=alpha, adjust=adjust)
             return mats[matrix]
         if threshold:
             raise ValueError(f"`threshold`: {matrix!r} is derived, not a model matrix; it has no p-values.")
@@ -565,23 +465,6 @@ class Model:
             f"`matrix`: {matrix!r} is not a matrix of this model (model matrices: {', '.join(mats)}; "
             f"derived: {', '.join(sorted(derived))})."
         )
-
-    def _thresholded(self, matrix: str, g: int, alpha: float, adjust: str) -> FloatArray:
-        from .inference.padjust import p_adjust
-
-        frame = self.parameters()
-        sel = frame[(frame["matrix"] == matrix) & (frame["group"] == self.group_labels[g]) & ~frame["fixed"]]
-        spec = self.table.specs[self.table.spec_index[matrix]]
-        sel = sel[spec.tested(sel["row"].to_numpy() - 1, sel["col"].to_numpy() - 1)]
-        mat = self.table.matrices(self.table.value, g)[matrix].copy()
-        p = p_adjust(sel["p"].to_numpy(dtype=float), adjust)
-        symmetric = spec.symmetric
-        for (r, c), pv in zip(zip(sel["row"] - 1, sel["col"] - 1), p):
-            if not pv <= alpha:
-                mat[r, c] = 0.0
-                if symmetric:
-                    mat[c, r] = 0.0
-        return mat
 
     def group_index(self, group: int | str | None) -> int:
         """Position (0-based) of ``group``: a group label, an index, or None for the first group."""

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -27,6 +28,9 @@ from ..linalg import nearest_positive_definite
 from ..partable.build import build_partable, parse_patterns
 from .run import estimate
 from .saturated import MomentsFit, fit_reference_stats
+
+if TYPE_CHECKING:
+    from ..estimators import Estimator
 
 
 @dataclass(frozen=True, eq=False)
@@ -44,7 +48,7 @@ class ReferenceFits:
         return self.baseline.npar
 
 
-def _per_cluster(stats: Sequence[TwoLevelStats], start: MomentsFit, *, diagonal: bool, estimator: str,
+def _per_cluster(stats: Sequence[TwoLevelStats], start: MomentsFit, *, diagonal: bool, estimator: "Estimator",
                  roles: Roles | None, block: tuple[int, ...]) -> MomentsFit:
     """The reference model on the per-cluster route (missing values), from ``start``'s moments; the baseline
     keeps a saturated ``block`` (of covariates)."""
@@ -82,7 +86,7 @@ def _per_cluster(stats: Sequence[TwoLevelStats], start: MomentsFit, *, diagonal:
                       fit.result.message)
 
 
-def reference_fits(stats: Sequence[TwoLevelStats], *, estimator: str, roles: Roles | None = None,
+def reference_fits(stats: Sequence[TwoLevelStats], *, estimator: "Estimator", roles: Roles | None = None,
                    covariates: Sequence[int] = ()) -> ReferenceFits:
     """Fit the saturated and baseline models of ``stats`` (warning when one does not converge).
 

@@ -11,7 +11,6 @@ import numpy as np
 from ..data.stats import TwoLevelStats
 from ..families.base import Family
 from ..moments import Moments
-from ..likelihood import Route, route_for
 from ..inference.information import SANDWICH_FLOOR, invert_information, weak_parameters
 from ..inference.information import standard_errors as standard_errors_of
 from ..linalg import FloatArray, read_only
@@ -21,6 +20,7 @@ from .objective import Objective
 from .optimize import UNBOUNDED, OptimizerResult, optimize
 
 if TYPE_CHECKING:
+    from ..estimators import Estimator
     from ..report.progress import Progress
 
 
@@ -48,20 +48,15 @@ class Estimates:
         return self.result.loglik
 
 
-def routes_for(estimator: str, stats: Sequence[TwoLevelStats]) -> tuple[Route, ...]:
-    return tuple(route_for(estimator, st) for st in stats)
-
-
 def estimate(
     family: Family,
     table: ParTable,
     stats: Sequence[TwoLevelStats],
     *,
-    estimator: str,
+    estimator: Estimator,
     optimizer: str,
     standard_errors: bool = True,
-    information: str = "default",
-    robust: bool = False,
+    information: str = "expected",
     progress: "Progress | None" = None,
     further_starts: Callable[[], Sequence[FloatArray]] | None = None,
     tol: float = 1e-9,
@@ -77,16 +72,16 @@ def estimate(
     family, table, stats
         The model: its family, its parameter table (whose free values are
         the first start) and the statistics of every group.
-    estimator, optimizer : str
-        The likelihood route ("ML", "FIML") and the optimizer.
+    estimator : Estimator
+        Its route of every group, and whether the SEs are the cluster
+        sandwich A^-1 B A^-1 with the information as bread A and
+        B = sum_j s_j s_j' over the per-cluster scores (see
+        :mod:`..inference.robust`).
+    optimizer : str
     standard_errors : bool
         Compute the covariance of the estimates.
-    information : {"default", "observed", "expected"}
-        The information of the SEs ("default": the route's).
-    robust : bool
-        The cluster sandwich A^-1 B A^-1 with that information as bread A
-        and B = sum_j s_j s_j' over the per-cluster scores (see
-        :mod:`..inference.robust`).
+    information : {"observed", "expected"}
+        The information of the SEs (resolved by the estimator).
     progress : Progress, optional
     further_starts : callable, optional
         Returns further start vectors, tried in order (with Fisher scoring)
@@ -110,8 +105,8 @@ def estimate(
     covariance is singular (an unbounded likelihood) has not converged; an
     unbounded likelihood ends the search at once.
     """
-    routes = routes_for(estimator, stats)
-    obj = Objective(family, table, tuple(stats), routes)
+    obj = Objective(family, table, tuple(stats), estimator.routes(stats, family.roles))
+    robust = estimator.robust
     start = table.start_vector()
     # the scale of every block from moment estimates of the data: a block whose scales all fall far
     # below it has collapsed
@@ -138,8 +133,7 @@ def estimate(
                 break
             if np.isfinite(retry.loglik) and retry.loglik > result.loglik and not collapsed_blocks(obj, retry.x, scale):
                 result = retry
-    kind = information if information != "default" else (
-        "observed" if any(r.information_kind == "observed" for r in routes) else "expected")
+    kind = information
     trace_h0 = np.nan
     fallback = False
     weak = np.zeros(table.n_free, dtype=bool)
@@ -190,9 +184,9 @@ def data_start(family: Family, table: ParTable, stats: Sequence[TwoLevelStats],
     return with_start_values(table, family, stats)
 
 
-def feasible(family: Family, table: ParTable, stats: Sequence[TwoLevelStats], *, estimator: str) -> bool:
+def feasible(family: Family, table: ParTable, stats: Sequence[TwoLevelStats], *, estimator: Estimator) -> bool:
     """Whether the table's current values lie in the model's parameter space (a finite likelihood)."""
-    obj = Objective(family, table, tuple(stats), routes_for(estimator, stats))
+    obj = Objective(family, table, tuple(stats), estimator.routes(stats, family.roles))
     return bool(np.isfinite(obj.loglik(table.start_vector())))
 
 

@@ -55,7 +55,7 @@ import numpy as np
 
 from ..data.stats import TwoLevelStats
 from ..moments import Moments, Roles
-from ..likelihood.stats import LOG2PI
+from ..likelihood.common import LOG2PI
 from ..linalg import FloatArray, nearest_positive_definite
 
 

@@ -17,9 +17,13 @@ Formulas (T = chi-square, d = df, b = baseline, G = number of groups)::
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+
+if TYPE_CHECKING:
+    from ..interface import FittedModel
 
 
 #: measures that compare the model with the saturated or baseline model
@@ -164,3 +168,83 @@ def srmr(sample_cov: np.ndarray, implied_cov: np.ndarray) -> float:
     resid = cov2cor(sample_cov) - cov2cor(implied_cov)
     r, c = np.tril_indices(sample_cov.shape[0])
     return float(np.sqrt(np.mean(np.square(resid[r, c]))))
+
+
+# ------------------------------------------------------------------------------ of a fitted model
+def model_fit(model: "FittedModel") -> pd.Series:
+    """Every fit measure of a fitted model, with ``attrs`` saying which SEs and test it reports, why the
+    measures built on the reference models are unavailable (``"unavailable"``) and a ``"warning"`` when
+    the model did not converge or beats the saturated model (an improper solution)."""
+    from .._warn import warn
+    from ..exceptions import ImproperSolutionWarning
+
+    fitted = model.fitted
+    assert fitted is not None
+    ref = model.reference
+    srmr_w, srmr_b = _srmr(model) if ref is not None else (np.nan, np.nan)
+    # with fixed covariates, log-likelihoods are conditional on them (see families.ml_lvm.exogenous)
+    shift = model.exogenous.loglik if model.exogenous is not None else 0.0
+    fixed_moments = model.exogenous.n_moments if model.exogenous is not None else 0
+    inputs = FitInputs(
+        logl=fitted.loglik - shift,
+        npar=model.npar,
+        unrestricted_logl=ref.saturated.loglik - shift if ref is not None else np.nan,
+        baseline_logl=ref.baseline.loglik - shift if ref is not None else np.nan,
+        baseline_npar=ref.baseline_npar - fixed_moments if ref is not None else 0,
+        nvar=model.family.n_vars,
+        nobs=model.nobs,
+        n_clusters=model.n_clusters,
+        n_units=model.n_units,
+        n_groups=len(model.stats),
+        objective=-2.0 * (fitted.loglik - shift) / model.n_units,
+        srmr_within=srmr_w,
+        srmr_between=srmr_b,
+    )
+    series = fit_measures(inputs)
+    if model.estimator.robust:
+        from .robust import robust_fit_measures
+
+        series = pd.concat([series, pd.Series(robust_fit_measures(model, series))])
+    series.attrs["se"] = model.estimator.se_label(fitted.information_kind)
+    series.attrs["test"] = model.estimator.test_label()
+    unavailable = reference_unavailable(model)
+    if unavailable:
+        series[[k for k in series.index if k in REFERENCE_MEASURES or "scal" in k or "robust" in k]] = np.nan
+        series.attrs["unavailable"] = f"chi-square and the fit measures built on it are unavailable: {unavailable}"
+    if not fitted.result.converged:
+        series.attrs["warning"] = "the model did not converge: these fit measures are unreliable"
+    elif not unavailable and series["chisq"] < 0:
+        series.attrs["warning"] = (
+            "negative chi-square: the model's implied covariance is not positive semi-definite (an improper "
+            "solution) and fits better than the saturated model, which keeps Sigma_W and Sigma_B positive "
+            "semi-definite (as psychonetrics)"
+        )
+        warn(f"Fit: {series.attrs['warning']}.", ImproperSolutionWarning)
+    return series
+
+
+def reference_unavailable(model: "FittedModel") -> str:
+    """Why the comparisons with the saturated model are unavailable ("" when they are available)."""
+    if model.reference is None:
+        return "the saturated and baseline models were skipped (runmodel(reference=False))"
+    p_b = model.family.roles.between.size
+    for st in model.stats:
+        if st.n_clusters <= p_b:
+            where = "" if st.group is None else f" group {st.group!r} has"
+            return (f"{where or 'the data have'} {st.n_clusters} clusters for {p_b} variables, so the "
+                    "covariance of the cluster means is singular and the saturated between level degenerate")
+    return ""
+
+
+def _srmr(model: "FittedModel") -> tuple[float, float]:
+    """SRMR of each level over that level's variables (lavaan's srmr_within / srmr_between)."""
+    fitted, ref = model.fitted, model.reference
+    assert fitted is not None and ref is not None
+    w_idx, b_idx = model.family.roles.within, model.family.roles.between
+    w, b = [], []
+    for mom, sat in zip(fitted.moments, ref.saturated.moments):
+        w.append(srmr(sat.sigma_within[np.ix_(w_idx, w_idx)], mom.sigma_within[np.ix_(w_idx, w_idx)]))
+        b.append(srmr(sat.sigma_between[np.ix_(b_idx, b_idx)], mom.sigma_between[np.ix_(b_idx, b_idx)]))
+    if not w:
+        return np.nan, np.nan
+    return float(np.mean(w)), float(np.mean(b))

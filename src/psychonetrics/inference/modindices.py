@@ -27,7 +27,6 @@ import numpy as np
 import pandas as pd
 
 from ..fitting.objective import Objective
-from ..fitting.run import routes_for
 from ..families.base import ElementLabels
 
 if TYPE_CHECKING:
@@ -37,7 +36,7 @@ if TYPE_CHECKING:
 def _row_quantities(model: "Model", rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Gradient (R,) and expected information (R, R) of logL per table row in ``rows``."""
     table = model.table
-    obj = Objective(model.family, table, model.stats, routes_for(model.estimator, model.stats))
+    obj = Objective(model.family, table, model.stats, model.estimator.routes(model.stats, model.family.roles))
     columns = np.full(table.n_rows, -1, dtype=np.int64)
     columns[rows] = np.arange(rows.size)
     ev = obj.evaluate(table.start_vector(), gradient=True, information=True, columns=columns, n_columns=rows.size)

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -34,6 +35,11 @@ from ..data.stats import TwoLevelStats
 from ..moments import Moments, Roles
 from ..likelihood import Route
 from ..linalg import FloatArray, vech_indices
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from ..interface import FittedModel
 
 
 def sandwich(bread_inverse: FloatArray, meat: FloatArray) -> FloatArray:
@@ -246,3 +252,42 @@ def _tli(t: float, shift: float, tb: float, shift_b: float, *, df: float | None 
         return np.nan
     t2 = (tb - shift_b) * d
     return np.nan if t2 == 0 else 1.0 - (t - shift) * db / t2
+
+
+ROBUST_KEYS = ("chisq.scaled", "df.scaled", "pvalue.scaled", "chisq.scaling.factor", "baseline.chisq.scaled",
+               "baseline.df.scaled", "baseline.pvalue.scaled", "baseline.chisq.scaling.factor", "cfi.scaled",
+               "tli.scaled", "cfi.robust", "tli.robust", "rmsea.scaled")
+
+
+def robust_fit_measures(model: "FittedModel", series: "pd.Series") -> dict[str, float]:
+    """The Yuan-Bentler scaled chi-square of a robust fit and the measures built on it, from the fit
+    measures ``series``.  The traces of the saturated and baseline models depend on the data only: they are
+    computed once and kept with the reference fits, which every model of the same data shares."""
+    from .._threads import single_threaded_blas
+
+    fitted, ref = model.fitted, model.reference
+    assert fitted is not None
+    if ref is None or not np.isfinite(fitted.trace_h0):
+        return dict.fromkeys(ROBUST_KEYS, np.nan)
+    roles = model.family.roles
+    routes = model.estimator.routes(model.stats, roles)
+    observed = model.family.observed
+    fixed = [observed.index(v) for v in (model.exogenous.names if model.exogenous is not None else ())]
+    covariates = [observed.index(v) for v in model.family.covariates]
+    key = (fitted.information_kind, tuple(fixed))
+    if key not in ref.robust_traces:
+        with single_threaded_blas(), np.errstate(all="ignore"):
+            ref.robust_traces[key] = (
+                reference_trace(routes, ref.saturated.moments, model.stats, phi_coordinates(roles, fixed=fixed),
+                                kind=fitted.information_kind),
+                reference_trace(routes, ref.baseline.moments, model.stats,
+                                phi_coordinates(roles, covariates=covariates, diagonal=True, fixed=fixed),
+                                kind=fitted.information_kind))
+    trace_h1, trace_b = ref.robust_traces[key]
+    test = scaled_test(chisq=float(series["chisq"]), df=int(series["df"]), trace_h0=fitted.trace_h0,
+                       trace_h1=trace_h1, baseline_chisq=float(series["baseline.chisq"]),
+                       baseline_df=int(series["baseline.df"]), baseline_trace=trace_b)
+    out = robust_measures(test, n_clusters=model.n_clusters, n_groups=len(model.stats))
+    if int(series["df"]) == 0:
+        out["chisq.scaled"], out["pvalue.scaled"] = float(series["chisq"]), np.nan  # as lavaan: nothing to scale
+    return out

@@ -44,7 +44,7 @@ import numpy as np
 from ..data.stats import TwoLevelStats
 from ..moments import Moments
 from ..linalg import FloatArray, vech_indices
-from .stats import LOG2PI, _fold_vech
+from .common import LOG2PI, fold_vech, residual_term
 
 
 @dataclass(frozen=True)
@@ -130,7 +130,7 @@ def dloglik_dmoments_cluster_level(moments: Moments, stats: TwoLevelStats) -> tu
     g_w[np.ix_(w, w)] = ((n - j) * (parts.w_inv - parts.w_inv @ s_ww @ parts.w_inv)
                          + (g_omega / s[:, None, None]).sum(axis=0)[np.ix_(w, w)])
     g_mu = -2.0 * np.einsum("k,kab,kb->a", m, parts.omega_inv, parts.dev)
-    grad_f = np.concatenate([g_mu, _fold_vech(0.5 * (g_w + g_w.T)), _fold_vech(0.5 * (g_b + g_b.T))])
+    grad_f = np.concatenate([g_mu, fold_vech(0.5 * (g_w + g_w.T)), fold_vech(0.5 * (g_b + g_b.T))])
     return -0.5 * _minus_two_loglik(parts, moments, stats), -0.5 * grad_f
 
 
@@ -186,8 +186,6 @@ def _information(moments: Moments, stats: TwoLevelStats, jacobian: FloatArray | 
                  ) -> FloatArray:
     """The expected information, plus the residual terms when ``observed``: both from the same rotated
     derivatives Y = L^-1 dOmega L^-T (and L_w^-1 dW L_w^-T within)."""
-    from .stats import _residual_term
-
     p = moments.mu.size
     ps = p * (p + 1) // 2
     jac = np.eye(p + 2 * ps) if jacobian is None else jacobian
@@ -205,7 +203,7 @@ def _information(moments: Moments, stats: TwoLevelStats, jacobian: FloatArray | 
     correction = np.zeros((k, k))
     if observed:
         q_w = n_within * (low_w @ stats.within_cov[np.ix_(w, w)] @ low_w.T - np.eye(w.size))
-        correction += _residual_term(y_w, q_w)
+        correction += residual_term(y_w, q_w)
     for size in range(s.size):
         low_inv = parts.omega_low_inv[size]
         y = low_inv @ (d_w / s[size] + d_b) @ low_inv.T
@@ -216,7 +214,7 @@ def _information(moments: Moments, stats: TwoLevelStats, jacobian: FloatArray | 
             dev = parts.dev[size]
             omega = np.linalg.inv(parts.omega_inv[size])
             residual = m[size] * (stats.size_covs[size] + np.outer(dev, dev) - omega)
-            correction += _residual_term(y, low_inv @ residual @ low_inv.T)
+            correction += residual_term(y, low_inv @ residual @ low_inv.T)
             cross = u @ (y @ (low_inv @ dev)).T  # [a, b] = (L^-1 dmu_a)' Y_b (L^-1 d)
             correction += 2.0 * m[size] * (cross + cross.T)
     z = np.hstack(pieces)

@@ -54,7 +54,7 @@ from ..data.frame import missingness_patterns
 from ..data.stats import TwoLevelStats, UnitData
 from ..moments import Moments, Roles
 from ..linalg import FloatArray
-from .stats import LOG2PI, _fold_vech, information_expected_stats
+from .common import LOG2PI, fold_vech
 
 
 @dataclass(frozen=True, eq=False)
@@ -317,7 +317,7 @@ def dloglik_dmoments_clusters(moments: Moments, stats: TwoLevelStats) -> tuple[f
         d_b[np.ix_(lay.w, lay.w)] = d_b_cluster.sum(axis=0)
     else:
         _chain_cluster_level(moments, lay, state.zpart, d_b_cluster, d_mean, d_mu, d_b)
-    grad_f = np.concatenate([d_mu, _fold_vech(0.5 * (d_w + d_w.T)), _fold_vech(0.5 * (d_b + d_b.T))])
+    grad_f = np.concatenate([d_mu, fold_vech(0.5 * (d_w + d_w.T)), fold_vech(0.5 * (d_b + d_b.T))])
     return loglik, -0.5 * grad_f
 
 
@@ -346,17 +346,6 @@ def _chain_cluster_level(moments: Moments, lay: _Layout, zpart: _ZPart, d_b_clus
         # the marginal of z: sum_j [log|B_qq| + r_j' B_qq^-1 r_j]
         d_mu[zq] += -2.0 * inv @ rq.sum(axis=0)
         d_b[np.ix_(zq, zq)] += clusters.size * inv - inv @ (rq.T @ rq) @ inv
-
-
-def route_for(stats: TwoLevelStats):  # noqa: ANN201 - returns likelihood.Route
-    """The per-cluster route; SEs from the expected information for complete data, observed otherwise."""
-    from . import Route
-
-    if stats.complete:
-        return Route("clusters", loglik_clusters, dloglik_dmoments_clusters, information_expected_stats, "expected")
-    # With missing values the complete-data expected information serves as the scoring metric
-    # of the optimizer; standard errors use the observed information.
-    return Route("clusters", loglik_clusters, dloglik_dmoments_clusters, information_expected_stats, "observed")
 
 
 # ------------------------------------------------------------------ per-cluster scores

@@ -11,24 +11,10 @@ import pandas as pd
 if TYPE_CHECKING:
     from ..model import Model
 
-def route_label(model: "Model") -> str:
-    """Estimator and the computational route it takes on these data."""
-    name = "MLR" if model.robust else model.estimator
-    if model.estimator == "ML" and all(s.complete for s in model.stats):
-        return f"{name} (two-level sufficient statistics)"
-    if model.estimator == "ML":
-        return f"{name} (cluster by cluster over the observed values: the data have missing values)"
-    return f"{name} (cluster by cluster over the observed values)"
-
-
 def se_label(model: "Model") -> str:
     """Which standard errors a fitted model reports."""
     fitted = model.fitted
-    if fitted is None:
-        return ""
-    if fitted.robust:
-        return f"robust SEs (cluster sandwich, {fitted.information_kind} information as bread)"
-    return f"SEs from the {fitted.information_kind} information"
+    return "" if fitted is None else model.estimator.se_label(fitted.information_kind)
 
 
 def _fmt(x: float, digits: int = 3) -> str:
@@ -40,7 +26,7 @@ def _fmt(x: float, digits: int = 3) -> str:
 def model_text(model: "Model") -> str:
     """The text printed by ``print(model)``."""
     lines = [f"psychonetrics {model.wrapper} model (family {model.family.name})", f"  Types: {model.family.types_line()}"]
-    lines.append(f"  Estimator: {route_label(model)}; optimizer: {model.optimizer}")
+    lines.append(f"  Estimator: {model.estimator.describe(model.stats)}; optimizer: {model.optimizer}")
     groups = len(model.stats)
     lines.append(
         f"  Clusters: {model.n_clusters}, units: {model.n_units}, variables: {model.family.n_vars}, "

@@ -139,7 +139,7 @@ def bootstrap(
                          "model first).")
 
     # complete-data ML reads only the statistics; a search refits with standard errors, robust ones need rows
-    keep_units = model.estimator != "ML" or (search_fn is not None and model.robust)
+    keep_units = model.estimator.per_cluster or (search_fn is not None and model.estimator.robust)
     resamplers = tuple(GroupResampler.of(st, keep_units=keep_units) for st in model.stats)
     searched_model = None
     if search_fn is not None:

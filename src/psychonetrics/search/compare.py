@@ -129,7 +129,7 @@ def compare(*models: "Model", **named: "Model") -> pd.DataFrame:
     if mixed:
         frame["test"] = [""] + ["Satorra-Bentler 2001 (scaled)" if both else "standard (not valid: ML vs robust)"
                                 if one else "standard" for both, one in zip(scaled[1:], robust[1:] | robust[:-1])]
-        estimators = ", ".join(f"{name!r} ({'MLR' if m.robust else m.estimator})" for name, m in items)
+        estimators = ", ".join(f"{name!r} ({m.estimator})" for name, m in items)
         pairs = [f"{frame['model'][k]} vs {frame['model'][k - 1]}: {frame['test'][k]}" for k in range(1, len(frame))]
         warn(f"compare(): the models mix standard and robust estimators ({estimators}); the chi-square "
              "difference of an ML and a robust (MLR) model is not a valid test. Tests used: "

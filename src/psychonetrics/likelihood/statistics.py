@@ -30,8 +30,8 @@ import numpy as np
 from ..data.stats import TwoLevelStats
 from ..moments import Moments
 from ..linalg import FloatArray, vech_indices, vech_positions
+from .common import LOG2PI, fold_vech, gram, residual_term
 
-LOG2PI = float(np.log(2.0 * np.pi))
 
 
 @dataclass(frozen=True)
@@ -71,17 +71,8 @@ def _rotated_moments(moments: Moments, stats: TwoLevelStats, rot: _Rotation) -> 
     return rd, y
 
 
-def _cluster_level(moments: Moments) -> bool:
-    """Whether the model has cluster-level variables (W singular: see :mod:`.cluster_level`)."""
-    return moments.roles is not None and bool(moments.roles.between_only)
-
-
 def loglik_stats(moments: Moments, stats: TwoLevelStats) -> float:
     """Two-level log-likelihood of one group (-inf outside the parameter space)."""
-    if _cluster_level(moments):
-        from .cluster_level import loglik_cluster_level
-
-        return loglik_cluster_level(moments, stats)
     rot = _rotate(moments, stats)
     if rot is None:
         return -np.inf
@@ -94,23 +85,12 @@ def loglik_stats(moments: Moments, stats: TwoLevelStats) -> float:
     return -0.5 * (n * p * LOG2PI + within + between)
 
 
-def _fold_vech(g: FloatArray) -> FloatArray:
-    """dF/dvech from the symmetric all-elements gradient G: G_ii, and G_ij + G_ji off the diagonal."""
-    p = g.shape[0]
-    r, c = vech_indices(p)
-    return np.where(r == c, 1.0, 2.0) * g[r, c]
-
-
 def dloglik_dmoments_stats(moments: Moments, stats: TwoLevelStats, rot: _Rotation | None = None,
                            ) -> tuple[float, FloatArray]:
     """Log-likelihood and its gradient with respect to phi = (mu, vech W, vech B).
 
     Returns ``(-inf, nan-vector)`` outside the parameter space.
     """
-    if _cluster_level(moments):
-        from .cluster_level import dloglik_dmoments_cluster_level
-
-        return dloglik_dmoments_cluster_level(moments, stats)
     p = stats.n_vars
     n_phi = p + p * (p + 1)
     rot = _rotate(moments, stats) if rot is None else rot
@@ -136,7 +116,7 @@ def dloglik_dmoments_stats(moments: Moments, stats: TwoLevelStats, rot: _Rotatio
     g_w = (n - j) * (w_inv - w_inv @ stats.within_cov @ w_inv) + r @ z_w @ r.T
     g_b = r @ z_b @ r.T
     g_mu = -2.0 * r @ ((m * s)[:, None] * rd * inv_e).sum(axis=0)
-    grad_f = np.concatenate([g_mu, _fold_vech(0.5 * (g_w + g_w.T)), _fold_vech(0.5 * (g_b + g_b.T))])
+    grad_f = np.concatenate([g_mu, fold_vech(0.5 * (g_w + g_w.T)), fold_vech(0.5 * (g_b + g_b.T))])
     return loglik, -0.5 * grad_f
 
 
@@ -184,10 +164,6 @@ def information_expected_stats(moments: Moments, stats: TwoLevelStats, jacobian:
     each parameter's rotated derivative is formed once, so the cost is
     O(K p^3 + K^2 p^2) for K parameters and no p^2 x p^2 matrix appears.
     """
-    if _cluster_level(moments):
-        from .cluster_level import information_expected_cluster_level
-
-        return information_expected_cluster_level(moments, stats, jacobian)
     p = stats.n_vars
     ps = p * (p + 1) // 2
     n_phi = p + 2 * ps
@@ -213,7 +189,7 @@ def information_expected_stats(moments: Moments, stats: TwoLevelStats, jacobian:
     x_w = _rotated_matrices(jac[p:p + ps], rot.r)
     x_b = _rotated_matrices(jac[p + ps:], rot.r)
     z = np.hstack([x_w * (l11 * twice) + x_b * (l21 * twice), x_b * (l22 * twice)])
-    info = 0.5 * _gram(z)
+    info = 0.5 * gram(z)
     mu_r = rot.r.T @ jac[:p]
     info += (mu_r.T * ((m * s) @ inv_e)) @ mu_r
     return 0.5 * (info + info.T)
@@ -222,9 +198,6 @@ def information_expected_stats(moments: Moments, stats: TwoLevelStats, jacobian:
 def information_observed_stats(moments: Moments, stats: TwoLevelStats, jacobian: FloatArray | None = None,
                                ) -> FloatArray | None:
     """Observed information in phi contracted with a Jacobian: J' (-d2 logL / dphi dphi') J.
-
-    Models with cluster-level variables use the dense route's form
-    (:func:`.cluster_level.information_observed_cluster_level`).
 
     Notes
     -----
@@ -240,10 +213,6 @@ def information_observed_stats(moments: Moments, stats: TwoLevelStats, jacobian:
     :func:`_rotate` every G is diagonal, so each term is a Frobenius product
     of p x p matrices: O(K^2 p^2) per size for K columns.
     """
-    if _cluster_level(moments):
-        from .cluster_level import information_observed_cluster_level
-
-        return information_observed_cluster_level(moments, stats, jacobian)
     p = stats.n_vars
     ps = p * (p + 1) // 2
     jac = np.eye(p + 2 * ps) if jacobian is None else jacobian
@@ -258,14 +227,14 @@ def information_observed_stats(moments: Moments, stats: TwoLevelStats, jacobian:
     x_b = _rotated_full(jac[p + ps:], r)
     u = jac[:p].T @ r  # (K, p): R' dmu_k
     n, j = stats.n_units, stats.n_clusters
-    correction = _residual_term(x_w, (n - j) * (r.T @ stats.within_cov @ r - np.eye(p)))
+    correction = residual_term(x_w, (n - j) * (r.T @ stats.within_cov @ r - np.eye(p)))
     for i, (size, count) in enumerate(zip(stats.sizes.astype(float), stats.size_counts.astype(float))):
         inv_e = 1.0 / rot.e[i]
         half = np.sqrt(inv_e)
         x = x_w + size * x_b
         scale = half[:, None] * half[None, :]
         residual = count * size * y[i] - count * np.diag(rot.e[i])
-        correction += _residual_term(x * scale, residual * scale)
+        correction += residual_term(x * scale, residual * scale)
         cross = (u * inv_e) @ (x @ (inv_e * rd[i])).T  # [a, b] = (E u_a)' X_b (E v)
         correction += 2.0 * count * size * (cross + cross.T)
     info = expected + 0.5 * correction
@@ -282,8 +251,6 @@ def information_observed_phi(moments: Moments, stats: TwoLevelStats) -> FloatArr
     with W^-1 and (N - J)(S_PW - W), and the mean-covariance block ``2 m_s s G_ik (G d_s)_l``;
     vech coordinates sum the symmetric versions.  None with cluster-level variables.
     """
-    if _cluster_level(moments):
-        return None
     p = stats.n_vars
     ps = p * (p + 1) // 2
     rot = _rotate(moments, stats)
@@ -358,30 +325,9 @@ def _rotated_full(jac_vech: FloatArray, r: FloatArray) -> FloatArray:
     return np.matmul(np.matmul(r.T[None], x), r[None])
 
 
-def _residual_term(y: FloatArray, q: FloatArray) -> FloatArray:
-    """tr(Y_a Y_b Q) + tr(Y_b Y_a Q) for all pairs: <Y_a, Y_b Q + Q Y_b> (Y_k symmetric), (K, K)."""
-    z = np.matmul(y, q) + np.matmul(q, y)
-    k = y.shape[0]
-    return y.reshape(k, -1) @ z.reshape(k, -1).T
-
-
-def _gram(z: FloatArray) -> FloatArray:
-    """Z Z' by a symmetric rank-k update (half the work of a general product)."""
-    if z.shape[0] < 64:
-        return z @ z.T
-    from scipy.linalg.blas import dsyrk
-
-    lower = dsyrk(1.0, z, lower=1)
-    return lower + np.tril(lower, -1).T
-
-
 def scoring_stats(moments: Moments, stats: TwoLevelStats, jacobian: FloatArray | None = None,
                   ) -> tuple[float, FloatArray, FloatArray]:
     """Log-likelihood, gradient in phi and the information J' I J, sharing one decomposition."""
-    if _cluster_level(moments):
-        from .cluster_level import scoring_cluster_level
-
-        return scoring_cluster_level(moments, stats, jacobian)
     rot = _rotate(moments, stats)
     ll, grad = dloglik_dmoments_stats(moments, stats, rot)
     k = grad.size if jacobian is None else jacobian.shape[1]
@@ -391,4 +337,4 @@ def scoring_stats(moments: Moments, stats: TwoLevelStats, jacobian: FloatArray |
 
 
 __all__ = ["loglik_stats", "scoring_stats", "dloglik_dmoments_stats", "information_expected_stats",
-           "information_observed_stats", "vech_positions"]
+           "information_observed_stats", "information_observed_phi"]

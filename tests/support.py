@@ -1,0 +1,245 @@
+"""What the tests share: the reference cases (one loader for every format), quiet fits, derivative
+checks against numerical differentiation, and lavaan's parameter rows matched to ours.
+
+Test modules import from here, never from each other.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from psychonetrics.data.stats import TwoLevelStats
+from psychonetrics.estimators import ESTIMATORS
+from psychonetrics.exceptions import PsychonetricsWarning
+from psychonetrics.fitting.objective import Objective
+from psychonetrics.likelihood import statistics_route
+
+DATA_DIR = Path(__file__).resolve().parent / "data"
+REFERENCE_DIR = DATA_DIR / "reference"
+COMPLETE_CASES = ["seed_example", "seed_example_18", "unbalanced", "demo_twolevel", "sem_regressions", "tiny_clusters"]
+
+
+def quiet(fn, *args, **kwargs):  # noqa: ANN001, ANN201
+    """``fn(*args, **kwargs)`` with the package's warnings silenced."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PsychonetricsWarning)
+        return fn(*args, **kwargs)
+
+
+# ------------------------------------------------------------------ reference cases
+def load(folder: str, case: str) -> tuple[dict, pd.DataFrame]:
+    """The ``expected.json`` of ``data/<folder>/<case>`` and its data (any format: matrix, syntax, ml_var)."""
+    spec = json.loads((DATA_DIR / folder / case / "expected.json").read_text())
+    return spec, pd.read_csv(DATA_DIR / folder / case / spec.get("data", "data.csv"))
+
+
+@dataclass(frozen=True)
+class ReferenceCase:
+    name: str
+    data: pd.DataFrame
+    model: dict
+    reference: dict
+    lavaan_seconds: float
+
+
+def load_case(name: str) -> ReferenceCase:
+    """A reference case of the first (matrix) format, with its model description."""
+    spec, data = load("reference", name)
+    return ReferenceCase(name, data, spec["model"], spec["reference"], spec.get("lavaan_seconds", np.nan))
+
+
+def model_kwargs(case: ReferenceCase) -> dict:
+    """ml_lvm keyword arguments reproducing the case's model."""
+    m = case.model
+    kwargs = {
+        "lambda_": np.asarray(m["lambda"]),
+        "clusters": m["clusters"],
+        "vars": m["vars"],
+        "beta_within": m["beta_within"] if isinstance(m["beta_within"], str) else np.asarray(m["beta_within"]),
+        "beta_between": m["beta_between"] if isinstance(m["beta_between"], str) else np.asarray(m["beta_between"]),
+        "within_latent": m["within_latent"],
+        "between_latent": m["between_latent"],
+        "within_residual": m["within_residual"],
+        "between_residual": m["between_residual"],
+    }
+    if m.get("groups"):
+        kwargs["groups"] = m["groups"]
+        kwargs["equal"] = m.get("equal", [])
+    known = set(kwargs) | {"family", "clusters", "groups", "equal", "estimator", "missing", "lambda", "vars"}
+    for key, value in m.items():
+        if key not in known:
+            kwargs[key] = value if isinstance(value, str) else np.asarray(value)
+    return kwargs
+
+
+
+
+# ------------------------------------------------------------------ lavaan parameter rows
+def ours_row(params: pd.DataFrame, row: dict) -> pd.DataFrame:
+    """Our parameters() rows for one lavaan parameterEstimates() row."""
+    level = params["level"] == row["level"]
+    op = row["op"]
+    if op == "~~":
+        a, b = row["lhs"], row["rhs"]
+        pair = ((params["var1"] == a) & (params["var2"] == b)) | ((params["var1"] == b) & (params["var2"] == a))
+        return params[level & (params["op"] == "~~") & pair]
+    rhs = "" if op == "~1" else row["rhs"]
+    return params[level & (params["op"] == op) & (params["var1"] == row["lhs"]) & (params["var2"] == rhs)]
+
+
+def assert_rows(params: pd.DataFrame, rows: list[dict], *, se_key: str | None, skip_se: set = frozenset(),
+                se_rtol: float = 0.01) -> int:
+    """Every lavaan row against ours: estimates within 1e-3 (relative to max(1, |est|)), SEs within 1%."""
+    problems, checked = [], 0
+    for row in rows:
+        label = f"{row['lhs']} {row['op']} {row['rhs']} ({row['level']})"
+        ours = ours_row(params, row)
+        if ours.empty:
+            if row["free"] or abs(row["est"]) > 1e-12:
+                problems.append(f"{label}: no row")
+            continue
+        if len(ours) != 1:
+            problems.append(f"{label}: {len(ours)} rows")
+            continue
+        ours = ours.iloc[0]
+        if bool(row["free"]) != (not bool(ours["fixed"])):
+            problems.append(f"{label}: free {row['free']} vs fixed {ours['fixed']}")
+        if abs(ours["est"] - row["est"]) > 1e-3 * max(1.0, abs(row["est"])):
+            problems.append(f"{label}: est {ours['est']:.6f} vs {row['est']:.6f}")
+        if se_key is not None and row["free"] and label not in skip_se:
+            ref = row[se_key]
+            if not abs(ours["se"] - ref) <= se_rtol * ref:
+                problems.append(f"{label}: se {ours['se']:.6f} vs {ref:.6f} ({ours['se'] / ref - 1:+.3%})")
+        checked += 1
+    assert not problems, "\n".join(problems)
+    return checked
+
+
+def assert_fit(model, ref: dict, *, chisq_tol: float = 0.02) -> None:
+    fit = model.fit()
+    assert fit["npar"] == ref["npar"]
+    assert fit["df"] == ref["df"]
+    assert abs(fit["logl"] - ref["logl"]) < 1e-3
+    assert abs(fit["chisq"] - ref["chisq"]) < chisq_tol
+    assert abs(fit["baseline.chisq"] - ref["baseline.chisq"]) < chisq_tol
+    assert fit["baseline.df"] == ref["baseline.df"]
+    for key in ("cfi", "tli"):
+        assert abs(fit[key] - ref[key]) < 1e-3, key
+
+
+
+# ------------------------------------------------------------------ derivative checks
+def rel_err(analytic: np.ndarray, numeric: np.ndarray) -> float:
+    scale = np.max(np.abs(numeric))
+    assert scale > 0, "degenerate check: the numerical derivative is identically zero"
+    return float(np.max(np.abs(analytic - numeric)) / scale)
+
+
+def central_diff(f, x: np.ndarray, step: float = 1e-5) -> np.ndarray:
+    """Jacobian of f (scalar or array valued) at x by central differences, (size(f), size(x))."""
+    x = np.asarray(x, dtype=float)
+    cols = []
+    for k in range(x.size):
+        h = step * max(1.0, abs(x[k]))
+        up, down = x.copy(), x.copy()
+        up[k] += h
+        down[k] -= h
+        cols.append((np.asarray(f(up), dtype=float) - np.asarray(f(down), dtype=float)).reshape(-1) / (2 * h))
+    return np.stack(cols, axis=1)
+
+
+def routes_of(model, stats=None, estimator: str | None = None) -> tuple:
+    """The likelihood routes of ``model`` (its estimator, or the one named) on ``stats`` (default: its own)."""
+    stats = model.stats if stats is None else stats
+    chosen = model.estimator if estimator is None else ESTIMATORS[estimator]
+    return chosen.routes(stats, model.family.roles)
+
+
+def objective_of(model, stats=None, routes=None, estimator: str | None = None) -> Objective:
+    """The objective of ``model`` on ``stats`` (default: its own) through ``routes`` (default: its estimator's,
+    or those of the estimator named)."""
+    stats = model.stats if stats is None else stats
+    routes = routes_of(model, stats, estimator) if routes is None else routes
+    return Objective(model.family, model.table, tuple(stats), tuple(routes))
+
+
+def perturbed(obj: Objective, rng: np.random.Generator, scale: float = 0.03) -> np.ndarray:
+    """The start vector with small relative noise, still inside the parameter space."""
+    x0 = obj.table.start_vector()
+    for _ in range(20):
+        x = x0 + scale * rng.standard_normal(x0.size) * np.maximum(np.abs(x0), 0.1)
+        lo, hi = obj.table.bounds()
+        x = np.clip(x, lo + 1e-3, hi)
+        if np.isfinite(obj.loglik(x)):
+            return x
+    raise AssertionError("could not find a perturbed point inside the parameter space")
+
+
+def with_fixed_values(model, name: str, values: np.ndarray):
+    """The model with the fixed rows of matrix ``name`` set to ``values`` (flat, in row order)."""
+    table = model.table
+    rows = np.flatnonzero((table.names() == name) & (table.par == 0))
+    value = table.value.copy()
+    value[rows] = values
+    return replace(model, table=table.with_columns(value=value))
+
+
+def implied_stats(obj: Objective, x: np.ndarray, like: TwoLevelStats) -> TwoLevelStats:
+    """Statistics equal to the implied moments at x, with the cluster sizes of ``like``."""
+    mom = obj.moments(x)[0]
+    w, b = mom.sigma_within, mom.sigma_between
+    s = like.sizes.astype(float)
+    return TwoLevelStats(
+        vars=like.vars,
+        n_units=like.n_units,
+        n_clusters=like.n_clusters,
+        within_cov=w.copy(),
+        sizes=like.sizes.copy(),
+        size_counts=like.size_counts.copy(),
+        size_means=np.tile(mom.mu, (s.size, 1)),
+        size_covs=(w[None] + s[:, None, None] * b[None]) / s[:, None, None],
+    )
+
+
+def assert_element_jacobian(obj: Objective, x: np.ndarray) -> None:
+    """d phi / d element (every table row, fixed ones too) vs central differences of phi."""
+    table, family = obj.table, obj.family
+    analytic = obj.jacobian(x, 0, free_only=False)
+    values = table.values_at(x)
+    group_rows = np.flatnonzero(table.group == 0)
+
+    def phi_of(v_rows):
+        v = values.copy()
+        v[group_rows] = v_rows
+        return family.implied(table.matrices(v, 0)).phi()
+
+    numeric = central_diff(phi_of, values[group_rows], step=1e-6)
+    assert rel_err(analytic[:, group_rows], numeric) < 1e-6
+
+
+def assert_gradient(obj: Objective, x: np.ndarray, tol: float = 1e-6) -> None:
+    ll, grad = obj.loglik_and_gradient(x)
+    assert np.isfinite(ll)
+    assert ll == pytest.approx(obj.loglik(x), rel=1e-12)
+    numeric = central_diff(obj.loglik, x)[0]
+    assert rel_err(grad, numeric) < tol
+
+
+def assert_information(obj: Objective, x: np.ndarray, tol: float = 1e-5) -> None:
+    """Expected information at x == minus the Hessian of logL when the statistics are the implied moments."""
+    st = implied_stats(obj, x, obj.stats[0])
+    at_truth = type(obj)(obj.family, obj.table, (st,), (statistics_route(obj.family.roles),))
+    _, grad = at_truth.loglik_and_gradient(x)
+    info = at_truth.information(x)
+    # x maximizes the expected log-likelihood: the score vanishes there
+    assert np.max(np.abs(grad)) < 1e-8 * np.max(np.abs(info))
+    hess = central_diff(lambda v: at_truth.loglik_and_gradient(v)[1], x, step=1e-5)
+    hess = 0.5 * (hess + hess.T)
+    assert rel_err(info, -hess) < tol
