@@ -16,18 +16,18 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # the names as static tools see them; at run time they are loaded on first use
     from . import datasets
-    from .resampling import BootstrapResult, bootstrap
     from .construct import ml_ggm, ml_lnm, ml_lrnm, ml_lvm, ml_rnm, ml_varcov
     from .data import TwoLevelStats
     from .data.engines import twolevel_stats
     from .data.readers import read_table
     from .exceptions import ConvergenceWarning, DataWarning, ImproperSolutionWarning, ModelSyntaxError
+    from .families.ml_lvm.syntax.parser import parse_syntax
     from .model import Model
     from .report.network import plot_network, plot_path
     from .report.stability import plot_stability
+    from .resampling import BootstrapResult, bootstrap
     from .search import compare, modelsearch, prune, stepup
     from .simulate import generate
-    from .families.ml_lvm.syntax.parser import parse_syntax
 
 # Public name -> "module:attribute" (or "module" for a submodule), imported on first access so
 # that ``import psychonetrics`` stays cheap (pandas, scipy and the model core load when used).

@@ -9,18 +9,17 @@ import numpy as np
 
 from ._arg import choice, flag, preview
 from .data.checks import check_statistics
-from .estimators import Estimator, resolve
 from .data.frame import frame_to_stats
 from .data.stats import TwoLevelStats
+from .estimators import Estimator, resolve
 from .families.base import Family
-from .moments import Roles
 from .families.ml_lvm import MlLvm
+from .families.ml_lvm.exogenous import Exogenous
 from .families.ml_varcov import MlVarcov
 from .model import Model
+from .moments import Roles
 from .partable.build import IDENTIFICATION, build_partable, identify, parse_patterns, with_start_values
-from .families.ml_lvm.exogenous import Exogenous
 from .partable.patterns import Pattern
-
 
 
 def _statistics(data: object, *, vars: Sequence[str] | None, clusters: str | None, groups: str | None,
@@ -440,8 +439,8 @@ def _expand_grid(grid, syntax_vars: tuple[str, ...], observed: tuple[str, ...]):
 def _fixed_covariates(family: MlLvm, stats: tuple[TwoLevelStats, ...], exogenous: dict[str, tuple[str, ...]],
                       ) -> Callable[[list[dict[str, Pattern]]], tuple[list[dict[str, Pattern]], Exogenous | None]]:
     """The pattern change of ``fixed_x``: covariate moments at the saturated model's values."""
-    from .fitting.saturated import fit_reference_stats
     from .families.ml_lvm.exogenous import fix_exogenous
+    from .fitting.saturated import fit_reference_stats
 
     def adjust(group_pats: list[dict[str, Pattern]]) -> tuple[list[dict[str, Pattern]], Exogenous | None]:
         if not any(exogenous.values()):

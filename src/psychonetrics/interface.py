@@ -10,7 +10,7 @@ house has no import loop through the model.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -23,8 +23,9 @@ if TYPE_CHECKING:
     from .partable.table import ParTable
 
 
+@runtime_checkable
 class FittedModel(Protocol):
-    """A model as the rooms after fitting see it."""
+    """A model as the rooms after fitting see it (``isinstance`` checks that the members exist)."""
 
     family: "Family"
     table: "ParTable"

@@ -20,14 +20,13 @@ from ._arg import choice, optional_flag
 from ._threads import single_threaded_blas
 from ._warn import warn
 from .data.stats import TwoLevelStats
-from .exceptions import ConvergenceWarning, ImproperSolutionWarning, NotFittedError
 from .estimators import Estimator
+from .exceptions import ConvergenceWarning, ImproperSolutionWarning, NotFittedError
 from .families.base import Family
+from .families.ml_lvm.exogenous import Exogenous
 from .fitting.reference import ReferenceFits, reference_fits
 from .fitting.run import Estimates, data_start, estimate
 from .inference.parameters import parameter_frame
-from .linalg import FloatArray
-from .families.ml_lvm.exogenous import Exogenous
 from .partable.table import ParTable
 
 if TYPE_CHECKING:

@@ -39,9 +39,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import lagged as lg
-from ._engine_common import (SOURCE, GroupCounts, SizeAggregates, assemble_groups, check_pass1, resolve_names,
-                             tri_indices)
+from . import lag_rules as lg
+from ._engine_common import (
+    SOURCE,
+    GroupCounts,
+    SizeAggregates,
+    assemble_groups,
+    check_pass1,
+    resolve_names,
+    tri_indices,
+)
 from .stats import TwoLevelStats
 
 SRC = "__psychonetrics_source"

@@ -30,9 +30,16 @@ from collections.abc import Sequence
 from functools import reduce
 from typing import Any
 
-from . import lagged as lg
-from ._engine_common import (SOURCE, GroupCounts, SizeAggregates, assemble_groups, check_pass1, resolve_names,
-                             tri_indices)
+from . import lag_rules as lg
+from ._engine_common import (
+    SOURCE,
+    GroupCounts,
+    SizeAggregates,
+    assemble_groups,
+    check_pass1,
+    resolve_names,
+    tri_indices,
+)
 from .stats import TwoLevelStats
 
 

@@ -1,7 +1,7 @@
 """Model families: implied moments and their Jacobians."""
 
-from .base import Family
 from ..moments import Moments, n_moments
+from .base import Family
 from .ml_lvm import MlLvm
 from .ml_varcov import MlVarcov
 

@@ -35,8 +35,8 @@ from ..parameterizations.base import CovarianceType
 from ..partable.matrices import MatrixSpec
 
 if TYPE_CHECKING:
-    from ..partable.table import ParTable
     from ..partable.patterns import Pattern
+    from ..partable.table import ParTable
 
 
 @dataclass(frozen=True)

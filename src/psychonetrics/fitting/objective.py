@@ -32,9 +32,9 @@ import numpy as np
 from ..data.stats import TwoLevelStats
 from ..derivatives import Elements
 from ..families.base import Family
-from ..moments import Moments
 from ..likelihood import Route
 from ..linalg import FloatArray
+from ..moments import Moments
 from ..partable.table import ParTable
 
 

@@ -22,9 +22,9 @@ import numpy as np
 from .._warn import warn
 from ..data.stats import TwoLevelStats
 from ..exceptions import ConvergenceWarning
-from ..moments import Moments, Roles
 from ..families.ml_varcov import MlVarcov
 from ..linalg import nearest_positive_definite
+from ..moments import Moments, Roles
 from ..partable.build import build_partable, parse_patterns
 from .run import estimate
 from .saturated import MomentsFit, fit_reference_stats

@@ -10,10 +10,10 @@ import numpy as np
 
 from ..data.stats import TwoLevelStats
 from ..families.base import Family
-from ..moments import Moments
 from ..inference.information import SANDWICH_FLOOR, invert_information, weak_parameters
 from ..inference.information import standard_errors as standard_errors_of
 from ..linalg import FloatArray, read_only
+from ..moments import Moments
 from ..partable.build import with_start_values
 from ..partable.table import ParTable
 from .objective import Objective

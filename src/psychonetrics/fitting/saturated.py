@@ -54,9 +54,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..data.stats import TwoLevelStats
-from ..moments import Moments, Roles
 from ..likelihood.common import LOG2PI
 from ..linalg import FloatArray, nearest_positive_definite
+from ..moments import Moments, Roles
 
 
 @dataclass(frozen=True, eq=False)

@@ -41,7 +41,7 @@ import numpy as np
 from ..linalg import cov2cor
 
 if TYPE_CHECKING:
-    from ..model import Model
+    from ..interface import FittedModel
     from ..partable.table import ParTable
 
 
@@ -66,7 +66,7 @@ class Problem:
         return f"{self.matrix}[{self.row + 1},{self.col + 1}]{where}"
 
 
-def diagnose(model: "Model") -> list[Problem]:
+def diagnose(model: "FittedModel") -> list[Problem]:
     """Every problem of a fitted model."""
     fitted = model.fitted
     if fitted is None:
@@ -118,7 +118,7 @@ def diagnose(model: "Model") -> list[Problem]:
     return out
 
 
-def _ridge(model: "Model", found: list[Problem]) -> list[Problem]:
+def _ridge(model: "FittedModel", found: list[Problem]) -> list[Problem]:
     """Parameters along a ridge of the likelihood (``Estimates.weak``), except those of blocks already
     reported as near-singular and those without a standard error."""
     fitted = model.fitted

@@ -26,14 +26,14 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from ..fitting.objective import Objective
 from ..families.base import ElementLabels
+from ..fitting.objective import Objective
 
 if TYPE_CHECKING:
-    from ..model import Model
+    from ..interface import FittedModel
 
 
-def _row_quantities(model: "Model", rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _row_quantities(model: "FittedModel", rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Gradient (R,) and expected information (R, R) of logL per table row in ``rows``."""
     table = model.table
     obj = Objective(model.family, table, model.stats, model.estimator.routes(model.stats, model.family.roles))
@@ -63,14 +63,14 @@ def _score_tests(grad: np.ndarray, info: np.ndarray, free_map: np.ndarray, colum
     return mi, epc
 
 
-def candidate_mask(model: "Model", labels: ElementLabels | None = None) -> np.ndarray:
+def candidate_mask(model: "FittedModel", labels: ElementLabels | None = None) -> np.ndarray:
     """Fixed rows that could be freed (not identification, not structural elements)."""
     table = model.table
     labels = model.family.describe(table) if labels is None else labels
     return (table.par == 0) & ~table.identification & ~labels.structural
 
 
-def modification_indices(model: "Model", *, matrices: Sequence[str] | None = None) -> pd.DataFrame:
+def modification_indices(model: "FittedModel", *, matrices: Sequence[str] | None = None) -> pd.DataFrame:
     """MIs (and, multi-group, mi_equal / mi_free) sorted by MI, for every candidate element.
 
     ``matrices`` restricts the candidates to the named matrices (a search

@@ -32,9 +32,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..data.stats import TwoLevelStats
-from ..moments import Moments, Roles
 from ..likelihood import Route
 from ..linalg import FloatArray, vech_indices
+from ..moments import Moments, Roles
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -42,8 +42,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..data.stats import TwoLevelStats
-from ..moments import Moments
 from ..linalg import FloatArray, vech_indices
+from ..moments import Moments
 from .common import LOG2PI, fold_vech, residual_term
 
 

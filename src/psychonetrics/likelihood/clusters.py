@@ -52,8 +52,8 @@ import numpy as np
 
 from ..data.frame import missingness_patterns
 from ..data.stats import TwoLevelStats, UnitData
-from ..moments import Moments, Roles
 from ..linalg import FloatArray
+from ..moments import Moments, Roles
 from .common import LOG2PI, fold_vech
 
 

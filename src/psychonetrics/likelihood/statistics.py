@@ -28,10 +28,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..data.stats import TwoLevelStats
+from ..linalg import FloatArray, vech_indices
 from ..moments import Moments
-from ..linalg import FloatArray, vech_indices, vech_positions
 from .common import LOG2PI, fold_vech, gram, residual_term
-
 
 
 @dataclass(frozen=True)

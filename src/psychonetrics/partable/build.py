@@ -14,8 +14,8 @@ from .._arg import choice, preview
 from ..data.stats import TwoLevelStats
 from ..families.base import Family
 from ..moments import Moments
-from .table import ParTable
 from .patterns import Pattern, parse_pattern
+from .table import ParTable
 
 IDENTIFICATION = ("loadings", "variance")
 

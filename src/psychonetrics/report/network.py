@@ -11,15 +11,15 @@ from .._arg import preview
 from . import plots
 
 if TYPE_CHECKING:
-    from ..model import Model
+    from ..interface import FittedModel
 
 
-def _default_networks(model: "Model") -> list[str]:
+def _default_networks(model: "FittedModel") -> list[str]:
     names = [s.name for s in model.table.specs if s.kind == "omega"]
     return names or model.family.network_matrices()
 
 
-def _nodes(model: "Model", matrix: str) -> tuple[list[int], list[str]]:
+def _nodes(model: "FittedModel", matrix: str) -> tuple[list[int], list[str]]:
     """Rows of ``matrix`` that are network nodes, and their labels (phantoms of covariates are not nodes)."""
     labels = model.family.matrix_labels(matrix)[0]
     rows = list(model.family.network_nodes(matrix))
@@ -32,7 +32,7 @@ def _title(matrix: str) -> str:
     return " ".join(x for x in (level, what, "network") if x).capitalize()
 
 
-def plot_model(model: "Model", matrix: str | Sequence[str] | None = None, *, group: int | str | None = None,
+def plot_model(model: "FittedModel", matrix: str | Sequence[str] | None = None, *, group: int | str | None = None,
                significant: bool = False, alpha: float = 0.01, filename: str | None = None, **kwargs: Any) -> Any:
     """Draw one or several partial-correlation networks of a fitted model (side by side)."""
     names = _default_networks(model) if matrix is None else ([matrix] if isinstance(matrix, str) else list(matrix))
@@ -64,7 +64,7 @@ def plot_model(model: "Model", matrix: str | Sequence[str] | None = None, *, gro
                                **kwargs)
 
 
-def plot_path(model: "Model", *, group: int | str | None = None, filename: str | None = None, **kwargs: Any) -> Any:
+def plot_path(model: "FittedModel", *, group: int | str | None = None, filename: str | None = None, **kwargs: Any) -> Any:
     """Path diagram of a fitted two-level factor model (shared loadings, latent covariances per level).
 
     Parameters
@@ -111,7 +111,7 @@ def plot_path(model: "Model", *, group: int | str | None = None, filename: str |
         latents_between=None if family.shared else names["between"],
         latent_cov_within=get("sigma_zeta_within"), latent_cov_between=get("sigma_zeta_between"),
         beta_within=get("beta_within"), beta_between=get("beta_between"), filename=filename, **kwargs)
-def plot_network(model: "Model", matrix: str | Sequence[str] | None = None, *, filename: str | None = None,
+def plot_network(model: "FittedModel", matrix: str | Sequence[str] | None = None, *, filename: str | None = None,
                  **kwargs: Any) -> Any:
     """Network plot of a fitted model's ``omega_*`` matrices: functional form of ``model.plot(...)``.
 

@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 
 if TYPE_CHECKING:
-    from ..model import Model
+    from ..interface import FittedModel
 
-def se_label(model: "Model") -> str:
+def se_label(model: "FittedModel") -> str:
     """Which standard errors a fitted model reports."""
     fitted = model.fitted
     return "" if fitted is None else model.estimator.se_label(fitted.information_kind)
@@ -23,7 +23,7 @@ def _fmt(x: float, digits: int = 3) -> str:
     return f"{x:.{digits}f}"
 
 
-def model_text(model: "Model") -> str:
+def model_text(model: "FittedModel") -> str:
     """The text printed by ``print(model)``."""
     lines = [f"psychonetrics {model.wrapper} model (family {model.family.name})", f"  Types: {model.family.types_line()}"]
     lines.append(f"  Estimator: {model.estimator.describe(model.stats)}; optimizer: {model.optimizer}")
@@ -69,7 +69,7 @@ def model_text(model: "Model") -> str:
     return "\n".join(lines)
 
 
-def fit_table(model: "Model") -> str:
+def fit_table(model: "FittedModel") -> str:
     """Two-column text table of every fit measure."""
     fit = model.fit()
     width = max(len(k) for k in fit.index)
@@ -86,7 +86,7 @@ def _stars(p: float) -> str:
     return "***" if p < 0.001 else "**" if p < 0.01 else "*" if p < 0.05 else ""
 
 
-def parameters_text(model: "Model", *, digits: int = 3) -> str:
+def parameters_text(model: "FittedModel", *, digits: int = 3) -> str:
     """Parameters grouped by matrix, as psychonetrics prints them."""
     frame = model.parameters()
     out = []
@@ -107,7 +107,7 @@ def parameters_text(model: "Model", *, digits: int = 3) -> str:
     return "\n".join(out)
 
 
-def model_html(model: "Model") -> str:
+def model_html(model: "FittedModel") -> str:
     """HTML for Jupyter: the printed header, then (when fitted) the main fit measures and the
     parameters grouped by matrix as tables."""
     parts = [f"<pre>{html.escape(model_text(model))}</pre>"]

@@ -67,9 +67,7 @@ def plot_stability(result: "BootstrapResult", *, level: float = 0.95, group: int
     >>> [ax.get_title() for ax in fig.axes]
     ['Within network', 'Between network']
     """
-    from ..resampling.result import BootstrapResult
-
-    if not isinstance(result, BootstrapResult):
+    if not callable(getattr(result, "edges", None)) or not hasattr(result, "search"):
         raise TypeError(f"`result`: expected a BootstrapResult (from `pn.bootstrap`), got {type(result).__name__}.")
     edges = result.edges(level=level)
     if edges.empty:

@@ -16,7 +16,7 @@ import pandas as pd
 from .printing import model_text, parameters_text
 
 if TYPE_CHECKING:
-    from ..model import Model
+    from ..interface import FittedModel
 
 # fit measures shown in the HTML view, in order (the robust ones only for MLR fits, which have them)
 HTML_MEASURES = ("chisq", "df", "pvalue", "chisq.scaled", "pvalue.scaled", "chisq.scaling.factor", "cfi", "tli",
@@ -69,7 +69,7 @@ class Summary:
         return "".join(parts)
 
 
-def summarize(model: "Model") -> Summary:
+def summarize(model: "FittedModel") -> Summary:
     """The :class:`Summary` of a fitted ``model``."""
     return Summary(header=model_text(model), estimates=parameters_text(model), fit=model.fit(),
                    parameters=model.parameters(), multigroup=len(model.stats) > 1)

@@ -43,9 +43,9 @@ from ..linalg import FloatArray
 from .resample import GroupResampler
 
 if TYPE_CHECKING:
-    from ..model import Model
+    from ..interface import FittedModel
 
-Search = Callable[["Model"], "Model"]
+Search = Callable[["FittedModel"], "FittedModel"]
 
 #: Newton decrement (log-likelihood units) at which a bootstrap refit has converged.
 REFIT_TOLERANCE = 1e-7
@@ -83,7 +83,7 @@ class Outcome:
 class ReplicateContext:
     """Everything a replicate needs: the fitted model, its per-group resamplers and the search."""
 
-    model: "Model"
+    model: "FittedModel"
     resamplers: tuple[GroupResampler, ...]
     search: Search | None = None
 

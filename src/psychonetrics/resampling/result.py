@@ -29,7 +29,7 @@ import pandas as pd
 from ..linalg import FloatArray
 
 if TYPE_CHECKING:
-    from ..model import Model
+    from ..interface import FittedModel
 
 #: An edge weight counts as included when its absolute value exceeds this.
 INCLUDED_ABOVE = 1e-10
@@ -43,7 +43,7 @@ class Failure:
     reason: str
 
 
-def network_names(model: "Model") -> list[str]:
+def network_names(model: "FittedModel") -> list[str]:
     """The network matrices of ``model``: its ``omega_*`` matrices, else the family's derived networks."""
     names = [s.name for s in model.table.specs if s.kind == "omega"]
     return names or list(model.family.network_matrices())
@@ -103,7 +103,7 @@ class BootstrapResult:
     1  within    y1    y3    0.32        1.0
     """
 
-    model: "Model"
+    model: "FittedModel"
     estimates: FloatArray
     replicates: np.ndarray
     failures: tuple[Failure, ...]
@@ -112,7 +112,7 @@ class BootstrapResult:
     jobs: int
     seconds: float
     search: str | None = None
-    searched_model: "Model | None" = None
+    searched_model: "FittedModel | None" = None
     searched_values: FloatArray | None = None
     _cache: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 

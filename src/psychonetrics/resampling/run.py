@@ -23,19 +23,19 @@ from .resample import GroupResampler
 from .result import BootstrapResult, Failure
 
 if TYPE_CHECKING:
-    from ..model import Model
+    from ..interface import FittedModel
 
 SEARCHES = ("prune", "stepup", "modelsearch")
 SeedLike = int | np.random.SeedSequence | np.random.Generator | None
 
 
 def bootstrap(
-    model: "Model",
+    model: "FittedModel",
     *,
     n_boot: int = 1000,
     seed: SeedLike = None,
     jobs: int | None = None,
-    search: str | Callable[["Model"], "Model"] | None = None,
+    search: str | Callable[["FittedModel"], "FittedModel"] | None = None,
     search_options: Mapping[str, Any] | None = None,
     progress: bool | None = None,
 ) -> BootstrapResult:
@@ -116,10 +116,10 @@ def bootstrap(
     >>> list(boot.confint().columns)
     ['var1', 'op', 'var2', 'matrix', 'row', 'col', 'group', 'par', 'est', 'se_boot', 'lower', 'upper']
     """
-    from ..model import Model
+    from ..interface import FittedModel
     from ..search.parallel import default_jobs
 
-    if not isinstance(model, Model):
+    if not isinstance(model, FittedModel):
         raise TypeError(f"`model`: expected a psychonetrics Model, got {type(model).__name__}.")
     if isinstance(n_boot, bool) or not isinstance(n_boot, (int, np.integer)) or n_boot < 1:
         raise ValueError(f"`n_boot`: expected a positive integer (number of replicates), got {n_boot!r}.")
@@ -181,7 +181,7 @@ def bootstrap(
     return result
 
 
-def _require_units(model: "Model") -> None:
+def _require_units(model: "FittedModel") -> None:
     missing = [st.group for st in model.stats if st.units is None]
     if missing:
         where = "" if len(model.stats) == 1 else f" (groups {', '.join(repr(g) for g in missing)})"
@@ -192,7 +192,7 @@ def _require_units(model: "Model") -> None:
         )
 
 
-def _resolve_search(search: str | Callable[["Model"], "Model"] | None,
+def _resolve_search(search: str | Callable[["FittedModel"], "FittedModel"] | None,
                     options: Mapping[str, Any] | None) -> tuple[Search | None, str | None]:
     """The search as a function of a fitted model, and how it is described."""
     if search is None:
@@ -237,16 +237,16 @@ class _Verb:
     def __init__(self, name: str, kwargs: dict[str, Any]) -> None:
         self.name, self.kwargs = name, kwargs
 
-    def __call__(self, model: "Model") -> "Model":
+    def __call__(self, model: "FittedModel") -> "FittedModel":
         from .. import search as searches
 
         return getattr(searches, self.name)(model, verbose=False, **self.kwargs)
 
 
-def _check_searched(searched: object, model: "Model") -> None:
-    from ..model import Model
+def _check_searched(searched: object, model: "FittedModel") -> None:
+    from ..interface import FittedModel
 
-    if not isinstance(searched, Model):
+    if not isinstance(searched, FittedModel):
         raise TypeError(f"`search`: must return a fitted Model, returned {type(searched).__name__}.")
     if searched.table.n_rows != model.table.n_rows or searched.table.specs != model.table.specs:
         raise ValueError("`search`: must return a model with the same matrices as its input (a search that "

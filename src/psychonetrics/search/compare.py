@@ -11,10 +11,10 @@ from .._warn import warn
 from ..exceptions import ComparisonWarning
 
 if TYPE_CHECKING:
-    from ..model import Model
+    from ..interface import FittedModel
 
 
-def _same_statistics(a: "Model", b: "Model") -> bool:
+def _same_statistics(a: "FittedModel", b: "FittedModel") -> bool:
     if len(a.stats) != len(b.stats):
         return False
     for sa, sb in zip(a.stats, b.stats):
@@ -28,7 +28,7 @@ def _same_statistics(a: "Model", b: "Model") -> bool:
     return True
 
 
-def compare(*models: "Model", **named: "Model") -> pd.DataFrame:
+def compare(*models: "FittedModel", **named: "FittedModel") -> pd.DataFrame:
     """Compare fitted models as psychonetrics does: one row per model, sorted by df.
 
     Columns: model, DF, AIC, BIC, RMSEA, Chisq, Chisq_diff, DF_diff, p_value

@@ -27,12 +27,12 @@ from ..partable.table import ParTable
 
 if TYPE_CHECKING:
     from ..fitting.run import Estimates
-    from ..model import Model
+    from ..interface import FittedModel
 
-_BASE: "Model | None" = None  # the base model of a worker process (set once by its initializer)
+_BASE: "FittedModel | None" = None  # the base model of a worker process (set once by its initializer)
 
 
-def _fit_table(base: "Model", table: ParTable) -> "Estimates | None":
+def _fit_table(base: "FittedModel", table: ParTable) -> "Estimates | None":
     """Fit ``base`` with ``table``, quietly; None when the fit fails or does not converge."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", PsychonetricsWarning)
@@ -43,7 +43,7 @@ def _fit_table(base: "Model", table: ParTable) -> "Estimates | None":
     return fitted.fitted if fitted.converged else None
 
 
-def _init_worker(base: "Model") -> None:
+def _init_worker(base: "FittedModel") -> None:
     global _BASE
     _BASE = base
     single_threaded_blas().__enter__()  # for the life of this worker process
@@ -68,7 +68,7 @@ class CandidateFitter:
     Use as a context manager so the worker processes end with the search.
     """
 
-    def __init__(self, base: "Model", *, jobs: int) -> None:
+    def __init__(self, base: "FittedModel", *, jobs: int) -> None:
         if not isinstance(jobs, (int, np.integer)) or jobs < 1:
             raise ValueError(f"`jobs`: expected a positive integer (number of processes), got {jobs!r}.")
         self.base = base
@@ -94,7 +94,7 @@ class CandidateFitter:
                                              initializer=_init_worker, initargs=(self.base,))
         return self._pool
 
-    def fit(self, tables: Sequence[ParTable]) -> list["Model | None"]:
+    def fit(self, tables: Sequence[ParTable]) -> list["FittedModel | None"]:
         """Fitted models for ``tables`` (None where a fit failed or did not converge)."""
         if self.jobs == 1 or len(tables) < 2:
             results = [_fit_table(self.base, t) for t in tables]
@@ -102,5 +102,5 @@ class CandidateFitter:
             results = list(self._executor().map(_work, tables))
         return [None if est is None else self._model(est) for est in results]
 
-    def _model(self, est: "Estimates") -> "Model":
+    def _model(self, est: "Estimates") -> "FittedModel":
         return replace(self.base.with_table(est.table), fitted=est, starts="values")

@@ -18,15 +18,15 @@ import numpy as np
 from .._arg import choice
 from .._warn import warn
 from ..exceptions import ConvergenceWarning, PsychonetricsWarning
+from ..fitting.run import feasible
 from ..inference.modindices import modification_indices
 from ..inference.padjust import P_ADJUST_METHODS, p_adjust
-from ..fitting.run import feasible
 from ..partable import edit
 from ..report.progress import Progress
 from .parallel import CandidateFitter, default_jobs
 
 if TYPE_CHECKING:
-    from ..model import Model
+    from ..interface import FittedModel
     from ..partable.table import ParTable
 
 log = logging.getLogger("psychonetrics.search")
@@ -37,18 +37,18 @@ class SearchWarning(PsychonetricsWarning):
     """A model search skipped candidates or was interrupted."""
 
 
-def network_matrices(model: "Model") -> list[str]:
+def network_matrices(model: "FittedModel") -> list[str]:
     """The omega_* matrices of the model."""
     return [s.name for s in model.table.specs if s.kind == "omega"]
 
 
-def _criterion(model: "Model", criterion: str) -> float:
+def _criterion(model: "FittedModel", criterion: str) -> float:
     fit = model.fit()
     key = {"bic": "bic", "aic": "aic.ll", "ebic": "ebic.5", "chisq": "chisq"}[criterion]
     return float(fit[key])
 
 
-def _refit(model: "Model") -> "Model | None":
+def _refit(model: "FittedModel") -> "FittedModel | None":
     """Fit quietly; None when the fit fails or does not converge."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", PsychonetricsWarning)
@@ -59,7 +59,7 @@ def _refit(model: "Model") -> "Model | None":
     return fitted if fitted.converged else None
 
 
-def _tested(model: "Model", matrices: Sequence[str] | None) -> list[str]:
+def _tested(model: "FittedModel", matrices: Sequence[str] | None) -> list[str]:
     names = list(matrices) if matrices is not None else network_matrices(model)
     if not names:
         raise ValueError(
@@ -73,7 +73,7 @@ def _tested(model: "Model", matrices: Sequence[str] | None) -> list[str]:
     return names
 
 
-def _pvalues(model: "Model", matrices: Sequence[str], adjust: str) -> tuple[np.ndarray, np.ndarray]:
+def _pvalues(model: "FittedModel", matrices: Sequence[str], adjust: str) -> tuple[np.ndarray, np.ndarray]:
     """Free table rows of ``matrices`` (first row per parameter, off-diagonal) and their adjusted p-values."""
     table = model.table
     names = table.names()
@@ -90,7 +90,7 @@ def _pvalues(model: "Model", matrices: Sequence[str], adjust: str) -> tuple[np.n
     return rows_arr, p_adjust(p, adjust)
 
 
-def _in_degenerate_blocks(model: "Model", rows: np.ndarray) -> np.ndarray:
+def _in_degenerate_blocks(model: "FittedModel", rows: np.ndarray) -> np.ndarray:
     """Whether each table row lies in a network block reported as near-singular (see
     :func:`~psychonetrics.inference.diagnostics.degenerate_blocks`)."""
     from ..inference.diagnostics import degenerate_blocks
@@ -102,8 +102,8 @@ def _in_degenerate_blocks(model: "Model", rows: np.ndarray) -> np.ndarray:
     return np.array([(int(table.group[i]), table.specs[table.matrix[i]].block) in singular for i in rows], dtype=bool)
 
 
-def prune(model: "Model", *, alpha: float = 0.01, adjust: str = "none", matrices: Sequence[str] | None = None,
-          recursive: bool = False, verbose: bool | None = None) -> "Model":
+def prune(model: "FittedModel", *, alpha: float = 0.01, adjust: str = "none", matrices: Sequence[str] | None = None,
+          recursive: bool = False, verbose: bool | None = None) -> "FittedModel":
     """Fix every non-significant free element of ``matrices`` at zero and refit.
 
     Parameters
@@ -184,7 +184,7 @@ def prune(model: "Model", *, alpha: float = 0.01, adjust: str = "none", matrices
         return current
 
 
-def _candidates(model: "Model", matrices: Sequence[str], mi: str, alpha: float):  # noqa: ANN202
+def _candidates(model: "FittedModel", matrices: Sequence[str], mi: str, alpha: float):  # noqa: ANN202
     mis = modification_indices(model, matrices=matrices)
     col = {"mi": "mi", "mi_equal": "mi_equal"}[mi]
     if col not in mis:
@@ -197,7 +197,7 @@ def _candidates(model: "Model", matrices: Sequence[str], mi: str, alpha: float):
     return sel
 
 
-def _robustly_significant(refit: "Model", row, mi: str, alpha: float) -> bool:  # noqa: ANN001
+def _robustly_significant(refit: "FittedModel", row, mi: str, alpha: float) -> bool:  # noqa: ANN001
     """For a robust (MLR) model: whether the freed element's Wald test with the sandwich SE is significant at
     ``alpha`` (the MI that nominated it is not robust); always True for other models."""
     if not refit.robust:
@@ -216,7 +216,7 @@ def _robustly_significant(refit: "Model", row, mi: str, alpha: float) -> bool:  
     return bool(p < alpha)
 
 
-def _free_candidate(model: "Model", row, mi: str) -> "Model":  # noqa: ANN001
+def _free_candidate(model: "FittedModel", row, mi: str) -> "FittedModel":  # noqa: ANN001
     group = None if mi == "mi_equal" else row["group"]
     rows = edit.element_rows(model.table, row["matrix"], int(row["row"]), int(row["col"]),
                              group=group if model.table.n_groups > 1 else None)
@@ -233,8 +233,8 @@ def _free_candidate(model: "Model", row, mi: str) -> "Model":  # noqa: ANN001
     return model.with_table(edit.free(model.table, rows, None, shared=shared))
 
 
-def stepup(model: "Model", *, alpha: float = 0.01, criterion: str = "bic", matrices: Sequence[str] | None = None,
-           mi: str = "mi", verbose: bool | None = None) -> "Model":
+def stepup(model: "FittedModel", *, alpha: float = 0.01, criterion: str = "bic", matrices: Sequence[str] | None = None,
+           mi: str = "mi", verbose: bool | None = None) -> "FittedModel":
     """Free, one at a time, the fixed element with the largest significant MI while ``criterion`` improves.
 
     Default matrices: the network (omega) matrices and ``lambda``.
@@ -313,9 +313,9 @@ def stepup(model: "Model", *, alpha: float = 0.01, criterion: str = "bic", matri
     return current
 
 
-def modelsearch(model: "Model", *, criterion: str = "bic", prunealpha: float = 0.01, addalpha: float = 0.01,
+def modelsearch(model: "FittedModel", *, criterion: str = "bic", prunealpha: float = 0.01, addalpha: float = 0.01,
                 matrices: Sequence[str] | None = None, verbose: bool | None = None, max_steps: int = 200,
-                screen: int = 12, jobs: int | None = None) -> "Model":
+                screen: int = 12, jobs: int | None = None) -> "FittedModel":
     """Combined add/remove search: a local search on ``criterion`` that refits its candidates.
 
     Every step ranks the candidate moves, removing a tested free element
@@ -378,7 +378,7 @@ def modelsearch(model: "Model", *, criterion: str = "bic", prunealpha: float = 0
     verbose = model.verbose if verbose is None else verbose
     progress = Progress("modelsearch")
     skipped = [0]
-    results: list[tuple[float, "Model"]] = []
+    results: list[tuple[float, "FittedModel"]] = []
     try:
         with CandidateFitter(model, jobs=default_jobs() if jobs is None else jobs) as fitter:
             second = None
@@ -408,9 +408,9 @@ def modelsearch(model: "Model", *, criterion: str = "bic", prunealpha: float = 0
     return min(results, key=lambda item: item[0])[1]
 
 
-def _local_search(current: "Model", fitter: CandidateFitter, tested: Sequence[str], *, criterion: str,
+def _local_search(current: "FittedModel", fitter: CandidateFitter, tested: Sequence[str], *, criterion: str,
                   prunealpha: float, addalpha: float, screen: int, max_steps: int, verbose: bool,
-                  progress: Progress, label: str, skipped: list[int], found: list) -> "Model":
+                  progress: Progress, label: str, skipped: list[int], found: list) -> "FittedModel":
     """Best-improvement local search from ``current`` (see :func:`modelsearch`)."""
     best = _criterion(current, criterion)
     found.append((best, current))  # the best so far survives an interruption

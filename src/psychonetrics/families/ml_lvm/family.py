@@ -38,16 +38,16 @@ from dataclasses import dataclass
 import numpy as np
 
 from ...data.stats import TwoLevelStats
+from ...derivatives import Elements, MomentDerivatives
 from ...linalg import FloatArray, IntArray, nearest_positive_definite
+from ...moments import Moments, Roles
 from ...parameterizations import derived_matrices
 from ...parameterizations.base import unit_columns
 from ...partable.matrices import MatrixSpec
-from ...partable.table import ParTable
 from ...partable.patterns import Pattern
-from .identification import identify_ml_lvm
+from ...partable.table import ParTable
 from ..base import Block, ElementLabels, Family, StandardizedValues, start_covariances
-from ...derivatives import Elements, MomentDerivatives
-from ...moments import Moments, Roles
+from .identification import identify_ml_lvm
 
 LEVELS = ("within", "between")
 BLOCK_ARGUMENTS = {"zeta_within": "within_latent", "zeta_between": "between_latent",

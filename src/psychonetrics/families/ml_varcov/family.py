@@ -15,13 +15,13 @@ from __future__ import annotations
 import numpy as np
 
 from ...data.stats import TwoLevelStats
-from ...linalg import FloatArray
-from ...parameterizations import derived_matrices
-from ...partable.matrices import MatrixSpec
-from ...parameterizations.base import unit_columns
-from ..base import Block, Family, StandardizedValues, start_covariances
 from ...derivatives import Elements, MomentDerivatives
+from ...linalg import FloatArray
 from ...moments import Moments, Roles
+from ...parameterizations import derived_matrices
+from ...parameterizations.base import unit_columns
+from ...partable.matrices import MatrixSpec
+from ..base import Block, Family, StandardizedValues, start_covariances
 
 
 class MlVarcov(Family):

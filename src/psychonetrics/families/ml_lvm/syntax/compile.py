@@ -53,8 +53,8 @@ import numpy as np
 
 from ...._arg import preview
 from ....exceptions import ModelSyntaxError
-from .parser import ModelSyntax, Statement, Term
 from ....partable.patterns import Pattern
+from .parser import ModelSyntax, Statement, Term
 
 if TYPE_CHECKING:
     from ...base import Block
