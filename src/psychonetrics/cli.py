@@ -229,9 +229,7 @@ def _fit(args: argparse.Namespace) -> int:
     model = model.runmodel()
     if args.prune is not None:
         model = model.prune(alpha=args.prune)
-    names = [s.name for s in model.table.specs if s.kind == "omega"]
-    if not names:
-        names = model.family.summary_matrices()
+    names = [net.matrix for net in model.family.networks() if net.estimated] or model.family.summary_matrices()
     _print_results(model, as_json=args.json, matrices=names)
     if args.plot:
         model.plot(filename=args.plot)

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -47,13 +47,21 @@ class Block:
     labels: tuple[str, ...]
     ctype: CovarianceType
     residual: bool
+    level: str | None = None  # "within" or "between"
+    label: str = ""  # what its network is called between the level and "network": "latent", "residual", ...
 
     @classmethod
-    def make(cls, name: str, labels: tuple[str, ...], type_name: str, *, argument: str, residual: bool) -> "Block":
-        return cls(name, labels, get_type(type_name, argument=argument), residual)
+    def make(cls, name: str, labels: tuple[str, ...], type_name: str, *, argument: str, residual: bool,
+             level: str | None, label: str = "") -> "Block":
+        return cls(name, labels, get_type(type_name, argument=argument), residual, level, label)
+
+    @property
+    def network_title(self) -> str:
+        """How the block's network is called: "Within latent network", "Between network", ..."""
+        return " ".join(x for x in ((self.level or "").capitalize(), self.label, "network") if x)
 
     def specs(self) -> list[MatrixSpec]:
-        return self.ctype.specs(self.name, self.labels)
+        return [replace(spec, level=self.level) for spec in self.ctype.specs(self.name, self.labels)]
 
     def matrix_name(self, kind: str) -> str:
         return f"{kind}_{self.name}" if self.name else kind
@@ -82,6 +90,36 @@ class Block:
 
 
 @dataclass(frozen=True)
+class Network:
+    """A network of a model: a partial-correlation (or temporal) matrix and its nodes.
+
+    Attributes
+    ----------
+    matrix : str
+        A model matrix (``omega_within``) or a derived one (``omega_zeta_between`` of a ``cov`` block).
+    level : {"within", "between"} or ""
+    title : str
+        How plots and tables name it ("Within latent network").
+    nodes : tuple of int
+        Rows (and columns) of ``matrix`` that are nodes (not the phantom latents of observed variables).
+    labels : tuple of str
+        The nodes' labels.
+    estimated : bool
+        ``matrix`` is a model matrix whose free elements are edges a search prunes or adds.
+    directed : bool
+        A temporal network (``matrix[i, j]``: the effect of node j on node i), drawn with arrows.
+    """
+
+    matrix: str
+    level: str
+    title: str
+    nodes: tuple[int, ...]
+    labels: tuple[str, ...]
+    estimated: bool
+    directed: bool = False
+
+
+@dataclass(frozen=True)
 class ElementLabels:
     """How the rows of a parameter table read, lavaan-like (see :meth:`Family.describe`).
 
@@ -96,15 +134,6 @@ class ElementLabels:
     var2: np.ndarray
     level: np.ndarray
     structural: np.ndarray
-
-
-def _spec_level(spec: MatrixSpec) -> str | None:
-    block = spec.block or ""
-    if block.endswith("within"):
-        return "within"
-    if block.endswith("between"):
-        return "between"
-    return None
 
 
 class Family(ABC):
@@ -172,9 +201,8 @@ class Family(ABC):
             else:
                 var1[rows], var2[rows] = row_labels, col_labels
             op[rows] = spec.op
-            spec_level = _spec_level(spec)
-            if spec_level is not None:
-                level[rows] = spec_level
+            if spec.level is not None:
+                level[rows] = spec.level
             elif spec.op == "~1":
                 level[rows] = np.where(np.isin(row_labels, list(within_only)), "within", "between")
             else:
@@ -214,6 +242,40 @@ class Family(ABC):
         """Rows (and columns) of the network matrix ``name`` that are nodes of its network (plots, bootstrap
         edges); default every row."""
         return tuple(range(len(self.matrix_labels(name)[0])))
+
+    def networks(self) -> list[Network]:
+        """The model's networks, the one list search, bootstrap, plots and the command line read.
+
+        The ``omega`` matrices of the blocks parameterized as networks (``ggm``), whose edges a search
+        prunes and adds; a model without one shows the partial-correlation networks that
+        :meth:`network_matrices` names, derived from its blocks (not searched).  A family with other
+        networks (a temporal one) extends the list.
+        """
+        own = [block for block in self.blocks() if block.ctype.name == "ggm"]
+        wanted = set(self.network_matrices())
+        chosen = own or [block for block in self.blocks() if block.matrix_name("omega") in wanted]
+        out = []
+        for block in chosen:
+            name = block.matrix_name("omega")
+            nodes = self.network_nodes(name)
+            labels = self.matrix_labels(name)[0]
+            out.append(Network(name, block.level or "", block.network_title, tuple(nodes),
+                               tuple(labels[k] for k in nodes), estimated=bool(own)))
+        return out
+
+    def network(self, matrix: str) -> Network:
+        """The :class:`Network` of one matrix of :meth:`networks` (or of another block's ``omega``)."""
+        for net in self.networks():
+            if net.matrix == matrix:
+                return net
+        for block in self.blocks():
+            if block.matrix_name("omega") == matrix:
+                nodes = self.network_nodes(matrix)
+                labels = self.matrix_labels(matrix)[0]
+                return Network(matrix, block.level or "", block.network_title, tuple(nodes),
+                               tuple(labels[k] for k in nodes), estimated=block.ctype.name == "ggm")
+        raise ValueError(f"`matrix`: {matrix!r} is not a network of this model (networks: "
+                         f"{', '.join(n.matrix for n in self.networks())}).")
 
     def summary_matrices(self) -> list[str]:
         """Matrices worth printing beside the fit (the command line shows them)."""

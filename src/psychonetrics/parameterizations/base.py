@@ -95,16 +95,22 @@ def matrix_name(kind: str, block: str) -> str:
     return f"{kind}_{block}" if block else kind
 
 
-def symmetric_spec(kind: str, block: str, labels: tuple[str, ...], *, op: str, fixed_diagonal: float | None = None) -> MatrixSpec:
+#: The role (see :class:`~psychonetrics.partable.matrices.MatrixSpec`) of every covariance type's matrix kinds.
+ROLES = {"sigma": "covariance", "lowertri": "cholesky", "kappa": "precision", "omega": "network", "delta": "scale",
+         "rho": "correlation", "SD": "scale"}
+
+
+def symmetric_spec(kind: str, block: str, labels: tuple[str, ...], *, op: str,
+                   fixed_diagonal: float | None = None) -> MatrixSpec:
     n = len(labels)
     return MatrixSpec(matrix_name(kind, block), kind, (n, n), "symmetric", labels, labels,
-                      fixed_diagonal=fixed_diagonal, op=op, block=block)
+                      fixed_diagonal=fixed_diagonal, op=op, block=block, role=ROLES[kind])
 
 
 def diagonal_spec(kind: str, block: str, labels: tuple[str, ...], *, op: str) -> MatrixSpec:
     n = len(labels)
     return MatrixSpec(matrix_name(kind, block), kind, (n, n), "diagonal", labels, labels,
-                      diagonal_lower=0.0, strict_lower=True, op=op, block=block)
+                      diagonal_lower=0.0, strict_lower=True, op=op, block=block, role=ROLES[kind])
 
 
 def unit_columns(n: int, index: IntArray, scale: FloatArray | float = 1.0) -> FloatArray:

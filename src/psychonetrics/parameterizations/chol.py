@@ -21,7 +21,7 @@ class Chol(CovarianceType):
     def specs(self, block: str, labels: tuple[str, ...]) -> list[MatrixSpec]:
         n = len(labels)
         return [MatrixSpec(matrix_name("lowertri", block), "lowertri", (n, n), "lowertri", labels, labels,
-                           diagonal_lower=0.0, op="~chol~", block=block)]
+                           diagonal_lower=0.0, op="~chol~", block=block, role="cholesky")]
 
     def default_patterns(self, *, residual: bool) -> dict[str, str]:
         return {"lowertri": "diag" if residual else "full"}

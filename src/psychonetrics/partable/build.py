@@ -45,8 +45,7 @@ def parse_patterns(family: Family, patterns: Mapping[str, object]) -> dict[str, 
                 np.fill_diagonal(fixed, spec.fixed_diagonal)
             out[name] = Pattern(codes, fixed)
             continue
-        out[name] = parse_pattern(value, spec, argument=argument,
-                                  allow_fixed_values=spec.kind in ("lambda", "nu", "nu_eta"))
+        out[name] = parse_pattern(value, spec, argument=argument, allow_fixed_values=spec.fixed_values)
     return out
 
 

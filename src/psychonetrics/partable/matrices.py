@@ -46,6 +46,17 @@ class MatrixSpec:
         Operator shown in ``parameters()`` (``"=~"``, ``"~~"``, ``"--"``, ...).
     block : str or None
         Covariance block the matrix parameterizes (``"zeta_within"``), if any.
+    level : {"within", "between"} or None
+        The level the matrix belongs to; None for a matrix of both levels
+        (loadings shared by the levels, the means of a variable model).
+    role : str
+        What the matrix is: ``"loadings"``, ``"regression"``, ``"temporal"``,
+        ``"intercepts"``, ``"means"``, ``"latent_means"``, or a covariance
+        type's ``"covariance"``, ``"cholesky"``, ``"precision"``,
+        ``"network"``, ``"correlation"``, ``"scale"``.
+    fixed_values : bool
+        Its pattern may fix elements at values other than 0 (a non-integer
+        entry of a pattern array is a fixed value): loadings and intercepts.
     """
 
     name: str
@@ -59,6 +70,9 @@ class MatrixSpec:
     strict_lower: bool = False
     op: str = "~~"
     block: str | None = None
+    level: str | None = None
+    role: str = ""
+    fixed_values: bool = False
 
     def elements(self) -> tuple[np.ndarray, np.ndarray]:
         """(rows, cols) of the stored elements, in storage order."""

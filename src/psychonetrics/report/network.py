@@ -14,45 +14,33 @@ if TYPE_CHECKING:
     from ..interface import FittedModel
 
 
-def _default_networks(model: "FittedModel") -> list[str]:
-    names = [s.name for s in model.table.specs if s.kind == "omega"]
-    return names or model.family.network_matrices()
-
-
-def _nodes(model: "FittedModel", matrix: str) -> tuple[list[int], list[str]]:
-    """Rows of ``matrix`` that are network nodes, and their labels (phantoms of covariates are not nodes)."""
-    labels = model.family.matrix_labels(matrix)[0]
-    rows = list(model.family.network_nodes(matrix))
-    return rows, [labels[k] for k in rows]
-
-
-def _title(matrix: str) -> str:
-    level = "Within" if matrix.endswith("within") else "Between" if matrix.endswith("between") else ""
-    what = "latent" if "zeta" in matrix else "residual" if "epsilon" in matrix else ""
-    return " ".join(x for x in (level, what, "network") if x).capitalize()
-
-
 def plot_model(model: "FittedModel", matrix: str | Sequence[str] | None = None, *, group: int | str | None = None,
                significant: bool = False, alpha: float = 0.01, filename: str | None = None, **kwargs: Any) -> Any:
     """Draw one or several partial-correlation networks of a fitted model (side by side)."""
-    names = _default_networks(model) if matrix is None else ([matrix] if isinstance(matrix, str) else list(matrix))
+    family = model.family
+    if matrix is None:
+        chosen = family.networks()
+    else:
+        names = [matrix] if isinstance(matrix, str) else list(matrix)
+        for name in names:
+            if not name.startswith("omega"):
+                raise ValueError(f"`matrix`: {name!r} is not a network (omega) matrix.")
+        chosen = [family.network(name) for name in names]
+    names = [net.matrix for net in chosen]
     if len(model.stats) > 1 and group is None:
         group = 0
     networks: dict[str, np.ndarray] = {}
     masks: dict[str, np.ndarray] = {}
     labels: dict[str, list[str]] = {}
-    for name in names:
-        if not name.startswith("omega"):
-            raise ValueError(f"`matrix`: {name!r} is not a network (omega) matrix.")
-        rows, nodes = _nodes(model, name)
-        if not nodes:
+    for net in chosen:
+        if not net.nodes:
             continue  # a level whose latent variables are all observed covariates has no latent network
-        keep = np.ix_(rows, rows)
-        networks[_title(name)] = np.asarray(model.getmatrix(name, group=group), dtype=float)[keep]
-        labels[_title(name)] = nodes
+        keep = np.ix_(net.nodes, net.nodes)
+        networks[net.title] = np.asarray(model.getmatrix(net.matrix, group=group), dtype=float)[keep]
+        labels[net.title] = list(net.labels)
         if significant:
-            thresholded = model.getmatrix(name, group=group, threshold=True, alpha=alpha)
-            masks[_title(name)] = np.abs(thresholded[keep]) > 0
+            thresholded = model.getmatrix(net.matrix, group=group, threshold=True, alpha=alpha)
+            masks[net.title] = np.abs(thresholded[keep]) > 0
     if not networks:
         raise ValueError(f"`matrix`: {preview(names)} ha{'s' if len(names) == 1 else 've'} no network nodes (every "
                          "row is an observed covariate of a regression, which is not a node).")

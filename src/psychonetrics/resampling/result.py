@@ -43,14 +43,6 @@ class Failure:
     reason: str
 
 
-def network_names(model: "FittedModel") -> list[str]:
-    """The network matrices of ``model``: its ``omega_*`` matrices, else the family's derived networks."""
-    names = [s.name for s in model.table.specs if s.kind == "omega"]
-    return names or list(model.family.network_matrices())
-
-
-def _level(matrix: str) -> str:
-    return "within" if matrix.endswith("within") else "between" if matrix.endswith("between") else ""
 
 
 def _readonly(array: np.ndarray) -> np.ndarray:
@@ -177,18 +169,18 @@ class BootstrapResult:
         return out.reset_index(drop=True)
 
     # ------------------------------------------------------------ edges
-    def _edge_layout(self) -> list[tuple[str, int, np.ndarray, np.ndarray, tuple[str, ...]]]:
-        """Per network matrix and group: (matrix, group, rows i, cols j with i > j, labels of all rows)."""
+    def _edge_layout(self) -> list[tuple[str, int, np.ndarray, np.ndarray, tuple[str, ...], str]]:
+        """Per network matrix and group: (matrix, group, rows i, cols j with i > j, labels of all rows, level)."""
         if "layout" not in self._cache:
             out = []
             model = self.model
-            for name in network_names(model):
-                labels = model.family.matrix_labels(name)[0]
-                nodes = np.asarray(model.family.network_nodes(name), dtype=int)  # phantoms are not nodes
+            for net in model.family.networks():
+                labels = model.family.matrix_labels(net.matrix)[0]
+                nodes = np.asarray(net.nodes, dtype=int)  # phantoms are not nodes
                 lower, upper = np.tril_indices(nodes.size, k=-1)
                 i, j = nodes[lower], nodes[upper]
                 for g in range(len(model.stats)):
-                    out.append((name, g, i, j, tuple(labels)))
+                    out.append((net.matrix, g, i, j, tuple(labels), net.level))
             self._cache["layout"] = out
         return self._cache["layout"]
 
@@ -196,7 +188,7 @@ class BootstrapResult:
         """The edge weights of one set of table values, (n_edges,)."""
         model = self.model
         parts, by_group = [], {}
-        for name, g, i, j, _ in self._edge_layout():
+        for name, g, i, j, _, _ in self._edge_layout():
             if g not in by_group:
                 by_group[g] = model.table.matrices(values, g)
             mats = by_group[g]
@@ -243,9 +235,9 @@ class BootstrapResult:
         boot = self.edge_values()
         lo, hi = _quantiles(boot, level)
         rows = []
-        for name, g, i, j, labels in self._edge_layout():
+        for name, g, i, j, labels, level in self._edge_layout():
             for a, b in zip(j, i):
-                rows.append((_level(name), name, labels[a], labels[b], self.model.group_labels[g]))
+                rows.append((level, name, labels[a], labels[b], self.model.group_labels[g]))
         frame = pd.DataFrame(rows, columns=["level", "matrix", "node1", "node2", "group"])
         n = boot.shape[0]
         frame["sample"] = sample
@@ -301,4 +293,4 @@ def _quantiles(values: FloatArray, level: float) -> tuple[FloatArray, FloatArray
     return lo, hi
 
 
-__all__ = ["BootstrapResult", "Failure", "network_names"]
+__all__ = ["BootstrapResult", "Failure"]

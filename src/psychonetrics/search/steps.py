@@ -38,8 +38,8 @@ class SearchWarning(PsychonetricsWarning):
 
 
 def network_matrices(model: "FittedModel") -> list[str]:
-    """The omega_* matrices of the model."""
-    return [s.name for s in model.table.specs if s.kind == "omega"]
+    """The model's network matrices whose edges a search tests (see :meth:`Family.networks`)."""
+    return [net.matrix for net in model.family.networks() if net.estimated]
 
 
 def _criterion(model: "FittedModel", criterion: str) -> float:

@@ -153,9 +153,9 @@ class MlLvm(Family):
             Level(lv, observed, index, latents, "lambda", None if lv == "within" else "nu",
                   None if lv == "within" else "nu_eta",
                   Block.make(f"zeta_{lv}", latents, types[f"zeta_{lv}"], argument=BLOCK_ARGUMENTS[f"zeta_{lv}"],
-                             residual=False),
+                             residual=False, level=lv, label="latent"),
                   Block.make(f"epsilon_{lv}", observed, types[f"epsilon_{lv}"],
-                             argument=BLOCK_ARGUMENTS[f"epsilon_{lv}"], residual=True))
+                             argument=BLOCK_ARGUMENTS[f"epsilon_{lv}"], residual=True, level=lv, label="residual"))
             for lv in LEVELS
         )
         return cls(observed, levels, Roles(len(observed)), shared=True, types=types)  # type: ignore[arg-type]
@@ -187,9 +187,9 @@ class MlLvm(Family):
             levels.append(Level(
                 lv, names, index, latents, f"lambda_{lv}", f"nu_{lv}", f"nu_eta_{lv}",
                 Block.make(f"zeta_{lv}", latents, types[f"zeta_{lv}"], argument=BLOCK_ARGUMENTS[f"zeta_{lv}"],
-                           residual=False),
+                           residual=False, level=lv, label="latent"),
                 Block.make(f"epsilon_{lv}", names, types[f"epsilon_{lv}"], argument=BLOCK_ARGUMENTS[f"epsilon_{lv}"],
-                           residual=True),
+                           residual=True, level=lv, label="residual"),
                 phantoms, measured))
         family = cls(observed, tuple(levels), roles, shared=False, types=types)  # type: ignore[arg-type]
         family.covariates = tuple(covariates)
@@ -204,23 +204,27 @@ class MlLvm(Family):
         out: list[MatrixSpec] = []
         if self.shared:
             obs, lat = self.observed, self.latents
-            out += [MatrixSpec("lambda", "lambda", (len(obs), len(lat)), "full", obs, lat, op="=~"),
-                    MatrixSpec("nu", "nu", (len(obs), 1), "full", obs, ("1",), op="~1", block="between"),
-                    MatrixSpec("nu_eta", "nu_eta", (len(lat), 1), "full", lat, ("1",), op="~1", block="between")]
+            out += [MatrixSpec("lambda", "lambda", (len(obs), len(lat)), "full", obs, lat, op="=~", role="loadings",
+                               fixed_values=True),
+                    MatrixSpec("nu", "nu", (len(obs), 1), "full", obs, ("1",), op="~1", level="between",
+                               role="intercepts", fixed_values=True),
+                    MatrixSpec("nu_eta", "nu_eta", (len(lat), 1), "full", lat, ("1",), op="~1", level="between",
+                               role="latent_means", fixed_values=True)]
         else:
             for lv in (w, b):
                 out.append(MatrixSpec(lv.loadings, "lambda", (len(lv.observed), len(lv.latents)), "full",
-                                      lv.observed, lv.latents, op="=~", block=lv.name))
+                                      lv.observed, lv.latents, op="=~", level=lv.name, role="loadings",
+                                      fixed_values=True))
             for lv in (w, b):
                 out.append(MatrixSpec(f"nu_{lv.name}", "nu", (len(lv.observed), 1), "full", lv.observed, ("1",),
-                                      op="~1", block=lv.name))
+                                      op="~1", level=lv.name, role="intercepts", fixed_values=True))
             for lv in (w, b):
                 out.append(MatrixSpec(f"nu_eta_{lv.name}", "nu_eta", (len(lv.latents), 1), "full", lv.latents,
-                                      ("1",), op="~1", block=lv.name))
+                                      ("1",), op="~1", level=lv.name, role="latent_means", fixed_values=True))
         for lv in (w, b):
             m = len(lv.latents)
             out.append(MatrixSpec(lv.beta, "beta", (m, m), "full", lv.latents, lv.latents, fixed_diagonal=0.0,
-                                  op="~", block=lv.name))
+                                  op="~", level=lv.name, role="regression"))
         for block in self.blocks():
             out.extend(block.specs())
         return out

@@ -44,7 +44,7 @@ class MlVarcov(Family):
         self._index = {"within": self.roles.within, "between": self.roles.between}
         self._blocks = {
             level: Block.make(level, tuple(self.observed[k] for k in self._index[level]), kind, argument=level,
-                              residual=False)
+                              residual=False, level=level)
             for level, kind in (("within", within), ("between", between))
         }
 
@@ -60,7 +60,7 @@ class MlVarcov(Family):
         return frozenset(names)
 
     def specs(self) -> list[MatrixSpec]:
-        out = [MatrixSpec("mu", "mu", (len(self.observed), 1), "full", self.observed, ("1",), op="~1")]
+        out = [MatrixSpec("mu", "mu", (len(self.observed), 1), "full", self.observed, ("1",), op="~1", role="means")]
         for block in self._blocks.values():
             out.extend(block.specs())
         return out
