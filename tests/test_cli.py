@@ -428,7 +428,7 @@ def test_docs_show_the_help_verbatim(command: str, capsys: pytest.CaptureFixture
     blocks = [b for b in re.findall(r"^```text\n(.*?)^```$", DOCS_CLI.read_text(), re.S | re.M) if b.startswith(prompt)]
     assert len(blocks) == 1, f"docs/cli.md has no (or several) ```text blocks starting with {prompt!r}"
     assert blocks[0][len(prompt):] == out, (
-        f"docs/cli.md shows an outdated `psychonetrics {command} --help`: paste the current one:\n{out}")
+        f"docs/cli.md shows an outdated `psychonetrics {command} --help` (refresh it with `python docs/update_cli_help.py`):\n{out}")
 
 
 def test_docs_list_every_exit_status() -> None:

@@ -14,14 +14,17 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from .families.registry import wrappers
+
 if TYPE_CHECKING:  # the names as static tools see them; at run time they are loaded on first use
     from . import datasets
-    from .construct import ml_ggm, ml_lnm, ml_lrnm, ml_lvm, ml_rnm, ml_varcov
     from .data import TwoLevelStats
     from .data.engines import twolevel_stats
     from .data.readers import read_table
     from .exceptions import ConvergenceWarning, DataWarning, ImproperSolutionWarning, ModelSyntaxError
+    from .families.ml_lvm.build import ml_lnm, ml_lrnm, ml_lvm, ml_rnm
     from .families.ml_lvm.syntax.parser import parse_syntax
+    from .families.ml_varcov.build import ml_ggm, ml_varcov
     from .model import Model
     from .report.network import plot_network, plot_path
     from .report.stability import plot_stability
@@ -35,7 +38,7 @@ _EXPORTS: dict[str, str] = {
     "datasets": ".datasets",
     "bootstrap": ".resampling:bootstrap",
     "BootstrapResult": ".resampling:BootstrapResult",
-    **{name: f".construct:{name}" for name in ("ml_lvm", "ml_lnm", "ml_rnm", "ml_lrnm", "ml_varcov", "ml_ggm")},
+    **{name: entry.target(name) for name, entry in wrappers().items()},
     "TwoLevelStats": ".data:TwoLevelStats",
     "twolevel_stats": ".data.engines:twolevel_stats",
     "read_table": ".data.readers:read_table",
@@ -208,7 +211,7 @@ def MIs(model: Model):  # noqa: ANN201, N802
 __version__ = "0.1.0"
 
 __all__ = [
-    "ml_lvm", "ml_lnm", "ml_rnm", "ml_lrnm", "ml_varcov", "ml_ggm",
+    *wrappers(),
     "Model", "TwoLevelStats", "twolevel_stats", "read_table", "datasets",
     "runmodel", "fit", "parameters", "getmatrix", "MIs",
     "prune", "stepup", "modelsearch", "compare", "plot_network", "plot_path", "parse_syntax", "generate",

@@ -34,18 +34,21 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import __version__
+from .families.registry import wrappers
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from .model import Model
 
-WRAPPERS = ("ml_lvm", "ml_lnm", "ml_rnm", "ml_lrnm", "ml_ggm", "ml_varcov")
+#: every model function, by the family registry (``--type``)
+WRAPPERS = tuple(wrappers())
 EXIT_ERROR = 2
 EXIT_BROKEN_PIPE = 1  # as Python's documentation recommends for EPIPE
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report Ctrl-C
 HELP_WIDTH = 80  # the help text does not follow the terminal, so that docs/cli.md can show it verbatim
-NETWORK_ONLY = ("ml_ggm", "ml_varcov")  # no latent variables: --model is not used
+#: model functions without model syntax (no latent variables): --model is not used
+NETWORK_ONLY = tuple(name for name, entry in wrappers().items() if entry.syntax is None)
 MODEL_FILE_SUFFIXES = (".txt", ".lav", ".model")
 #: separators a text file's header may show when read with the wrong one, as --sep spells them
 SEPARATORS = {";": "';'", "\t": "'\\t'", ",": "','", "|": "'|'"}
@@ -222,10 +225,11 @@ def _fit(args: argparse.Namespace) -> int:
     data = _read_data(args)
     vars_ = _names(args.vars)
     common = dict(clusters=args.clusters, groups=args.groups, estimator=args.estimator, information=args.information)
+    entry = wrappers()[args.type]
     if syntax is None:
         model = getattr(pn, args.type)(data, vars=vars_, **one_level, **common)
     else:
-        model = getattr(pn, args.type)(data, lambda_=syntax, vars=vars_, fixed_x=not args.free_x, **common)
+        model = getattr(pn, args.type)(data, vars=vars_, fixed_x=not args.free_x, **{entry.syntax: syntax}, **common)
     model = model.runmodel()
     if args.prune is not None:
         model = model.prune(alpha=args.prune)

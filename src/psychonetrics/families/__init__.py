@@ -1,8 +1,7 @@
-"""Model families: implied moments and their Jacobians."""
+"""Model families: one package each (its :class:`~.base.Family`, its model functions), listed in
+:mod:`.registry`.
 
-from ..moments import Moments, n_moments
-from .base import Family
-from .ml_lvm import MlLvm
-from .ml_varcov import MlVarcov
-
-__all__ = ["Family", "Moments", "n_moments", "MlLvm", "MlVarcov"]
+* :mod:`.ml_lvm`: two-level latent variable models (``ml_lvm``, ``ml_lnm``, ``ml_rnm``, ``ml_lrnm``).
+* :mod:`.ml_varcov`: two-level models of the observed variables (``ml_varcov``, ``ml_ggm``).
+* :mod:`.base`: what every family provides; :mod:`.builder`: the pipeline their model functions share.
+"""

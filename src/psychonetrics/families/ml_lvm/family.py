@@ -115,7 +115,7 @@ class MlLvm(Family):
     """Two-level latent variable model: shared loadings (psychonetrics) or level-specific structures.
 
     Build it with :meth:`shared` or :meth:`per_level` (the model functions in
-    :mod:`psychonetrics.construct` do).
+    :mod:`psychonetrics.families.ml_lvm.build` do).
     """
 
     name = "ml_lvm"

@@ -1,148 +1,29 @@
-"""The model-building functions users call: ml_lvm, its network wrappers, ml_varcov, ml_ggm."""
+"""The model functions of the latent variable family: ``ml_lvm`` and its network wrappers ``ml_lnm``,
+``ml_rnm`` and ``ml_lrnm``.
+
+Three ways to give the structure, each a path to a :class:`.family.MlLvm`:
+lavaan's model syntax (both dialects, :mod:`.syntax`), level-specific loading
+matrices (``lambda_within`` / ``lambda_between``), or psychonetrics' shared
+loading matrix ``lambda_``.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
 import numpy as np
 
-from ._arg import choice, flag, preview
-from .data.checks import check_statistics
-from .data.frame import frame_to_stats
-from .data.stats import TwoLevelStats
-from .estimators import Estimator, resolve
-from .families.base import Family
-from .families.ml_lvm import MlLvm
-from .families.ml_lvm.exogenous import Exogenous
-from .families.ml_varcov import MlVarcov
-from .model import Model
-from .moments import Roles
-from .partable.build import IDENTIFICATION, build_partable, identify, parse_patterns, with_start_values
-from .partable.patterns import Pattern
+from ..._arg import flag, preview
+from ...data.stats import TwoLevelStats
+from ...model import Model
+from ...moments import Roles
+from ...partable.patterns import Pattern
+from ..builder import Common, check_patterns, given_stats, level_roles, names_list, statistics
+from .exogenous import Exogenous
+from .family import MlLvm
 
-
-def _statistics(data: object, *, vars: Sequence[str] | None, clusters: str | None, groups: str | None,
-                standardize: str, cluster_level: Sequence[str] = ()) -> tuple[TwoLevelStats, ...]:
-    if isinstance(data, TwoLevelStats):
-        data = [data]
-    if isinstance(data, (list, tuple)) and data and all(isinstance(d, TwoLevelStats) for d in data):
-        stats = tuple(data)
-        if vars is not None and list(vars) != list(stats[0].vars):
-            raise ValueError(f"`vars`: the statistics hold {preview(stats[0].vars)}; `vars` must be None or equal.")
-        if standardize != "none":
-            raise ValueError("`standardize`: cannot standardize precomputed statistics; standardize the data first.")
-        if any(s.vars != stats[0].vars for s in stats):
-            raise ValueError("`data`: the groups' statistics have different variables.")
-        return stats
-    return tuple(frame_to_stats(data, vars=vars, clusters=clusters, groups=groups, standardize=standardize,
-                                cluster_level=cluster_level))
-
-
-def _given_stats(data: object) -> TwoLevelStats | None:
-    """The first group's statistics when ``data`` is a statistics object (or a list of them)."""
-    if isinstance(data, TwoLevelStats):
-        return data
-    if isinstance(data, (list, tuple)) and data and isinstance(data[0], TwoLevelStats):
-        return data[0]
-    return None
-
-
-def _resolve_estimator(estimator: object, stats: Sequence[TwoLevelStats], verbose: bool, roles: Roles,
-                       information: str) -> tuple[Estimator, str]:
-    """The estimator (see :mod:`psychonetrics.estimators`) and the information of its SEs."""
-    for st in stats:
-        check_statistics(st, roles)
-    chosen = resolve(estimator, stats, verbose=verbose)
-    return chosen, chosen.information(information, stats)
-
-
-def _build(family: Family, stats: tuple[TwoLevelStats, ...], patterns: dict[str, object], *, identify_model: bool,
-           identification: str, equal: Sequence[str], estimator: str, optimizer: str, verbose: bool,
-           wrapper: str, information: str = "default", fixed_values: dict[str, np.ndarray] | None = None,
-           adjust: Callable[[list[dict[str, Pattern]]], tuple[list[dict[str, Pattern]], Exogenous | None]] | None = None,
-           starts: dict[str, np.ndarray] | None = None) -> Model:
-    """Patterns -> identification (per group) -> parameter table -> start values -> Model.
-
-    ``adjust`` changes the groups' patterns after identification (fixed
-    covariates); ``starts`` are start values given by the syntax (NaN elsewhere).
-    """
-    choice("identification", identification, IDENTIFICATION)
-    equal = tuple([equal] if isinstance(equal, str) else equal)
-    est, information = _resolve_estimator(estimator, stats, verbose, family.roles, information)
-    pats = parse_patterns(family, patterns)
-    for name, values in (fixed_values or {}).items():
-        known = ~np.isnan(values)
-        pats[name] = Pattern(np.where(known, 0, pats[name].codes), np.where(known, values, pats[name].fixed))
-    group_pats, marks = [], []
-    for g in range(len(stats)):
-        if identify_model:
-            gp, mk = identify(family, pats, method=identification, group=g, equal=equal)
-        else:
-            gp, mk = pats, set()
-        group_pats.append(gp)
-        marks.append(mk)
-    exogenous = None
-    if adjust is not None:
-        group_pats, exogenous = adjust(group_pats)
-    labels = [s.group if s.group is not None else "1" for s in stats]
-    table = build_partable(family, group_pats, marks, equal=equal, group_labels=labels)
-    table = with_start_values(table, family, stats)
-    given_starts = False
-    for name, values in (starts or {}).items():
-        rows = np.flatnonzero((table.names() == name) & (table.par > 0))
-        chosen = values[table.row[rows], table.col[rows]]
-        if np.any(np.isfinite(chosen)):
-            value = table.value.copy()
-            value[rows] = np.where(np.isfinite(chosen), chosen, value[rows])
-            table = table.with_columns(value=value)
-            given_starts = True
-    nobs = len(stats) * family.roles.n_moments() - (exogenous.n_moments if exogenous is not None else 0)
-    if table.n_free > nobs:
-        raise ValueError(
-            f"The model is not identified: {table.n_free} free parameters for {nobs} sample moments "
-            f"(df = {nobs - table.n_free}). Fix or constrain parameters (for example, a factor needs three "
-            "indicators, or two with a further constraint)."
-        )
-    return Model(family=family, table=table, stats=stats, estimator=est, information=information,
-                 optimizer=optimizer, wrapper=wrapper,
-                 identification=identification, equal=equal, verbose=verbose, exogenous=exogenous,
-                 starts="values" if given_starts else "data")
-
-
-def _names_list(argument: str, value: object) -> tuple[str, ...]:
-    if isinstance(value, str):
-        return (value,)
-    try:
-        names = tuple(value)  # type: ignore[arg-type]
-    except TypeError:
-        raise TypeError(f"`{argument}`: expected a list of variable names, got {type(value).__name__}.") from None
-    if not all(isinstance(v, str) for v in names):
-        raise TypeError(f"`{argument}`: expected variable names (str).")
-    return names
-
-
-def _roles(observed: tuple[str, ...], *, within_only: tuple[str, ...], between_only: tuple[str, ...]) -> Roles:
-    """Check the level arguments against the variables and build the roles."""
-    for argument, names in (("within_only", within_only), ("between_only", between_only)):
-        unknown = [v for v in names if v not in observed]
-        if unknown:
-            raise ValueError(f"`{argument}`: {preview(unknown)} are not among the variables {preview(observed)}.")
-    both = sorted(set(within_only) & set(between_only))
-    if both:
-        raise ValueError(f"`within_only`, `between_only`: {preview(both)} cannot be on one level only twice.")
-    return Roles.of(observed, within_only=within_only, between_only=between_only)
-
-
-def _check_patterns(fn: str, family: Family, patterns: dict[str, object]) -> None:
-    explicit = {"lambda", "lambda_within", "lambda_between", "mu"}  # named arguments of their own
-    names = {s.name for s in family.specs()} - explicit
-    unknown = [k for k in patterns if k not in names]
-    if unknown:
-        raise TypeError(
-            f"{fn}() got unexpected keyword argument(s) {preview(unknown)}; the other matrix patterns of this "
-            f"model are {preview(sorted(names), limit=40)}."
-        )
+#: Matrices with named arguments of their own (not among the ``**patterns``).
+EXPLICIT = ("lambda", "lambda_within", "lambda_between")
 
 
 def ml_lvm(
@@ -283,7 +164,7 @@ def ml_lvm(
     fixed_x, identify, verbose = flag("fixed_x", fixed_x), flag("identify", identify), flag("verbose", verbose)
     types = {"within_latent": within_latent, "between_latent": between_latent,
              "within_residual": within_residual, "between_residual": between_residual}
-    common = _Common(clusters=clusters, groups=groups, equal=equal, identify=identify,
+    common = Common(clusters=clusters, groups=groups, equal=equal, identify=identify,
                      identification=identification, estimator=estimator, information=information,
                      optimizer=optimizer, standardize=standardize, verbose=verbose, wrapper=_wrapper)
     level_args = {"lambda_within": lambda_within, "lambda_between": lambda_between,
@@ -310,40 +191,16 @@ def ml_lvm(
                                   patterns={**patterns, **explicit}, common=common)
 
 
-@dataclass(frozen=True)
-class _Common:
-    """Arguments every latent variable model passes through unchanged."""
-
-    clusters: str | None
-    groups: str | None
-    equal: Sequence[str]
-    identify: bool
-    identification: str
-    estimator: str
-    information: str
-    optimizer: str
-    standardize: str
-    verbose: bool
-    wrapper: str
-
-    def build(self, family: Family, stats: tuple[TwoLevelStats, ...], patterns: dict[str, object], *,
-              identify: bool | None = None, **extra: object) -> Model:
-        return _build(family, stats, patterns, identify_model=self.identify if identify is None else identify,
-                      identification=self.identification, equal=self.equal, estimator=self.estimator,
-                      information=self.information,
-                      optimizer=self.optimizer, verbose=self.verbose, wrapper=self.wrapper, **extra)  # type: ignore[arg-type]
-
-
 def _is_syntax(value: object) -> bool:
     return isinstance(value, str) and any(op in value for op in ("=~", "~", "\n", ";", "level"))
 
 
-def _data_columns(data: object, common: _Common) -> tuple[str, ...]:
+def _data_columns(data: object, common: Common) -> tuple[str, ...]:
     """The variables the data offer, in their order (for the syntax's observed variables)."""
-    given = _given_stats(data)
+    given = given_stats(data)
     if given is not None:
         return given.vars
-    from .data.frame import as_pandas
+    from ...data.frame import as_pandas
 
     frame = as_pandas(data)
     return tuple(str(c) for c in frame.columns if c not in (common.clusters, common.groups))
@@ -351,10 +208,10 @@ def _data_columns(data: object, common: _Common) -> tuple[str, ...]:
 
 def _syntax_model(data: object, text: str, *, vars: Sequence[str] | None, types: dict[str, str],
                   patterns: dict[str, object], fixed_x: bool, within_only: Sequence[str],
-                  between_only: Sequence[str], common: _Common) -> Model:
+                  between_only: Sequence[str], common: Common) -> Model:
     """ml_lvm from lavaan's model syntax (both dialects, see :mod:`psychonetrics.families.ml_lvm.syntax.compile`)."""
-    from .families.ml_lvm.syntax.compile import block_patterns, compile_syntax
-    from .families.ml_lvm.syntax.parser import parse_syntax
+    from .syntax.compile import block_patterns, compile_syntax
+    from .syntax.parser import parse_syntax
 
     if within_only or between_only:
         raise TypeError("`within_only` / `between_only`: with model syntax, the level blocks say which variables "
@@ -368,8 +225,8 @@ def _syntax_model(data: object, text: str, *, vars: Sequence[str] | None, types:
         if not compiled.shared and set(vars) != set(observed):
             raise ValueError("`vars`: with level blocks every variable must be named in the syntax "
                              f"(not named: {preview([v for v in vars if v not in observed])}).")
-        observed = list(vars) if _given_stats(data) is None else observed
-    stats = _statistics(data, vars=observed if _given_stats(data) is None else None, clusters=common.clusters,
+        observed = list(vars) if given_stats(data) is None else observed
+    stats = statistics(data, vars=observed if given_stats(data) is None else None, clusters=common.clusters,
                         groups=common.groups, standardize=common.standardize, cluster_level=compiled.between_only)
     observed_t = stats[0].vars
     if compiled.shared:
@@ -385,7 +242,7 @@ def _syntax_model(data: object, text: str, *, vars: Sequence[str] | None, types:
                                                                 + compiled.exogenous["between"])),
                                  **types)
         pats = dict(compiled.patterns)
-    _check_patterns(common.wrapper, family, patterns)
+    check_patterns(common.wrapper, family, patterns, explicit=EXPLICIT)
     defaults = family.default_patterns()
     for block in family.blocks():
         grid = compiled.blocks[block.name]
@@ -421,7 +278,7 @@ def _expand_rows(patterns: dict[str, Pattern], syntax_vars: tuple[str, ...], obs
 
 
 def _expand_grid(grid, syntax_vars: tuple[str, ...], observed: tuple[str, ...]):  # noqa: ANN001, ANN202
-    from .families.ml_lvm.syntax.compile import Grid
+    from .syntax.compile import Grid
 
     p = len(observed)
     out = Grid.zeros(p, p)
@@ -439,8 +296,8 @@ def _expand_grid(grid, syntax_vars: tuple[str, ...], observed: tuple[str, ...]):
 def _fixed_covariates(family: MlLvm, stats: tuple[TwoLevelStats, ...], exogenous: dict[str, tuple[str, ...]],
                       ) -> Callable[[list[dict[str, Pattern]]], tuple[list[dict[str, Pattern]], Exogenous | None]]:
     """The pattern change of ``fixed_x``: covariate moments at the saturated model's values."""
-    from .families.ml_lvm.exogenous import fix_exogenous
-    from .fitting.saturated import fit_reference_stats
+    from ...fitting.saturated import fit_reference_stats
+    from .exogenous import fix_exogenous
 
     def adjust(group_pats: list[dict[str, Pattern]]) -> tuple[list[dict[str, Pattern]], Exogenous | None]:
         if not any(exogenous.values()):
@@ -453,15 +310,15 @@ def _fixed_covariates(family: MlLvm, stats: tuple[TwoLevelStats, ...], exogenous
 
 def _level_matrices_model(data: object, *, vars: Sequence[str] | None, types: dict[str, str],
                           patterns: dict[str, object], within_only: Sequence[str], between_only: Sequence[str],
-                          common: _Common, lambda_within: object, lambda_between: object,
+                          common: Common, lambda_within: object, lambda_between: object,
                           latents_within: Sequence[str] | None, latents_between: Sequence[str] | None) -> Model:
     """ml_lvm with level-specific loading matrices (psychonetrics style)."""
-    within_only = _names_list("within_only", within_only)
-    between_only = _names_list("between_only", between_only)
-    stats = _statistics(data, vars=vars, clusters=common.clusters, groups=common.groups,
+    within_only = names_list("within_only", within_only)
+    between_only = names_list("between_only", between_only)
+    stats = statistics(data, vars=vars, clusters=common.clusters, groups=common.groups,
                         standardize=common.standardize, cluster_level=between_only)
     observed = stats[0].vars
-    roles = _roles(observed, within_only=within_only, between_only=between_only)
+    roles = level_roles(observed, within_only=within_only, between_only=between_only)
     loadings = {}
     names = {}
     for level, value, given, prefix, index in (("within", lambda_within, latents_within, "W", roles.within),
@@ -476,7 +333,7 @@ def _level_matrices_model(data: object, *, vars: Sequence[str] | None, types: di
         loadings[level] = lam
     family = MlLvm.per_level(observed, roles=roles, latents_within=names["within"],
                              latents_between=names["between"], **types)
-    _check_patterns(common.wrapper, family, patterns)
+    check_patterns(common.wrapper, family, patterns, explicit=EXPLICIT)
     pats: dict[str, object] = dict(patterns)
     pats["lambda_within"], pats["lambda_between"] = loadings["within"], loadings["between"]
     for level in ("within", "between"):
@@ -486,9 +343,9 @@ def _level_matrices_model(data: object, *, vars: Sequence[str] | None, types: di
 
 def _shared_matrices_model(data: object, lambda_: object, *, vars: Sequence[str] | None,
                            latents: Sequence[str] | None, types: dict[str, str], patterns: dict[str, object],
-                           common: _Common) -> Model:
+                           common: Common) -> Model:
     """psychonetrics' ml_lvm: one loading matrix for both levels."""
-    stats = _statistics(data, vars=vars, clusters=common.clusters, groups=common.groups,
+    stats = statistics(data, vars=vars, clusters=common.clusters, groups=common.groups,
                         standardize=common.standardize)
     observed = stats[0].vars
     if lambda_ is None:
@@ -500,7 +357,7 @@ def _shared_matrices_model(data: object, lambda_: object, *, vars: Sequence[str]
     names = _latent_labels(latents, lam.shape[1], "Eta_", argument="latents")
     _check_indicators(lam, names, argument="lambda_")
     family = MlLvm.shared_loadings(observed, names, **types)
-    _check_patterns(common.wrapper, family, patterns)
+    check_patterns(common.wrapper, family, patterns, explicit=EXPLICIT)
     pats: dict[str, object] = {"beta_within": "zero", "beta_between": "zero", **patterns, "lambda": lam}
     return common.build(family, stats, pats)
 
@@ -638,120 +495,3 @@ def ml_lrnm(data: object, lambda_: object = None, clusters: str | None = None, v
     for key in ("within_latent", "between_latent", "within_residual", "between_residual"):
         kwargs.setdefault(key, "ggm")
     return ml_lvm(data, lambda_, clusters, vars, _wrapper="ml_lrnm", **kwargs)  # type: ignore[arg-type]
-
-
-def ml_varcov(
-    data: object,
-    clusters: str | None = None,
-    vars: Sequence[str] | None = None,
-    *,
-    within: str = "cov",
-    between: str = "cov",
-    mu: object = None,
-    within_only: Sequence[str] = (),
-    between_only: Sequence[str] = (),
-    groups: str | None = None,
-    equal: Sequence[str] = (),
-    estimator: str = "default",
-    information: str = "default",
-    optimizer: str = "default",
-    standardize: str = "none",
-    verbose: bool = False,
-    _wrapper: str = "ml_varcov",
-    **patterns: object,
-) -> Model:
-    """Two-level (co)variance model of the observed variables (no latent variables).
-
-    Sigma_W and Sigma_B are parameterized by ``within`` and ``between``
-    (``"cov"``, ``"chol"``, ``"prec"``, ``"ggm"``, ``"cor"``); matrices are
-    named ``mu``, ``<kind>_within`` and ``<kind>_between`` (``omega_within``,
-    ``delta_between``, ``sigma_within``, ...).
-
-    Parameters
-    ----------
-    data : DataFrame (pandas or polars), TwoLevelStats, or list of TwoLevelStats
-        One row per unit, or precomputed two-level statistics.
-    clusters : str
-        Column with the cluster ids.
-    vars : sequence of str, optional
-        Observed variables (default: every column but ``clusters``/``groups``).
-    within, between : str
-        Covariance type of each level.
-    mu : pattern, optional
-        Means (default free).
-    within_only, between_only : sequence of str
-        Variables without a between part, and cluster-level variables
-        (constant within clusters, one value per cluster): nodes of the
-        within or of the between network only.  ``<kind>_within`` matrices
-        then cover the variables with a within part, ``<kind>_between`` those
-        with a between part.
-    groups, equal, estimator, information, optimizer, standardize, verbose
-        As in :func:`ml_lvm`.
-    **patterns
-        Pattern of any model matrix by name, e.g. ``sigma_between="diag"``
-        or ``omega_within=...``.
-
-    Returns
-    -------
-    Model
-        Unfitted; call ``runmodel()``.
-
-    Examples
-    --------
-    A model with uncorrelated between-cluster parts (a diagonal Sigma_B):
-
-    >>> import psychonetrics as pn
-    >>> data = pn.datasets.seed_example()
-    >>> mod = pn.ml_varcov(data, clusters="cluster", sigma_between="diag").runmodel()
-    >>> fit = mod.fit()
-    >>> print(round(fit["chisq"], 2), int(fit["df"]))
-    113.68 15
-    """
-    verbose = flag("verbose", verbose)
-    within_only, between_only = _names_list("within_only", within_only), _names_list("between_only", between_only)
-    stats = _statistics(data, vars=vars, clusters=clusters, groups=groups, standardize=standardize,
-                        cluster_level=between_only)
-    roles = _roles(stats[0].vars, within_only=within_only, between_only=between_only)
-    family = MlVarcov(stats[0].vars, within=within, between=between, roles=roles)
-    _check_patterns(_wrapper, family, patterns)
-    pats: dict[str, object] = dict(patterns)
-    if mu is not None:
-        pats["mu"] = mu
-    return _build(family, stats, pats, identify_model=False, identification="loadings", equal=equal,
-                  estimator=estimator, optimizer=optimizer, verbose=verbose, wrapper=_wrapper,
-                  information=information)
-
-
-def ml_ggm(data: object, clusters: str | None = None, vars: Sequence[str] | None = None, **kwargs: object) -> Model:
-    """Multilevel Gaussian graphical model: within and between partial-correlation networks
-    (``omega_within``, ``omega_between``) of the observed variables.
-
-    ``ml_varcov`` with ``within="ggm"`` and ``between="ggm"``; saturated
-    until edges are removed (``prune``, ``modelsearch``, or ``omega_*``
-    patterns).
-
-    Parameters
-    ----------
-    data, clusters, vars
-        As in :func:`ml_varcov`.
-    **kwargs
-        Any other argument of :func:`ml_varcov`.
-
-    Returns
-    -------
-    Model
-        Unfitted; call ``runmodel()``.
-
-    Examples
-    --------
-    >>> import psychonetrics as pn
-    >>> data = pn.datasets.seed_example()
-    >>> ggm = pn.ml_ggm(data, clusters="cluster").runmodel()
-    >>> ggm.getmatrix("omega_within")[0].round(2)
-    array([ 0.  ,  0.47,  0.32, -0.02,  0.05,  0.01])
-    >>> int(ggm.prune(alpha=0.01).fit()["df"])
-    21
-    """
-    kwargs.setdefault("within", "ggm")
-    kwargs.setdefault("between", "ggm")
-    return ml_varcov(data, clusters, vars, _wrapper="ml_ggm", **kwargs)  # type: ignore[arg-type]
