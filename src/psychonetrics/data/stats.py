@@ -16,6 +16,20 @@ Invariants
   out-of-core engine; then only the complete-data route is available.
 
 Nothing downstream knows where the statistics came from (numpy, DuckDB, Spark).
+
+Seams (designed for, not built)
+-------------------------------
+* Sampling weights: a cluster weight w_j would make every cluster-size group's
+  count the sum of its clusters' weights and N - J the weighted count of
+  units beyond the first of their cluster.  The likelihood routes read both
+  only through :attr:`TwoLevelStats.cluster_counts` and
+  :attr:`TwoLevelStats.within_dof` (float), so weights enter there and in
+  the engines' sums, nowhere else.
+* Moments that vary by cluster (random slopes, cluster covariates on the
+  means): the statistics group clusters by size, which presumes one mean and
+  covariance per size; such a model would take the per-cluster route
+  (:mod:`psychonetrics.likelihood.clusters`), which already works cluster by
+  cluster over the unit rows.
 """
 
 from __future__ import annotations
@@ -145,6 +159,20 @@ class TwoLevelStats:
     def n_vars(self) -> int:
         """p, the number of observed variables."""
         return len(self.vars)
+
+    @property
+    def within_dof(self) -> float:
+        """N - J: the within level's degrees of freedom (every unit beyond the first of its cluster), the
+        weight of S_PW in the likelihood.
+
+        With sampling weights (a seam, not built: see the module docstring) this and
+        :attr:`cluster_counts` would be the weighted counts; every route reads them from here."""
+        return float(self.n_units - self.n_clusters)
+
+    @property
+    def cluster_counts(self) -> FloatArray:
+        """m_s, the number of clusters of each size, as floats (the weights of the between terms)."""
+        return self.size_counts.astype(float)
 
     @property
     def complete(self) -> bool:
@@ -278,7 +306,7 @@ def stats_from_cluster_sums(
     covs = np.zeros((sizes.size, p, p))
     np.add.at(covs, inverse, dev[:, :, None] * dev[:, None, :])
     covs /= counts[:, None, None]
-    dof = n_units - n_clusters
+    dof = n_units - n_clusters  # within_dof of the statistics below
     within = within_crossprod / dof if dof > 0 else np.full((p, p), np.nan)
     return TwoLevelStats(
         vars=tuple(vars),

@@ -20,7 +20,7 @@ Invariants
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
@@ -276,6 +276,12 @@ class Family(ABC):
                                tuple(labels[k] for k in nodes), estimated=block.ctype.name == "ggm")
         raise ValueError(f"`matrix`: {matrix!r} is not a network of this model (networks: "
                          f"{', '.join(n.matrix for n in self.networks())}).")
+
+    def path_diagram(self, get: "Callable[[str], FloatArray]") -> dict[str, object] | None:
+        """The arrays of a two-level path diagram (the arguments of
+        :func:`psychonetrics.report.plots.plot_path_diagram` but the file), read through ``get`` (a
+        matrix by name); None for a family without latent variables to draw."""
+        return None
 
     def summary_matrices(self) -> list[str]:
         """Matrices worth printing beside the fit (the command line shows them)."""

@@ -77,6 +77,7 @@ class _Data:
 
     n: int
     j: int
+    within_dof: float  # N - J
     sizes: FloatArray  # (K,)
     counts: FloatArray  # (K,)
     within: FloatArray  # (p, p)
@@ -141,7 +142,7 @@ def _loglik(data: _Data, mu: FloatArray, gamma: FloatArray, rot: _Rotation) -> f
     rd = dev @ rot.r
     quad = np.einsum("ak,sab,bk->sk", rot.r, covs, rot.r, optimize=True) + rd * rd
     p = mu.size
-    within = (data.n - data.j) * (rot.logdet_w + float(np.sum((rot.r @ rot.r.T) * data.within)))
+    within = data.within_dof * (rot.logdet_w + float(np.sum((rot.r @ rot.r.T) * data.within)))
     between = np.sum(data.counts * (rot.logdet_w + np.log(e).sum(axis=1) + data.sizes * (quad / e).sum(axis=1)))
     return -0.5 * (data.n * p * LOG2PI + within + between)
 
@@ -217,11 +218,11 @@ def _fit_group(data: _Data, mu: FloatArray, gamma: FloatArray, w: FloatArray, b:
         s_w = r.T @ data.within @ r
         # gradient of -2 logL in rotated coordinates (all elements of the symmetric matrices)
         per_size = inv_e[:, :, None] * np.eye(p) - s[:, None, None] * y * inv_e[:, :, None] * inv_e[:, None, :]
-        g_w = (data.n - data.j) * (np.eye(p) - s_w) + np.einsum("s,skl->kl", m, per_size)
+        g_w = data.within_dof * (np.eye(p) - s_w) + np.einsum("s,skl->kl", m, per_size)
         g_b = np.einsum("s,skl->kl", m * s, per_size)
         # 2 x 2 information per element pair, without the c_kl factor
         kron_e = inv_e[:, :, None] * inv_e[:, None, :]
-        a_ww = (data.n - data.j) + np.einsum("s,skl->kl", m, kron_e)
+        a_ww = data.within_dof + np.einsum("s,skl->kl", m, kron_e)
         a_wb = np.einsum("s,skl->kl", m * s, kron_e)
         a_bb = np.einsum("s,skl->kl", m * s * s, kron_e)
         det = a_ww * a_bb - a_wb * a_wb
@@ -275,8 +276,9 @@ def _group_data(stats: TwoLevelStats, order: np.ndarray, z: np.ndarray, n_x: int
     return _Data(
         n=stats.n_units,
         j=stats.n_clusters,
+        within_dof=stats.within_dof,
         sizes=stats.sizes.astype(float),
-        counts=stats.size_counts.astype(float),
+        counts=stats.cluster_counts,
         within=stats.within_cov[np.ix_(order, order)],
         means=means[:, order],
         covs=covs[:, order][:, :, order],
@@ -341,7 +343,7 @@ def fit_reference_stats(stats: Sequence[TwoLevelStats], *, diagonal: bool, roles
         order = np.concatenate([x, rest]).astype(np.int64)  # the unit-level variables, within-only first
         n_x = x.size
         # cluster-level variables: mean and covariance over clusters (divisor J), the maxima of p(z)
-        counts = st.size_counts.astype(float)
+        counts = st.cluster_counts
         z_mean = (counts[:, None] * st.size_means[:, z]).sum(axis=0) / counts.sum()
         dev = st.size_means[:, z] - z_mean
         z_cov = (counts[:, None, None] * (st.size_covs[:, z][:, :, z] + dev[:, :, None] * dev[:, None, :])

@@ -94,10 +94,10 @@ def _parts(moments: Moments, stats: TwoLevelStats) -> _Parts | None:
 def _minus_two_loglik(parts: _Parts, moments: Moments, stats: TwoLevelStats) -> float:
     roles = moments.roles
     assert roles is not None
-    n, j = stats.n_units, stats.n_clusters
-    m, s = stats.size_counts.astype(float), stats.sizes.astype(float)
+    n, j, n_within = stats.n_units, stats.n_clusters, stats.within_dof
+    m, s = stats.cluster_counts, stats.sizes.astype(float)
     p_w, p_z = roles.within.size, len(roles.between_only)
-    within = (n - j) * (parts.logdet_w + float(np.sum(parts.w_inv * stats.within_cov[np.ix_(parts.w, parts.w)])))
+    within = n_within * (parts.logdet_w + float(np.sum(parts.w_inv * stats.within_cov[np.ix_(parts.w, parts.w)])))
     second = stats.size_covs + parts.dev[:, :, None] * parts.dev[:, None, :]
     traces = np.einsum("kab,kba->k", parts.omega_inv, second)
     between = float(np.sum(m * (parts.logdet_omega + p_w * np.log(s) + traces)))
@@ -118,8 +118,8 @@ def dloglik_dmoments_cluster_level(moments: Moments, stats: TwoLevelStats) -> tu
     parts = _parts(moments, stats)
     if parts is None:
         return -np.inf, np.full(p + p * (p + 1), np.nan)
-    n, j = stats.n_units, stats.n_clusters
-    m, s = stats.size_counts.astype(float), stats.sizes.astype(float)
+    n_within = stats.within_dof
+    m, s = stats.cluster_counts, stats.sizes.astype(float)
     second = stats.size_covs + parts.dev[:, :, None] * parts.dev[:, None, :]
     # dF / dOmega_s = m_s (Omega_s^-1 - Omega_s^-1 (C_s + d_s d_s') Omega_s^-1)
     g_omega = m[:, None, None] * (parts.omega_inv - parts.omega_inv @ second @ parts.omega_inv)
@@ -127,7 +127,7 @@ def dloglik_dmoments_cluster_level(moments: Moments, stats: TwoLevelStats) -> tu
     g_w = np.zeros((p, p))
     w = parts.w
     s_ww = stats.within_cov[np.ix_(w, w)]
-    g_w[np.ix_(w, w)] = ((n - j) * (parts.w_inv - parts.w_inv @ s_ww @ parts.w_inv)
+    g_w[np.ix_(w, w)] = (n_within * (parts.w_inv - parts.w_inv @ s_ww @ parts.w_inv)
                          + (g_omega / s[:, None, None]).sum(axis=0)[np.ix_(w, w)])
     g_mu = -2.0 * np.einsum("k,kab,kb->a", m, parts.omega_inv, parts.dev)
     grad_f = np.concatenate([g_mu, fold_vech(0.5 * (g_w + g_w.T)), fold_vech(0.5 * (g_b + g_b.T))])
@@ -193,12 +193,12 @@ def _information(moments: Moments, stats: TwoLevelStats, jacobian: FloatArray | 
     parts = _parts(moments, stats)
     if parts is None:
         return np.full((k, k), np.nan)
-    m, s = stats.size_counts.astype(float), stats.sizes.astype(float)
+    m, s = stats.cluster_counts, stats.sizes.astype(float)
     d_w, d_b = _unvech(jac[p:p + ps], p), _unvech(jac[p + ps:], p)
     w = parts.w
     low_w = parts.w_low_inv
     y_w = low_w @ d_w[:, w][:, :, w] @ low_w.T
-    n_within = stats.n_units - stats.n_clusters
+    n_within = stats.within_dof
     pieces = [np.sqrt(0.5 * n_within) * _lower(y_w)]
     correction = np.zeros((k, k))
     if observed:

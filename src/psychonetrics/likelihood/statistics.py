@@ -76,9 +76,9 @@ def loglik_stats(moments: Moments, stats: TwoLevelStats) -> float:
     if rot is None:
         return -np.inf
     _, y = _rotated_moments(moments, stats, rot)
-    n, j, p = stats.n_units, stats.n_clusters, stats.n_vars
-    m, s = stats.size_counts, stats.sizes
-    within = (n - j) * (rot.logdet_w + float(np.sum(rot.w_inv * stats.within_cov)))
+    n, p = stats.n_units, stats.n_vars
+    m, s = stats.cluster_counts, stats.sizes
+    within = stats.within_dof * (rot.logdet_w + float(np.sum(rot.w_inv * stats.within_cov)))
     diag_y = np.diagonal(y, axis1=1, axis2=2)
     between = np.sum(m * (rot.logdet_w + np.log(rot.e).sum(axis=1) + s * (diag_y / rot.e).sum(axis=1)))
     return -0.5 * (n * p * LOG2PI + within + between)
@@ -96,11 +96,11 @@ def dloglik_dmoments_stats(moments: Moments, stats: TwoLevelStats, rot: _Rotatio
     if rot is None:
         return -np.inf, np.full(n_phi, np.nan)
     rd, y = _rotated_moments(moments, stats, rot)
-    n, j = stats.n_units, stats.n_clusters
-    m, s = stats.size_counts.astype(float), stats.sizes.astype(float)
+    n, n_within = stats.n_units, stats.within_dof
+    m, s = stats.cluster_counts, stats.sizes.astype(float)
     inv_e = 1.0 / rot.e  # (K, p)
     diag_y = np.diagonal(y, axis1=1, axis2=2)
-    within = (n - j) * (rot.logdet_w + float(np.sum(rot.w_inv * stats.within_cov)))
+    within = n_within * (rot.logdet_w + float(np.sum(rot.w_inv * stats.within_cov)))
     between = np.sum(m * (rot.logdet_w + np.log(rot.e).sum(axis=1) + s * (diag_y * inv_e).sum(axis=1)))
     loglik = -0.5 * (n * p * LOG2PI + within + between)
 
@@ -112,7 +112,7 @@ def dloglik_dmoments_stats(moments: Moments, stats: TwoLevelStats, rot: _Rotatio
     z_b = ((m * s) @ flat).reshape(p, p)
     r = rot.r
     w_inv = rot.w_inv
-    g_w = (n - j) * (w_inv - w_inv @ stats.within_cov @ w_inv) + r @ z_w @ r.T
+    g_w = n_within * (w_inv - w_inv @ stats.within_cov @ w_inv) + r @ z_w @ r.T
     g_b = r @ z_b @ r.T
     g_mu = -2.0 * r @ ((m * s)[:, None] * rd * inv_e).sum(axis=0)
     grad_f = np.concatenate([g_mu, fold_vech(0.5 * (g_w + g_w.T)), fold_vech(0.5 * (g_b + g_b.T))])
@@ -171,11 +171,11 @@ def information_expected_stats(moments: Moments, stats: TwoLevelStats, jacobian:
     rot = _rotate(moments, stats) if rot is None else rot
     if rot is None:
         return np.full((k, k), np.nan)
-    m, s = stats.size_counts.astype(float), stats.sizes.astype(float)
+    m, s = stats.cluster_counts, stats.sizes.astype(float)
     inv_e = 1.0 / rot.e
     rows, cols = vech_indices(p)
     kron_e = inv_e[:, rows] * inv_e[:, cols]  # (sizes, p*): 1 / (e_sk e_sl) for the lower triangle
-    a = (stats.n_units - stats.n_clusters) + m @ kron_e
+    a = stats.within_dof + m @ kron_e
     b = (m * s) @ kron_e
     c = (m * s * s) @ kron_e
     # Per element pair (k, l) the weights form a 2 x 2 positive semi-definite matrix [[a, b], [b, c]]
@@ -225,9 +225,9 @@ def information_observed_stats(moments: Moments, stats: TwoLevelStats, jacobian:
     x_w = _rotated_full(jac[p:p + ps], r)
     x_b = _rotated_full(jac[p + ps:], r)
     u = jac[:p].T @ r  # (K, p): R' dmu_k
-    n, j = stats.n_units, stats.n_clusters
-    correction = residual_term(x_w, (n - j) * (r.T @ stats.within_cov @ r - np.eye(p)))
-    for i, (size, count) in enumerate(zip(stats.sizes.astype(float), stats.size_counts.astype(float))):
+    n_within = stats.within_dof
+    correction = residual_term(x_w, n_within * (r.T @ stats.within_cov @ r - np.eye(p)))
+    for i, (size, count) in enumerate(zip(stats.sizes.astype(float), stats.cluster_counts)):
         inv_e = 1.0 / rot.e[i]
         half = np.sqrt(inv_e)
         x = x_w + size * x_b
@@ -283,10 +283,10 @@ def information_observed_phi(moments: Moments, stats: TwoLevelStats) -> FloatArr
         out *= scale
         return out
 
-    n, j = stats.n_units, stats.n_clusters
+    n_within = stats.within_dof
     w_inv = rot.w_inv
-    p_w = (n - j) * (w_inv @ (stats.within_cov - moments.sigma_within) @ w_inv)
-    h_ww = second(w_inv, p_w, float(n - j))
+    p_w = n_within * (w_inv @ (stats.within_cov - moments.sigma_within) @ w_inv)
+    h_ww = second(w_inv, p_w, n_within)
     h_wb = np.zeros((ps, ps))
     h_bb = np.zeros((ps, ps))
     h_mu = np.zeros((p, p))
@@ -294,7 +294,7 @@ def information_observed_phi(moments: Moments, stats: TwoLevelStats) -> FloatArr
     h_mb = np.zeros((p, ps))
     r = rot.r
     dev = stats.size_means - moments.mu
-    for k, (size, count) in enumerate(zip(stats.sizes.astype(float), stats.size_counts.astype(float))):
+    for k, (size, count) in enumerate(zip(stats.sizes.astype(float), stats.cluster_counts)):
         g = (r / rot.e[k]) @ r.T  # V_s^-1
         v = moments.sigma_within + size * moments.sigma_between
         t = count * size * (stats.size_covs[k] + np.outer(dev[k], dev[k]))

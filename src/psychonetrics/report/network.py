@@ -79,26 +79,14 @@ def plot_path(model: "FittedModel", *, group: int | str | None = None, filename:
     >>> type(fig).__name__
     'Figure'
     """
-    from ..families.ml_lvm import MlLvm
-
-    family = model.family
-    if not isinstance(family, MlLvm):
-        raise ValueError("`model`: a path diagram needs a latent variable model (ml_lvm and its wrappers).")
     if len(model.stats) > 1 and group is None:
         group = 0
-    get = lambda name: np.asarray(model.getmatrix(name, group=group), dtype=float)  # noqa: E731
-    p = len(family.observed)
-    loadings, names = {}, {}
-    for level, lv in family.levels.items():
-        full = np.zeros((p, len(lv.latents)))
-        full[lv.index] = get(lv.loadings)
-        loadings[level], names[level] = full, list(lv.latents)
-    return plots.plot_path_diagram(
-        loadings["within"], names["within"], list(family.observed),
-        lambda_between=None if family.shared else loadings["between"],
-        latents_between=None if family.shared else names["between"],
-        latent_cov_within=get("sigma_zeta_within"), latent_cov_between=get("sigma_zeta_between"),
-        beta_within=get("beta_within"), beta_between=get("beta_between"), filename=filename, **kwargs)
+    parts = model.family.path_diagram(lambda name: np.asarray(model.getmatrix(name, group=group), dtype=float))
+    if parts is None:
+        raise ValueError("`model`: a path diagram needs a latent variable model (ml_lvm and its wrappers).")
+    return plots.plot_path_diagram(**parts, filename=filename, **kwargs)
+
+
 def plot_network(model: "FittedModel", matrix: str | Sequence[str] | None = None, *, filename: str | None = None,
                  **kwargs: Any) -> Any:
     """Network plot of a fitted model's ``omega_*`` matrices: functional form of ``model.plot(...)``.

@@ -32,7 +32,7 @@ Derivatives (rank-2 form d Sigma = a b' + b a', see :mod:`.base`; C = A Psi A'):
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -40,7 +40,7 @@ import numpy as np
 from ...data.stats import TwoLevelStats
 from ...derivatives import Elements, MomentDerivatives
 from ...linalg import FloatArray, IntArray, nearest_positive_definite
-from ...moments import Moments, Roles
+from ...moments import Moments, Roles, place_block, place_rows
 from ...parameterizations import derived_matrices
 from ...parameterizations.base import unit_columns
 from ...partable.matrices import MatrixSpec
@@ -294,6 +294,19 @@ class MlLvm(Family):
     def network_matrices(self) -> list[str]:
         return ["omega_zeta_within", "omega_zeta_between"]
 
+    def path_diagram(self, get: Callable[[str], FloatArray]) -> dict[str, object]:
+        """Loadings over every observed variable (a level-specific loading matrix placed in its rows), the
+        latent covariances and regressions of each level."""
+        loadings, names = {}, {}
+        for level, lv in self.levels.items():
+            loadings[level] = place_rows(len(self.observed), lv.index, get(lv.loadings))
+            names[level] = list(lv.latents)
+        return dict(lambda_=loadings["within"], latents=names["within"], observed=list(self.observed),
+                    lambda_between=None if self.shared else loadings["between"],
+                    latents_between=None if self.shared else names["between"],
+                    latent_cov_within=get("sigma_zeta_within"), latent_cov_between=get("sigma_zeta_between"),
+                    beta_within=get("beta_within"), beta_between=get("beta_between"))
+
     def summary_matrices(self) -> list[str]:
         return ["sigma_zeta_within", "sigma_zeta_between"]
 
@@ -357,9 +370,7 @@ class MlLvm(Family):
                 mean = mean + mats[lv.intercepts][:, 0]
             mu[idx] += mean
             s = v.lc @ v.lam.T + v.theta
-            full = np.zeros((p, p))
-            full[np.ix_(idx, idx)] = 0.5 * (s + s.T)
-            sigma[name] = full
+            sigma[name] = place_block(p, idx, 0.5 * (s + s.T))
         return Moments(mu, sigma["within"], sigma["between"], None if self.roles.plain else self.roles)
 
     def moments_and_derivatives(self, mats: dict[str, FloatArray], elements: Elements,
@@ -374,11 +385,7 @@ class MlLvm(Family):
         out = MomentDerivatives.zeros(p, elements.count)
 
         def pad(lv: Level, x: FloatArray) -> FloatArray:
-            if lv.index.size == p:
-                return x
-            full = np.zeros((p, x.shape[1]))
-            full[lv.index] = x
-            return full
+            return place_rows(p, lv.index, x)
 
         for name, idx, r, c in elements.by_matrix:
             block = self._block_of.get(name)

@@ -17,7 +17,7 @@ import numpy as np
 from ...data.stats import TwoLevelStats
 from ...derivatives import Elements, MomentDerivatives
 from ...linalg import FloatArray
-from ...moments import Moments, Roles
+from ...moments import Moments, Roles, place_block, place_rows
 from ...parameterizations import derived_matrices
 from ...parameterizations.base import unit_columns
 from ...partable.matrices import MatrixSpec
@@ -73,12 +73,7 @@ class MlVarcov(Family):
         return pats
 
     def _padded(self, level: str, sigma: FloatArray) -> FloatArray:
-        idx = self._index[level]
-        if idx.size == len(self.observed):
-            return sigma
-        full = np.zeros((len(self.observed), len(self.observed)))
-        full[np.ix_(idx, idx)] = sigma
-        return full
+        return place_block(len(self.observed), self._index[level], sigma)
 
     def implied(self, mats: dict[str, FloatArray]) -> Moments:
         sw = self._blocks["within"].sigma(mats)
@@ -96,9 +91,7 @@ class MlVarcov(Family):
             level = next(lv for lv, block in self._blocks.items() if name in block.matrix_names())
             a, b = self._blocks[level].derivatives(mats, name, rows, cols)
             index = self._index[level]
-            if index.size < p:
-                a, b = _rows(p, index, a), _rows(p, index, b)
-            out.set_level(level, idx, a, b)
+            out.set_level(level, idx, place_rows(p, index, a), place_rows(p, index, b))
         return out
 
     def start(self, stats: TwoLevelStats, codes: dict[str, np.ndarray], fixed: dict[str, np.ndarray],
@@ -147,10 +140,3 @@ class MlVarcov(Family):
             out.update(derived_matrices(sigma[np.ix_(idx, idx)], level))
         out["mu"] = mom.mu.reshape(-1, 1)
         return out
-
-
-def _rows(p: int, index: np.ndarray, x: FloatArray) -> FloatArray:
-    """``x`` (rows: a level's variables) placed at rows ``index`` of a (p, K) zero matrix."""
-    full = np.zeros((p, x.shape[1]))
-    full[index] = x
-    return full
