@@ -30,7 +30,7 @@ from pathlib import Path
 import pandas as pd
 
 import psychonetrics as pn
-from psychonetrics.search.parallel import default_jobs
+from psychonetrics._pool import default_jobs
 
 SYNTAX = "F1 =~ y1 + y2 + y3; F2 =~ y4 + y5 + y6"
 BHR2000 = Path(__file__).resolve().parent.parent / "tests" / "data" / "bhr2000.csv"

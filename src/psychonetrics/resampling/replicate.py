@@ -3,10 +3,10 @@
 A replicate is a pure function of the bootstrapped model and its own seed
 (a child of the bootstrap's seed sequence), so the results do not depend on
 how replicates are spread over processes.  :class:`ReplicateRunner` runs
-them in-process (``jobs=1``) or in worker processes that receive the
-resampling context once, at start-up, as the model search does
-(:mod:`psychonetrics.search.parallel`); a task ships a few seeds and returns
-a few estimate vectors.  Every fit uses one BLAS thread.
+them in-process (``jobs=1``) or in the package's worker pool
+(:mod:`psychonetrics._pool`), whose workers receive the resampling context
+once, at start-up; a task ships a few seeds and returns a few estimate
+vectors.  Every fit uses one BLAS thread.
 
 A replicate is fitted as the sample was, by the model's own fitting path
 (:func:`~psychonetrics.fitting.run.estimate`: its collapse and degeneracy
@@ -26,15 +26,15 @@ reference models).
 
 from __future__ import annotations
 
-import multiprocessing
 import warnings
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import as_completed
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .._pool import submit, worker_pool
 from .._threads import single_threaded_blas
 from ..data.stats import TwoLevelStats
 from ..exceptions import PsychonetricsWarning
@@ -127,18 +127,8 @@ class ReplicateContext:
         return [self.run(index, seed) for index, seed in tasks]
 
 
-_CONTEXT: ReplicateContext | None = None  # the context of a worker process (set once by its initializer)
-
-
-def _init_worker(context: ReplicateContext) -> None:
-    global _CONTEXT
-    _CONTEXT = context
-    single_threaded_blas().__enter__()  # for the life of this worker process
-
-
-def _work(tasks: list[tuple[int, np.random.SeedSequence]]) -> list[Outcome]:
-    assert _CONTEXT is not None
-    return _CONTEXT.run_many(tasks)
+def _run_part(context: ReplicateContext, tasks: list[tuple[int, np.random.SeedSequence]]) -> list[Outcome]:
+    return context.run_many(tasks)
 
 
 def chunks(tasks: Sequence[tuple[int, np.random.SeedSequence]], jobs: int) -> list[list[tuple[int, np.random.SeedSequence]]]:
@@ -157,11 +147,8 @@ def run_replicates(context: ReplicateContext, tasks: Sequence[tuple[int, np.rand
             for part in parts:
                 yield context.run_many(part)
         return
-    methods = multiprocessing.get_all_start_methods()
-    mp_context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=mp_context, initializer=_init_worker,
-                             initargs=(context,)) as pool:
-        futures = [pool.submit(_work, part) for part in parts]
+    with worker_pool(context, jobs=jobs) as pool:
+        futures = [submit(pool, _run_part, part) for part in parts]
         try:
             for future in as_completed(futures):
                 yield future.result()

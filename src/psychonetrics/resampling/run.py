@@ -116,8 +116,8 @@ def bootstrap(
     >>> list(boot.confint().columns)
     ['var1', 'op', 'var2', 'matrix', 'row', 'col', 'group', 'par', 'est', 'se_boot', 'lower', 'upper']
     """
+    from .._pool import default_jobs
     from ..interface import FittedModel
-    from ..search.parallel import default_jobs
 
     if not isinstance(model, FittedModel):
         raise TypeError(f"`model`: expected a psychonetrics Model, got {type(model).__name__}.")

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .._arg import choice
+from .._pool import default_jobs
 from .._warn import warn
 from ..exceptions import ConvergenceWarning, PsychonetricsWarning
 from ..fitting.run import feasible
@@ -23,7 +24,7 @@ from ..inference.modindices import modification_indices
 from ..inference.padjust import P_ADJUST_METHODS, p_adjust
 from ..partable import edit
 from ..report.progress import Progress
-from .parallel import CandidateFitter, default_jobs
+from .parallel import CandidateFitter
 
 if TYPE_CHECKING:
     from ..interface import FittedModel
