@@ -18,14 +18,14 @@ import pandas as pd
 
 from ._arg import choice, optional_flag
 from ._threads import single_threaded_blas
-from ._warn import warn
 from .data.stats import TwoLevelStats
 from .estimators import Estimator
-from .exceptions import ConvergenceWarning, ImproperSolutionWarning, NotFittedError
+from .exceptions import NotFittedError
 from .families.base import Family
 from .families.ml_lvm.exogenous import Exogenous
 from .fitting.reference import ReferenceFits, reference_fits
 from .fitting.run import Estimates, data_start, estimate
+from .fitting.saturated import MomentsFit
 from .inference.parameters import parameter_frame
 from .partable.table import ParTable
 
@@ -95,6 +95,7 @@ class Model:
     use_reference: bool = True
     starts: str = "data"
     exogenous: Exogenous | None = None
+    saturated_fit: MomentsFit | None = None
     _fit_cache: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     # ------------------------------------------------------------- basics
@@ -133,7 +134,7 @@ class Model:
     def nobs(self) -> int:
         """Sample moments: per group one mean per variable and vech of Sigma_W and Sigma_B over each level's
         variables."""
-        moments = len(self.stats) * self.family.roles.n_moments()
+        moments = len(self.stats) * self.family.n_moments()
         return moments - (self.exogenous.n_moments if self.exogenous is not None else 0)
 
     def _require_fit(self, what: str) -> Estimates:
@@ -166,10 +167,10 @@ class Model:
         ref = self.reference
         if ref is None and use_reference:
             with single_threaded_blas():
-                covariates = [self.family.observed.index(v) for v in self.family.covariates]
-                ref = reference_fits(self.stats, estimator=self.estimator, roles=self.family.roles,
-                                     covariates=covariates)
-        saturated = ref.saturated.moments if ref is not None else None
+                ref = reference_fits(self.family, self.stats, estimator=self.estimator,
+                                     saturated=self.saturated_fit)
+        saturated = ref.saturated.moments if ref is not None else (
+            self.saturated_fit.moments if self.saturated_fit is not None else None)
         if self.starts == "data":  # the data's start first, then (if it does not converge) the table's values
             table = data_start(self.family, self.table, self.stats, saturated)
             further = lambda: [self.table.start_vector()]  # noqa: E731
@@ -184,76 +185,10 @@ class Model:
                               further_starts=further)
         model = replace(self, table=fitted.table, fitted=fitted, reference=ref, verbose=verbose,
                         use_reference=use_reference, starts="values")
-        model._warn_problems()
+        from .inference.diagnostics import warn_problems
+
+        warn_problems(model)
         return model
-
-    def _warn_problems(self) -> None:
-        fitted = self._require_fit("runmodel")
-        res = fitted.result
-        if not res.converged:
-            from .fitting.optimize import UNBOUNDED
-
-            if res.message.startswith(UNBOUNDED):
-                advice = ("the likelihood has no maximum on these data; give the between level fewer parameters (a "
-                          "'chol' residual block keeps its covariance positive semi-definite) or use more clusters")
-            elif res.message.startswith("collapsed"):
-                advice = ("that level's covariance went to zero, where its network (or correlation) parameters "
-                          "are not identified; use a 'cov' or 'chol' type for that block, or drop variables "
-                          "without variance on that level")
-            else:
-                advice = "check the model's identification, try `optimizer='lbfgs'`, or simplify the model"
-            warn(
-                f"The model did not converge ({res.message}; {res.iterations} iterations, gradient norm "
-                f"{res.gradient_norm:.3g}). Estimates and fit measures are unreliable: {advice}.",
-                ConvergenceWarning,
-            )
-        if fitted.information_fallback:
-            warn(
-                "The observed information is not positive definite at this solution (a parameter on its bound or "
-                "a nearly singular level), so the standard errors use the expected information instead"
-                + (" as the sandwich's bread" if fitted.robust else "") + ".",
-                ImproperSolutionWarning,
-            )
-        from .inference.diagnostics import degenerate_blocks
-
-        problems = self.problems()
-        singular = degenerate_blocks(problems, self.table)
-        by_kind: dict[str, list] = {}
-        for problem in problems:
-            if problem.kind == "not identified" and (problem.block(self.table) in singular or not res.converged):
-                continue  # said once, by the near-singular network warning; or moot without a maximum
-            by_kind.setdefault(problem.kind, []).append(problem)
-        advice = {
-            "not identified": "the model may not be identified; these parameters have no standard error",
-            "negative variance": "improper solution (Heywood case)",
-            "not positive definite": "improper solution",
-            "at bound": "estimates on a bound; their standard errors and p-values are unreliable",
-            "near-singular network": "the block's covariance is (nearly) singular, so its network is not "
-                                     "interpretable; use a 'cov' or 'chol' block or drop variables without variance "
-                                     "on that level",
-            "near-singular correlations": "a correlation is pressed against +-1: the maximum lies on or beyond the "
-                                          "boundary of positive definite correlation matrices, which a 'cor' block "
-                                          "cannot cross; a 'chol' block reaches the maximum among positive "
-                                          "semi-definite covariances, a 'cov' block the unrestricted maximum (which "
-                                          "may be an indefinite, improper covariance)",
-            "empirically not identified": "the likelihood is nearly flat along a direction that moves these "
-                                          "parameters together (a variance near zero with large loadings that "
-                                          "compensate, or edges of a network on a nearly singular level), so their "
-                                          "standard errors are more than 100 times their conditional ones and "
-                                          "unreliable; fix or drop the variance, factor or edges at the origin of "
-                                          "the ridge",
-        }
-        for kind, items in by_kind.items():
-            where = ", ".join(p.element(self.group_labels) for p in items[:8]) + (" ..." if len(items) > 8 else "")
-            detail = "" if kind in ("not identified", "empirically not identified") else f" ({items[0].detail})"
-            extra = ""
-            if kind == "near-singular network":
-                untested = sum(p.kind == "not identified" and p.block(self.table) in singular for p in problems)
-                if untested:
-                    extra = (f"; {untested} of its edges lie in null directions of the information and have no "
-                             "standard error (prune removes them; stepup can test them again by their modification "
-                             "indices in the pruned model)")
-            warn(f"{kind.capitalize()}: {where}{detail}; {advice[kind]}{extra}.", ImproperSolutionWarning)
 
     def problems(self) -> list:
         """What is improper about the fitted solution (see :mod:`psychonetrics.inference.diagnostics`): one

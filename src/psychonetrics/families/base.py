@@ -35,6 +35,8 @@ from ..parameterizations.base import CovarianceType
 from ..partable.matrices import MatrixSpec
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from ..partable.patterns import Pattern
     from ..partable.table import ParTable
 
@@ -87,6 +89,52 @@ class Block:
 
     def variance_matrix(self) -> str:
         return self.matrix_name(self.ctype.variance_kind)
+
+
+@dataclass(frozen=True)
+class References:
+    """What a family's fits are compared with (chi-square, CFI, TLI, RMSEA).
+
+    Attributes
+    ----------
+    saturated : bool
+        The two-level saturated model over the family's observed variables (free mu, Sigma_W, Sigma_B,
+        positive semi-definite) exists; False for an estimator of the whole series, which has none.
+    covariates : tuple of int
+        Observed exogenous covariates: the baseline keeps their block saturated.
+    baseline : callable or None
+        ``baseline(stats) -> (family, table)``: the family's own baseline model, fitted as any model;
+        None for the two-level independence model (free means, diagonal Sigma_W and Sigma_B).
+    """
+
+    saturated: bool = True
+    covariates: tuple[int, ...] = ()
+    baseline: "Callable[[Sequence[TwoLevelStats]], tuple[Family, ParTable]] | None" = None
+
+
+def _sizes(n_clusters: int, cluster_size: int | Sequence[int] | tuple[int, int], rng: np.random.Generator) -> IntArray:
+    if isinstance(cluster_size, (int, np.integer)):
+        sizes = np.full(n_clusters, int(cluster_size))
+    elif isinstance(cluster_size, tuple) and len(cluster_size) == 2:
+        lo, hi = cluster_size
+        if not 1 <= lo <= hi:
+            raise ValueError(f"`cluster_size`: expected (low, high) with 1 <= low <= high, got {cluster_size!r}.")
+        sizes = rng.integers(lo, hi + 1, size=n_clusters)
+    else:
+        sizes = np.asarray(cluster_size, dtype=int)
+        if sizes.shape != (n_clusters,):
+            raise ValueError(f"`cluster_size`: expected an int, a (low, high) range or {n_clusters} sizes.")
+    if (sizes < 1).any():
+        raise ValueError("`cluster_size`: every cluster needs at least one unit.")
+    return sizes
+
+
+def _factor(sigma: FloatArray, *, argument: str) -> FloatArray:
+    """A matrix F with F F' = sigma (sigma positive semi-definite)."""
+    vals, vecs = np.linalg.eigh(0.5 * (sigma + sigma.T))
+    if vals.min() < -1e-8 * max(1.0, abs(vals).max()):
+        raise ValueError(f"`model`: the implied {argument} is not positive semi-definite; cannot simulate from it.")
+    return vecs * np.sqrt(np.clip(vals, 0.0, None))
 
 
 @dataclass(frozen=True)
@@ -282,6 +330,53 @@ class Family(ABC):
         :func:`psychonetrics.report.plots.plot_path_diagram` but the file), read through ``get`` (a
         matrix by name); None for a family without latent variables to draw."""
         return None
+
+    def n_moments(self) -> int:
+        """Sample moments of one group (the saturated model's parameters): one mean per variable and vech of
+        Sigma_W and Sigma_B over each level's variables."""
+        return self.roles.n_moments()
+
+    def references(self) -> "References":
+        """The reference models of this family's fits (see :class:`References`): by default the two-level
+        saturated model and the independence baseline, with the observed covariates' block saturated."""
+        return References(covariates=tuple(self.observed.index(v) for v in self.covariates))
+
+    def simulate(self, mats: dict[str, FloatArray], *, rng: np.random.Generator, n_clusters: int,
+                 cluster_size: int | Sequence[int] | tuple[int, int] = 10, cluster_column: str = "cluster",
+                 ) -> "pd.DataFrame":
+        """Simulated two-level data of one group with matrices ``mats`` (see :func:`psychonetrics.generate`).
+
+        For cluster c of size n_c and unit i: y_ic = mu + b_c + w_ic, b_c ~ N(0, Sigma_B),
+        w_ic ~ N(0, Sigma_W), the units i.i.d. within their cluster.  A family whose units are not
+        exchangeable within a cluster (the occasions of a time series) overrides it, with its own options.
+
+        Parameters
+        ----------
+        mats : dict
+            The group's model matrices.
+        rng : numpy Generator
+        n_clusters : int
+            J, the number of clusters.
+        cluster_size : int, (low, high) or sequence of int
+            Units per cluster: fixed, uniform on [low, high], or one size per cluster.
+        cluster_column : str
+            Name of the cluster id column (ids 1..J).
+        """
+        import pandas as pd
+
+        if isinstance(n_clusters, bool) or not isinstance(n_clusters, (int, np.integer)) or n_clusters < 1:
+            raise ValueError(f"`n_clusters`: expected a positive integer, got {n_clusters!r}.")
+        moments = self.implied(mats)
+        f_w = _factor(moments.sigma_within, argument="Sigma_W")
+        f_b = _factor(moments.sigma_between, argument="Sigma_B")
+        sizes = _sizes(int(n_clusters), cluster_size, rng)
+        p = moments.mu.size
+        between = rng.standard_normal((n_clusters, p)) @ f_b.T
+        cluster = np.repeat(np.arange(n_clusters), sizes)
+        within = rng.standard_normal((cluster.size, p)) @ f_w.T
+        frame = pd.DataFrame(moments.mu + between[cluster] + within, columns=list(self.observed))
+        frame[cluster_column] = cluster + 1
+        return frame
 
     def summary_matrices(self) -> list[str]:
         """Matrices worth printing beside the fit (the command line shows them)."""

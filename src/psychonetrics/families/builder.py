@@ -20,6 +20,7 @@ from ..data.checks import check_statistics
 from ..data.frame import frame_to_stats
 from ..data.stats import TwoLevelStats
 from ..estimators import Estimator, resolve
+from ..fitting.saturated import MomentsFit, fit_reference_stats
 from ..model import Model
 from ..moments import Roles
 from ..partable.build import IDENTIFICATION, build_partable, identify, parse_patterns, with_start_values
@@ -65,12 +66,15 @@ def resolve_estimator(estimator: object, stats: Sequence[TwoLevelStats], verbose
 def build_model(family: Family, stats: tuple[TwoLevelStats, ...], patterns: dict[str, object], *, identify_model: bool,
            identification: str, equal: Sequence[str], estimator: str, optimizer: str, verbose: bool,
            wrapper: str, information: str = "default", fixed_values: dict[str, np.ndarray] | None = None,
-           adjust: Callable[[list[dict[str, Pattern]]], tuple[list[dict[str, Pattern]], object | None]] | None = None,
+           adjust: Callable[..., tuple[list[dict[str, Pattern]], object | None]] | None = None,
            starts: dict[str, np.ndarray] | None = None) -> Model:
     """Patterns -> identification (per group) -> parameter table -> start values -> Model.
 
-    ``adjust`` changes the groups' patterns after identification (fixed
-    covariates); ``starts`` are start values given by the syntax (NaN elsewhere).
+    ``adjust(group_patterns, saturated)`` changes the groups' patterns after
+    identification (fixed covariates); ``saturated()`` is the saturated model
+    of the statistics, fitted on first use and kept with the model for its
+    reference fits.  ``starts`` are start values given by the syntax (NaN
+    elsewhere).
     """
     choice("identification", identification, IDENTIFICATION)
     equal = tuple([equal] if isinstance(equal, str) else equal)
@@ -88,8 +92,15 @@ def build_model(family: Family, stats: tuple[TwoLevelStats, ...], patterns: dict
         group_pats.append(gp)
         marks.append(mk)
     exogenous = None
+    saturated: list[MomentsFit] = []
+
+    def saturated_fit() -> MomentsFit:
+        if not saturated:
+            saturated.append(fit_reference_stats(stats, diagonal=False, roles=family.roles))
+        return saturated[0]
+
     if adjust is not None:
-        group_pats, exogenous = adjust(group_pats)
+        group_pats, exogenous = adjust(group_pats, saturated_fit)
     labels = [s.group if s.group is not None else "1" for s in stats]
     table = build_partable(family, group_pats, marks, equal=equal, group_labels=labels)
     table = with_start_values(table, family, stats)
@@ -102,7 +113,7 @@ def build_model(family: Family, stats: tuple[TwoLevelStats, ...], patterns: dict
             value[rows] = np.where(np.isfinite(chosen), chosen, value[rows])
             table = table.with_columns(value=value)
             given_starts = True
-    nobs = len(stats) * family.roles.n_moments() - (exogenous.n_moments if exogenous is not None else 0)
+    nobs = len(stats) * family.n_moments() - (exogenous.n_moments if exogenous is not None else 0)
     if table.n_free > nobs:
         raise ValueError(
             f"The model is not identified: {table.n_free} free parameters for {nobs} sample moments "
@@ -112,7 +123,8 @@ def build_model(family: Family, stats: tuple[TwoLevelStats, ...], patterns: dict
     return Model(family=family, table=table, stats=stats, estimator=est, information=information,
                  optimizer=optimizer, wrapper=wrapper,
                  identification=identification, equal=equal, verbose=verbose, exogenous=exogenous,
-                 starts="values" if given_starts else "data")
+                 starts="values" if given_starts else "data",
+                 saturated_fit=saturated[0] if saturated else None)
 
 
 def names_list(argument: str, value: object) -> tuple[str, ...]:

@@ -31,6 +31,7 @@ from .saturated import MomentsFit, fit_reference_stats
 
 if TYPE_CHECKING:
     from ..estimators import Estimator
+    from ..families.base import Family
 
 
 @dataclass(frozen=True, eq=False)
@@ -86,23 +87,36 @@ def _per_cluster(stats: Sequence[TwoLevelStats], start: MomentsFit, *, diagonal:
                       fit.result.message)
 
 
-def reference_fits(stats: Sequence[TwoLevelStats], *, estimator: "Estimator", roles: Roles | None = None,
-                   covariates: Sequence[int] = ()) -> ReferenceFits:
-    """Fit the saturated and baseline models of ``stats`` (warning when one does not converge).
+def reference_fits(family: "Family", stats: Sequence[TwoLevelStats], *, estimator: "Estimator",
+                   saturated: MomentsFit | None = None) -> ReferenceFits:
+    """Fit the saturated and baseline models of ``family``'s data (warning when one does not converge).
 
-    ``covariates`` (observed exogenous covariates of the model) keep a
-    saturated block in the baseline model, as lavaan's: their means and
-    covariances are free (or fixed, see :mod:`psychonetrics.families.ml_lvm.exogenous`),
-    the other variables are independent of them and of each other.
+    The family says what they are (:meth:`Family.references`): by default
+    the two-level saturated model and the independence baseline whose block
+    of observed exogenous covariates stays saturated, as lavaan's (their
+    means and covariances free, or fixed, see
+    :mod:`psychonetrics.families.ml_lvm.exogenous`; the other variables
+    independent of them and of each other), or the family's own baseline
+    model.  ``saturated``: the saturated model of the complete-data
+    statistics, when the model's build fitted it already.
     """
-    p = stats[0].n_vars
-    roles = Roles(p) if roles is None else roles
-    sat = fit_reference_stats(stats, diagonal=False, roles=roles)
-    covariates = tuple(int(k) for k in covariates)
-    base = _baseline(stats, roles, covariates)
-    if not all(st.complete for st in stats):
+    spec = family.references()
+    roles = family.roles
+    sat = fit_reference_stats(stats, diagonal=False, roles=roles) if saturated is None else saturated
+    covariates = tuple(int(k) for k in spec.covariates)
+    complete = all(st.complete for st in stats)
+    if spec.baseline is not None:
+        base_family, base_table = spec.baseline(stats)
+        fit = estimate(base_family, base_table, stats, estimator=estimator, optimizer="default",
+                       standard_errors=False)
+        base = MomentsFit(fit.loglik, base_table.n_free, fit.moments, fit.result.converged, fit.result.iterations,
+                          fit.result.message)
+    else:
+        base = _baseline(stats, roles, covariates)
+        if not complete:
+            base = _per_cluster(stats, base, diagonal=True, estimator=estimator, roles=roles, block=covariates)
+    if not complete:
         sat = _per_cluster(stats, sat, diagonal=False, estimator=estimator, roles=roles, block=())
-        base = _per_cluster(stats, base, diagonal=True, estimator=estimator, roles=roles, block=covariates)
     for what, fit in (("saturated", sat), ("baseline", base)):
         if not fit.converged:
             warn(

@@ -38,6 +38,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .._warn import warn
+from ..exceptions import ConvergenceWarning, ImproperSolutionWarning
 from ..linalg import cov2cor
 
 if TYPE_CHECKING:
@@ -144,3 +146,73 @@ def degenerate_blocks(problems: list[Problem], table: "ParTable") -> set[tuple[i
     """(group, block) of every network block reported as near-singular: its edges in null directions of the
     information are not identified at the boundary, so Wald tests are unavailable for them."""
     return {p.block(table) for p in problems if p.kind == "near-singular network"}
+
+
+def warn_problems(model: "FittedModel") -> None:
+    """Warn about a fitted model's non-convergence and improper solution: one warning per kind of
+    :class:`Problem`, naming the elements and what to do (``runmodel`` calls it)."""
+    fitted = model.fitted
+    assert fitted is not None
+    res = fitted.result
+    if not res.converged:
+        from ..fitting.optimize import UNBOUNDED
+
+        if res.message.startswith(UNBOUNDED):
+            advice = ("the likelihood has no maximum on these data; give the between level fewer parameters (a "
+                      "'chol' residual block keeps its covariance positive semi-definite) or use more clusters")
+        elif res.message.startswith("collapsed"):
+            advice = ("that level's covariance went to zero, where its network (or correlation) parameters "
+                      "are not identified; use a 'cov' or 'chol' type for that block, or drop variables "
+                      "without variance on that level")
+        else:
+            advice = "check the model's identification, try `optimizer='lbfgs'`, or simplify the model"
+        warn(
+            f"The model did not converge ({res.message}; {res.iterations} iterations, gradient norm "
+            f"{res.gradient_norm:.3g}). Estimates and fit measures are unreliable: {advice}.",
+            ConvergenceWarning,
+        )
+    if fitted.information_fallback:
+        warn(
+            "The observed information is not positive definite at this solution (a parameter on its bound or "
+            "a nearly singular level), so the standard errors use the expected information instead"
+            + (" as the sandwich's bread" if fitted.robust else "") + ".",
+            ImproperSolutionWarning,
+        )
+    problems = model.problems()
+    singular = degenerate_blocks(problems, model.table)
+    by_kind: dict[str, list] = {}
+    for problem in problems:
+        if problem.kind == "not identified" and (problem.block(model.table) in singular or not res.converged):
+            continue  # said once, by the near-singular network warning; or moot without a maximum
+        by_kind.setdefault(problem.kind, []).append(problem)
+    advice = {
+        "not identified": "the model may not be identified; these parameters have no standard error",
+        "negative variance": "improper solution (Heywood case)",
+        "not positive definite": "improper solution",
+        "at bound": "estimates on a bound; their standard errors and p-values are unreliable",
+        "near-singular network": "the block's covariance is (nearly) singular, so its network is not "
+                                 "interpretable; use a 'cov' or 'chol' block or drop variables without variance "
+                                 "on that level",
+        "near-singular correlations": "a correlation is pressed against +-1: the maximum lies on or beyond the "
+                                      "boundary of positive definite correlation matrices, which a 'cor' block "
+                                      "cannot cross; a 'chol' block reaches the maximum among positive "
+                                      "semi-definite covariances, a 'cov' block the unrestricted maximum (which "
+                                      "may be an indefinite, improper covariance)",
+        "empirically not identified": "the likelihood is nearly flat along a direction that moves these "
+                                      "parameters together (a variance near zero with large loadings that "
+                                      "compensate, or edges of a network on a nearly singular level), so their "
+                                      "standard errors are more than 100 times their conditional ones and "
+                                      "unreliable; fix or drop the variance, factor or edges at the origin of "
+                                      "the ridge",
+    }
+    for kind, items in by_kind.items():
+        where = ", ".join(p.element(model.group_labels) for p in items[:8]) + (" ..." if len(items) > 8 else "")
+        detail = "" if kind in ("not identified", "empirically not identified") else f" ({items[0].detail})"
+        extra = ""
+        if kind == "near-singular network":
+            untested = sum(p.kind == "not identified" and p.block(model.table) in singular for p in problems)
+            if untested:
+                extra = (f"; {untested} of its edges lie in null directions of the information and have no "
+                         "standard error (prune removes them; stepup can test them again by their modification "
+                         "indices in the pruned model)")
+        warn(f"{kind.capitalize()}: {where}{detail}; {advice[kind]}{extra}.", ImproperSolutionWarning)

@@ -110,8 +110,8 @@ class ReplicateContext:
             if not est.result.converged or not np.isfinite(est.loglik):
                 return Outcome(index, None, reason=f"not converged: {est.result.message}")
             return Outcome(index, np.asarray(est.result.x, dtype=float))
-        sample = replace(model, stats=stats, fitted=None, reference=None, use_reference=False, starts="data",
-                         verbose=False)
+        sample = replace(model, stats=stats, fitted=None, reference=None, saturated_fit=None, use_reference=False,
+                         starts="data", verbose=False)
         fitted = sample.runmodel(verbose=False, reference=False)
         if not fitted.converged:
             return Outcome(index, None, reason=f"not converged: {fitted.fitted.result.message}")  # type: ignore[union-attr]

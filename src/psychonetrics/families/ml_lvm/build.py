@@ -15,6 +15,7 @@ import numpy as np
 
 from ..._arg import flag, preview
 from ...data.stats import TwoLevelStats
+from ...fitting.saturated import MomentsFit
 from ...model import Model
 from ...moments import Roles
 from ...partable.patterns import Pattern
@@ -294,16 +295,16 @@ def _expand_grid(grid, syntax_vars: tuple[str, ...], observed: tuple[str, ...]):
 
 
 def _fixed_covariates(family: MlLvm, stats: tuple[TwoLevelStats, ...], exogenous: dict[str, tuple[str, ...]],
-                      ) -> Callable[[list[dict[str, Pattern]]], tuple[list[dict[str, Pattern]], Exogenous | None]]:
-    """The pattern change of ``fixed_x``: covariate moments at the saturated model's values."""
-    from ...fitting.saturated import fit_reference_stats
+                      ) -> Callable[..., tuple[list[dict[str, Pattern]], Exogenous | None]]:
+    """The pattern change of ``fixed_x``: covariate moments at the saturated model's values (the builder's
+    saturated fit, which the model keeps for its reference fits)."""
     from .exogenous import fix_exogenous
 
-    def adjust(group_pats: list[dict[str, Pattern]]) -> tuple[list[dict[str, Pattern]], Exogenous | None]:
+    def adjust(group_pats: list[dict[str, Pattern]], saturated: Callable[[], MomentsFit],
+               ) -> tuple[list[dict[str, Pattern]], Exogenous | None]:
         if not any(exogenous.values()):
             return group_pats, None
-        saturated = fit_reference_stats(stats, diagonal=False, roles=family.roles)
-        return fix_exogenous(family, stats, group_pats, exogenous, saturated.moments)
+        return fix_exogenous(family, stats, group_pats, exogenous, saturated().moments)
 
     return adjust
 
