@@ -51,9 +51,10 @@ def as_pandas(data: object, *, argument: str = "data") -> pd.DataFrame:
 
 def _check_unique_columns(frame: pd.DataFrame, argument: str) -> None:
     """Raise ValueError naming the column names that occur more than once in ``frame``."""
-    names = pd.Index([str(c) for c in frame.columns])
-    if names.has_duplicates:
-        repeated = list(dict.fromkeys(names[names.duplicated()]))
+    names = [str(c) for c in frame.columns]
+    if len(set(names)) != len(names):
+        seen: set[str] = set()
+        repeated = list(dict.fromkeys(n for n in names if n in seen or seen.add(n)))
         raise ValueError(
             f"`{argument}`: column name(s) {preview(repeated)} occur more than once "
             "(expected unique column names; rename or drop the duplicates)."
@@ -195,7 +196,8 @@ def frame_to_stats(
             DataWarning,
         )
         frame = frame.loc[~missing_cluster]
-    values = frame[names].to_numpy(dtype=float, na_value=np.nan)
+    # column by column: a pandas selection of several columns copies the frame first
+    values = np.column_stack([frame[name].to_numpy(dtype=float, na_value=np.nan) for name in names])
     if np.isinf(values).any():
         bad = [names[k] for k in np.flatnonzero(np.isinf(values).any(axis=0))]
         raise ValueError(f"`data`: variable(s) {preview(bad)} contain infinite values; recode them as missing (NaN).")
@@ -257,7 +259,7 @@ def _group_stats(
     cluster_level: tuple[str, ...] = (),
 ) -> TwoLevelStats:
     where = "" if label is None else f" (group {label!r})"
-    codes, cluster_names = pd.factorize(pd.Series(cluster_ids), sort=False)
+    codes, cluster_names = pd.factorize(cluster_ids, sort=False)
     codes = codes.astype(np.int64)
     if np.any(codes[1:] < codes[:-1]):  # rows not grouped by cluster: sort them (stable)
         order = np.argsort(codes, kind="stable")

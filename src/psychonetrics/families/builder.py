@@ -20,10 +20,11 @@ from ..data.checks import check_statistics
 from ..data.frame import frame_to_stats
 from ..data.stats import TwoLevelStats
 from ..estimators import Estimator, resolve
+from ..fitting.run import data_start
 from ..fitting.saturated import MomentsFit, fit_reference_stats
 from ..model import Model
 from ..moments import Roles
-from ..partable.build import IDENTIFICATION, build_partable, identify, parse_patterns, with_start_values
+from ..partable.build import IDENTIFICATION, build_partable, identify, parse_patterns
 from ..partable.patterns import Pattern
 from .base import Family
 
@@ -103,8 +104,8 @@ def build_model(family: Family, stats: tuple[TwoLevelStats, ...], patterns: dict
         group_pats, exogenous = adjust(group_pats, saturated_fit)
     labels = [s.group if s.group is not None else "1" for s in stats]
     table = build_partable(family, group_pats, marks, equal=equal, group_labels=labels)
-    table = with_start_values(table, family, stats)
-    given_starts = False
+    # start values from the data: the saturated model's moments (kept with the model for its reference fits)
+    table = data_start(family, table, stats, saturated_fit().moments)
     for name, values in (starts or {}).items():
         rows = np.flatnonzero((table.names() == name) & (table.par > 0))
         chosen = values[table.row[rows], table.col[rows]]
@@ -112,7 +113,7 @@ def build_model(family: Family, stats: tuple[TwoLevelStats, ...], patterns: dict
             value = table.value.copy()
             value[rows] = np.where(np.isfinite(chosen), chosen, value[rows])
             table = table.with_columns(value=value)
-            given_starts = True
+
     nobs = len(stats) * family.n_moments() - (exogenous.n_moments if exogenous is not None else 0)
     if table.n_free > nobs:
         raise ValueError(
@@ -123,8 +124,7 @@ def build_model(family: Family, stats: tuple[TwoLevelStats, ...], patterns: dict
     return Model(family=family, table=table, stats=stats, estimator=est, information=information,
                  optimizer=optimizer, wrapper=wrapper,
                  identification=identification, equal=equal, verbose=verbose, exogenous=exogenous,
-                 starts="values" if given_starts else "data",
-                 saturated_fit=saturated[0] if saturated else None)
+                 starts="values", saturated_fit=saturated[0] if saturated else None)
 
 
 def names_list(argument: str, value: object) -> tuple[str, ...]:
