@@ -25,12 +25,15 @@ robust scores call only ``phi()`` and ``contract()``, so either serves.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Protocol
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass, field
+from typing import Protocol, TypeVar
 
 import numpy as np
 
 from .linalg import FloatArray, IntArray, vech_indices
+
+T = TypeVar("T")
 
 
 class PhiDerivatives(Protocol):
@@ -46,11 +49,25 @@ class Elements:
     """Stored matrix elements of one group, grouped by matrix: the columns of a derivative.
 
     ``by_matrix`` holds, per matrix, its name, the positions of its elements
-    among the K columns and their rows and columns in the matrix.
+    among the K columns and their rows and columns in the matrix.  A family
+    may keep derivative parts that do not depend on the matrices' values (unit
+    vectors, the derivatives of a linear parameterization) with
+    :meth:`constant`: they are computed once per element set, not per
+    evaluation.
     """
 
     count: int
     by_matrix: tuple[tuple[str, IntArray, IntArray, IntArray], ...]
+    _constants: dict = field(default_factory=dict, compare=False, repr=False)
+
+    def constant(self, key: Hashable, make: Callable[[], T]) -> T:
+        """``make()``, computed on the first call with ``key`` and kept (the value must not depend on
+        matrix values)."""
+        try:
+            return self._constants[key]
+        except KeyError:
+            value = self._constants[key] = make()
+            return value
 
     @classmethod
     def of(cls, names: np.ndarray, rows: IntArray, cols: IntArray) -> "Elements":

@@ -69,6 +69,34 @@ def spd_inverse(a: FloatArray) -> FloatArray:
     return inv_low.T @ inv_low
 
 
+def simultaneous_diagonalization(w: FloatArray, b: FloatArray,
+                                  ) -> tuple[FloatArray, FloatArray, FloatArray, float] | None:
+    """R with R' W R = I and R' B R = diag(d), for symmetric positive definite ``w`` and symmetric ``b``.
+
+    With W = L L' (Cholesky) and L^-1 B L^-T = Q diag(d) Q', R = L^-T Q.  Calls
+    LAPACK directly (potrf, trtri, syevd; the lower triangles only), as the
+    likelihood evaluates this for every trial point.
+
+    Returns
+    -------
+    (r, d, low_inv, logdet_w) or None
+        R (n, n), d (n,) ascending, L^-1 (n, n) and log|W|; None when ``w``
+        is not positive definite.
+    """
+    from scipy.linalg import lapack
+
+    low, info = lapack.dpotrf(w, lower=1, clean=1)
+    if info != 0:
+        return None
+    low_inv, info = lapack.dtrtri(low, lower=1)
+    if info != 0:
+        return None
+    d, q, info = lapack.dsyevd(low_inv @ b @ low_inv.T, compute_v=1, lower=1)
+    if info != 0:
+        return None
+    return low_inv.T @ q, d, low_inv, 2.0 * float(np.log(np.diagonal(low)).sum())
+
+
 def cov2cor(a: FloatArray) -> FloatArray:
     """Correlation matrix of a covariance matrix (zero variances give NaN rows)."""
     with np.errstate(invalid="ignore", divide="ignore"):

@@ -25,7 +25,6 @@ column per candidate element (or per element shared across groups).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property
 
 import numpy as np
 
@@ -68,18 +67,14 @@ class Objective:
         values = self.table.values_at(x)
         return [self.family.implied(self.table.matrices(values, g)) for g in range(len(self.stats))]
 
-    @cached_property
-    def _free_elements(self) -> list[tuple[np.ndarray, Elements, np.ndarray, bool]]:
-        """Per group, the free parameters' elements (computed once per objective)."""
-        return [self._elements(g, self.table.par - 1) for g in range(len(self.stats))]
+    @property
+    def _free_elements(self) -> tuple[tuple[np.ndarray, Elements, np.ndarray, bool], ...]:
+        """Per group, the free parameters' elements (cached by the table)."""
+        return self.table.free_elements
 
     def _elements(self, group: int, columns: np.ndarray) -> tuple[np.ndarray, Elements, np.ndarray, bool]:
         """(table rows, their elements, their target columns, whether the targets are distinct)."""
-        table = self.table
-        rows = np.flatnonzero((table.group == group) & (columns >= 0))
-        elements = Elements.of(table.names()[rows], table.row[rows], table.col[rows])
-        target = columns[rows]
-        return rows, elements, target, np.unique(target).size == target.size
+        return self.table.elements(group, columns)
 
     def _moments_and_jacobian(self, mats: dict[str, FloatArray],
                               layout: tuple[np.ndarray, Elements, np.ndarray, bool], n_columns: int,

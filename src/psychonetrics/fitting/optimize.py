@@ -29,8 +29,19 @@ if TYPE_CHECKING:
     from ..report.progress import Progress
 
 OPTIMIZERS = ("default", "fisher", "lbfgs")
-#: Iterations between checks that the implied distribution of the data has not become degenerate.
+#: Iterations between checks that the implied distribution of the data has not become degenerate (from
+#: this iteration on: a fit that converges sooner is checked once, at its end, by the caller).
 DEGENERACY_CHECK_EVERY = 5
+#: Newton decrement g' H^-1 g (log-likelihood units) at which a fit has converged: the log-likelihood is
+#: within about half of it of its maximum and every estimate within sqrt(1e-9) = 3e-5 standard errors.
+FIT_TOLERANCE = 1e-9
+#: Backtracking fraction below which a scoring step counts as far too long: the next steps are damped.
+SHORT_STEP = 2.0 ** -10
+#: Log-likelihood gain below which a step that holds the blocks whose full step left the parameter space
+#: counts as stalled; after STALLED_STEPS such iterations in a row, those blocks move part of the way
+#: toward the boundary instead.
+STALL_GAIN = 1e-6
+STALLED_STEPS = 10
 #: How a result whose likelihood has no maximum begins its message (no fallback or retry can help it).
 UNBOUNDED = "unbounded likelihood"
 #: How a result at a maximum on the boundary of the parameter space begins its message.
@@ -78,7 +89,7 @@ def _max_step(x: FloatArray, step: FloatArray, lo: FloatArray, strict: np.ndarra
     return float(min(1.0, room.min()))
 
 
-def fisher_scoring(obj: Objective, x0: FloatArray, *, max_iter: int = 300, tol: float = 1e-9,
+def fisher_scoring(obj: Objective, x0: FloatArray, *, max_iter: int = 300, tol: float = FIT_TOLERANCE,
                    progress: "Progress | None" = None) -> OptimizerResult:
     """Maximize logL by Fisher scoring with a secant correction, backtracking and bound handling.
 
@@ -104,6 +115,7 @@ def fisher_scoring(obj: Objective, x0: FloatArray, *, max_iter: int = 300, tol: 
     ridge = 0.0
     grad_tol = 1e-4 * max(1.0, obj.n_units) ** 0.5
     blocked: list[float] = []  # logl gains of consecutive iterations whose full step left the parameter space
+    stalls = 0  # consecutive iterations whose full step left the space and whose held step gained nothing
     for it in range(1, max_iter + 1):
         if progress is not None:
             progress.update(f"iteration {it}, logl {ll:.4f}")
@@ -130,9 +142,16 @@ def fisher_scoring(obj: Objective, x0: FloatArray, *, max_iter: int = 300, tol: 
             if frozen.any() and not frozen.all():
                 # The step leaves the space of some blocks (a network or correlation block pressed against
                 # its boundary): hold those blocks and step in the other parameters.
+                # When that has gained (almost) nothing for STALLED_STEPS iterations while the blocks are not
+                # near singular, those blocks must move: backtrack along the full step.
                 held = _held_step(x, grad, info + correction, lo, hi, ridge, frozen)
                 candidate = None
                 if not 0 <= float(grad @ held) < tol:
+                    candidate = _ascent(obj, x, ll, grad, held, lo, hi, strict, min_gain=STALL_GAIN)
+                stalls = stalls + 1 if candidate is None else 0
+                if candidate is None and stalls >= STALLED_STEPS:
+                    candidate = _ascent(obj, x, ll, grad, step, lo, hi, strict)
+                elif candidate is None and not 0 <= float(grad @ held) < tol:
                     candidate = _ascent(obj, x, ll, grad, held, lo, hi, strict)
                 if candidate is not None:
                     trial = candidate
@@ -162,6 +181,11 @@ def fisher_scoring(obj: Objective, x0: FloatArray, *, max_iter: int = 300, tol: 
                     break
                 continue
             ll_new, grad_new, info_new = obj.scoring_quantities(trial)
+            if alpha < SHORT_STEP:
+                # the information badly underestimates the curvature along the step (a Cholesky or network
+                # parameterization near a singular covariance, where the expected information of some
+                # direction vanishes while the likelihood still bends): damp the next steps
+                ridge = max(ridge * 100, 1e-3)
         ridge = ridge / 10 if ridge > 1e-8 else 0.0
         # A maximum on the boundary of the parameter space (a network, precision or Cholesky block of a
         # level whose covariance is singular, common on real data) is approached only asymptotically:
@@ -172,7 +196,8 @@ def fisher_scoring(obj: Objective, x0: FloatArray, *, max_iter: int = 300, tol: 
         # model of a network near its singularity predicts gains the likelihood does not have)
         stalled = ll_new - ll < 1e-4 and obj.near_boundary(trial)
         blocked = blocked + [ll_new - ll] if (outside or on_bound or stalled) else []
-        if len(blocked) >= 10 and sum(blocked[-10:]) < 1e-3 and (on_bound or obj.near_boundary(trial)):
+        if len(blocked) >= 10 and sum(blocked[-10:]) < 1e-3 and (
+                on_bound or obj.near_boundary(trial)):
             pg = _projected_gradient(trial, grad_new, lo, hi)
             return OptimizerResult(trial, ll_new, True, it, float(np.linalg.norm(pg)), "fisher",
                                    AT_BOUNDARY, info_new)
@@ -186,7 +211,7 @@ def fisher_scoring(obj: Objective, x0: FloatArray, *, max_iter: int = 300, tol: 
         if decrement < 1e-1 and np.isfinite(scale_rs) and np.isfinite(denom) and abs(denom) > 1e-8 * scale_rs:
             correction += np.outer(residual, residual) / denom
         x, ll, grad, info = trial, ll_new, grad_new, info_new
-        if it % DEGENERACY_CHECK_EVERY == 0:
+        if it % DEGENERACY_CHECK_EVERY == 0 and it > DEGENERACY_CHECK_EVERY:
             reason = obj.degenerate(x)
             if reason:  # the likelihood grows without bound there: no maximum to converge to
                 pg = _projected_gradient(x, grad, lo, hi)
@@ -263,13 +288,14 @@ def _scoring_step(x: FloatArray, grad: FloatArray, info: FloatArray, lo: FloatAr
                   ridge: float) -> FloatArray:
     """Solve (I + ridge) step = grad, holding parameters at an active bound fixed."""
     n = x.size
-    scale = max(float(np.mean(np.abs(np.diag(info)))), 1e-12) if n else 1.0
     at_bound = (x <= lo + 1e-12) | (x >= hi - 1e-12)
+    scale = max(float(np.mean(np.abs(np.diag(info)))), 1e-12) if n and (ridge or at_bound.any()) else 1.0
     if not at_bound.any():  # the usual case: one solve
+        metric = info + ridge * scale * np.eye(n) if ridge else info
         try:
-            return np.linalg.solve(info + ridge * scale * np.eye(n), grad)
+            return np.linalg.solve(metric, grad)
         except np.linalg.LinAlgError:
-            return np.linalg.lstsq(info + ridge * scale * np.eye(n), grad, rcond=None)[0]
+            return np.linalg.lstsq(metric, grad, rcond=None)[0]
     free = np.ones(n, dtype=bool)
     step = np.zeros(n)
     for _ in range(3):
@@ -319,7 +345,7 @@ def lbfgs(obj: Objective, x0: FloatArray, *, max_iter: int = 3000) -> OptimizerR
 
 
 def optimize(obj: Objective, x0: FloatArray, *, optimizer: str = "default", fallback: bool = True,
-             progress: "Progress | None" = None, tol: float = 1e-9, max_iter: int = 300) -> OptimizerResult:
+             progress: "Progress | None" = None, tol: float = FIT_TOLERANCE, max_iter: int = 300) -> OptimizerResult:
     """Run the chosen optimizer; ``"default"`` is Fisher scoring with an L-BFGS-B fallback
     (skipped when ``fallback`` is False, as for retries from alternative starts)."""
     choice("optimizer", optimizer, OPTIMIZERS)

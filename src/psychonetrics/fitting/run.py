@@ -17,7 +17,7 @@ from ..moments import Moments
 from ..partable.build import with_start_values
 from ..partable.table import ParTable
 from .objective import Objective
-from .optimize import UNBOUNDED, OptimizerResult, optimize
+from .optimize import FIT_TOLERANCE, UNBOUNDED, OptimizerResult, optimize
 
 if TYPE_CHECKING:
     from ..estimators import Estimator
@@ -59,7 +59,7 @@ def estimate(
     information: str = "expected",
     progress: "Progress | None" = None,
     further_starts: Callable[[], Sequence[FloatArray]] | None = None,
-    tol: float = 1e-9,
+    tol: float = FIT_TOLERANCE,
     first_iterations: int = 300,
 ) -> Estimates:
     """Optimize ``table`` on ``stats`` and compute standard errors (unless ``standard_errors`` is False).
@@ -90,7 +90,7 @@ def estimate(
         its own data, as the sample did.
     tol : float
         Newton decrement (log-likelihood units) at which Fisher scoring has
-        converged.
+        converged (default :data:`~psychonetrics.fitting.optimize.FIT_TOLERANCE`).
     first_iterations : int
         Fisher-scoring iterations allowed from the table's own start when
         ``further_starts`` follow (a start near the maximum converges in a

@@ -140,7 +140,7 @@ def _loglik(data: _Data, mu: FloatArray, gamma: FloatArray, rot: _Rotation) -> f
         return -np.inf
     dev, covs = _residuals(data, mu, gamma)
     rd = dev @ rot.r
-    quad = np.einsum("ak,sab,bk->sk", rot.r, covs, rot.r, optimize=True) + rd * rd
+    quad = np.einsum("sak,ak->sk", covs @ rot.r, rot.r) + rd * rd  # diagonals of R' C_s R
     p = mu.size
     within = data.within_dof * (rot.logdet_w + float(np.sum((rot.r @ rot.r.T) * data.within)))
     between = np.sum(data.counts * (rot.logdet_w + np.log(e).sum(axis=1) + data.sizes * (quad / e).sum(axis=1)))
@@ -214,7 +214,7 @@ def _fit_group(data: _Data, mu: FloatArray, gamma: FloatArray, w: FloatArray, b:
         inv_e = 1.0 / e
         dev, covs = _residuals(data, mu, gamma)
         rd = dev @ r  # (K, p)
-        y = np.einsum("ak,sab,bl->skl", r, covs, r, optimize=True) + rd[:, :, None] * rd[:, None, :]
+        y = r.T @ covs @ r + rd[:, :, None] * rd[:, None, :]
         s_w = r.T @ data.within @ r
         # gradient of -2 logL in rotated coordinates (all elements of the symmetric matrices)
         per_size = inv_e[:, :, None] * np.eye(p) - s[:, None, None] * y * inv_e[:, :, None] * inv_e[:, None, :]

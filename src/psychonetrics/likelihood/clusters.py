@@ -78,6 +78,8 @@ class _Layout:
     counts: FloatArray  # (J, K) units of pattern k in cluster j
     n_observed_values: int  # unit-level values
     pattern_obs: list[np.ndarray]  # observed positions (within w) of each pattern
+    pattern_groups: list[tuple[np.ndarray, np.ndarray]]  # per number observed s: (patterns, their positions (n, s))
+    entry_pattern: np.ndarray  # (E,) pattern of each entry
     pattern_n: FloatArray  # (K,)
     pattern_cross: FloatArray  # (K, p_w, p_w) sum of y y'
     values: FloatArray  # (N, p_w) sorted by pattern
@@ -132,8 +134,11 @@ def _layout(units: UnitData, roles: Roles | None) -> _Layout:
         z_values[units.cluster[rows], a] = units.values[rows, col]
         z_seen[units.cluster[rows], a] = True
     z_pats, z_pattern = np.unique(z_seen, axis=0, return_inverse=True)
-    layout = _Layout(w, z, n_clusters, counts, int(observed.sum()),
-                     [np.flatnonzero(patterns[k]) for k in range(k_pat)], p_n, p_cross,
+    pattern_obs = [np.flatnonzero(patterns[k]) for k in range(k_pat)]
+    n_obs = np.array([o.size for o in pattern_obs])
+    groups = [(np.flatnonzero(n_obs == size), np.array([pattern_obs[k] for k in np.flatnonzero(n_obs == size)]))
+              for size in np.unique(n_obs)]
+    layout = _Layout(w, z, n_clusters, counts, int(observed.sum()), pattern_obs, groups, entry_pattern, p_n, p_cross,
                      y_sorted, cl[order], unit_starts, entry_sum, entry_starts, by_cluster, cluster_starts,
                      z_values, [np.flatnonzero(zp) for zp in z_pats], z_pattern.reshape(-1), int(z_seen.sum()))
     units.layouts[key] = layout
@@ -209,14 +214,15 @@ def _state(moments: Moments, units: UnitData, lay: _Layout) -> _State | None:
     k_pat = len(lay.pattern_obs)
     precisions = np.zeros((k_pat, p, p))
     logdets = np.zeros(k_pat)
-    for k, o in enumerate(lay.pattern_obs):
+    for ks, obs in lay.pattern_groups:  # patterns observing the same number of variables: one batch
+        rows, cols = obs[:, :, None], obs[:, None, :]
         try:
-            low = np.linalg.cholesky(w[np.ix_(o, o)])
+            low = np.linalg.cholesky(w[rows, cols])
         except np.linalg.LinAlgError:
             return None
-        inv_low = np.linalg.solve(low, np.eye(o.size))
-        precisions[k][np.ix_(o, o)] = inv_low.T @ inv_low
-        logdets[k] = 2.0 * np.log(np.diag(low)).sum()
+        inv_low = np.linalg.solve(low, np.broadcast_to(np.eye(obs.shape[1]), low.shape))
+        precisions[ks[:, None, None], rows, cols] = np.matmul(np.swapaxes(inv_low, 1, 2), inv_low)
+        logdets[ks] = 2.0 * np.log(np.diagonal(low, axis1=1, axis2=2)).sum(axis=1)
     mu_c = moments.mu[w_idx] - units.center[w_idx]
     if lay.z.size:
         parts = _z_part(moments, units, lay)
@@ -229,10 +235,7 @@ def _state(moments: Moments, units: UnitData, lay: _Layout) -> _State | None:
         b = np.broadcast_to(moments.sigma_between[np.ix_(w_idx, w_idx)], (lay.n_clusters, p, p))
         mean = np.broadcast_to(mu_c, (lay.n_clusters, p))
     h = (lay.counts @ precisions.reshape(k_pat, -1)).reshape(-1, p, p)
-    weighted = np.empty_like(lay.entry_sum)
-    for k in range(k_pat):
-        lo, hi = lay.entry_starts[k], lay.entry_starts[k + 1]
-        weighted[lo:hi] = lay.entry_sum[lo:hi] @ precisions[k]
+    weighted = np.einsum("ea,eab->eb", lay.entry_sum, precisions[lay.entry_pattern])
     a = np.add.reduceat(weighted[lay.entry_by_cluster], lay.cluster_starts, axis=0)
     g = a - np.einsum("jab,jb->ja", h, mean)
     kmat = np.eye(p) + np.matmul(b, h)
@@ -242,7 +245,8 @@ def _state(moments: Moments, units: UnitData, lay: _Layout) -> _State | None:
     # the per-cluster check.
     # (a rank-deficient B, as a saturated between level on its boundary, has eigenvalues of rounding size:
     # those are not negative)
-    lowest = np.linalg.eigvalsh(0.5 * (b + np.swapaxes(b, 1, 2)))
+    distinct = b if zpart is not None else b[:1]  # without cluster-level variables every B*_j is B
+    lowest = np.linalg.eigvalsh(0.5 * (distinct + np.swapaxes(distinct, 1, 2)))
     tiny = 1e-12 * max(1.0, float(np.abs(lowest).max()))
     if np.any(lowest[:, 0] < -tiny) and np.any(np.linalg.eigvals(kmat).real <= 0.0):
         return None
@@ -307,7 +311,7 @@ def dloglik_dmoments_clusters(moments: Moments, stats: TwoLevelStats) -> tuple[f
         e_cross[k] = e.T @ e
     inner = (lay.counts.T @ m.reshape(m.shape[0], -1)).reshape(-1, p, p) + e_cross
     pk = state.precisions
-    d_w_block = np.einsum("k,kab->ab", lay.pattern_n, pk) - np.einsum("kab,kbc,kcd->ad", pk, inner, pk)
+    d_w_block = np.einsum("k,kab->ab", lay.pattern_n, pk) - np.matmul(np.matmul(pk, inner), pk).sum(axis=0)
     d_w = np.zeros((p_all, p_all))
     d_w[np.ix_(lay.w, lay.w)] = d_w_block
     d_mu = np.zeros(p_all)

@@ -9,10 +9,12 @@ Invariants
 
 from __future__ import annotations
 
+from functools import cache
+
 import numpy as np
 
 from ..data.stats import TwoLevelStats
-from ..linalg import FloatArray, vech_indices
+from ..linalg import FloatArray, IntArray, read_only, vech_indices
 from ..moments import Moments
 
 LOG2PI = float(np.log(2.0 * np.pi))
@@ -20,9 +22,14 @@ LOG2PI = float(np.log(2.0 * np.pi))
 
 def fold_vech(g: FloatArray) -> FloatArray:
     """dF/dvech from the symmetric all-elements gradient G: G_ii, and G_ij + G_ji off the diagonal."""
-    p = g.shape[0]
+    r, c, weight = _fold(g.shape[0])
+    return weight * g[r, c]
+
+
+@cache
+def _fold(p: int) -> tuple[IntArray, IntArray, FloatArray]:
     r, c = vech_indices(p)
-    return np.where(r == c, 1.0, 2.0) * g[r, c]
+    return r, c, read_only(np.where(r == c, 1.0, 2.0))
 
 
 def residual_term(y: FloatArray, q: FloatArray) -> FloatArray:

@@ -24,11 +24,12 @@ Invariants
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 
 import numpy as np
 
 from ..data.stats import TwoLevelStats
-from ..linalg import FloatArray, vech_indices
+from ..linalg import FloatArray, IntArray, read_only, simultaneous_diagonalization, vech_indices
 from ..moments import Moments
 from .common import LOG2PI, fold_vech, gram, residual_term
 
@@ -47,18 +48,14 @@ def _rotate(moments: Moments, stats: TwoLevelStats) -> _Rotation | None:
     w, b = moments.sigma_within, moments.sigma_between
     if not (np.all(np.isfinite(w)) and np.all(np.isfinite(b)) and np.all(np.isfinite(moments.mu))):
         return None
-    try:
-        low = np.linalg.cholesky(w)
-    except np.linalg.LinAlgError:
+    pair = simultaneous_diagonalization(w, b)
+    if pair is None:
         return None
-    low_inv = np.linalg.inv(low)
-    bt = low_inv @ b @ low_inv.T
-    d, q = np.linalg.eigh(0.5 * (bt + bt.T))
+    r, d, low_inv, logdet_w = pair
     e = 1.0 + stats.sizes[:, None] * d[None, :]
     if np.any(e <= 0.0):
         return None
-    r = low_inv.T @ q
-    return _Rotation(r=r, logdet_w=2.0 * float(np.log(np.diag(low)).sum()), e=e, w_inv=low_inv.T @ low_inv)
+    return _Rotation(r=r, logdet_w=logdet_w, e=e, w_inv=low_inv.T @ low_inv)
 
 
 def _rotated_moments(moments: Moments, stats: TwoLevelStats, rot: _Rotation) -> tuple[FloatArray, FloatArray]:
@@ -139,6 +136,13 @@ def _rotated_matrices(jac_vech: FloatArray, r: FloatArray) -> FloatArray:
     return out
 
 
+@cache
+def _vech_weights(p: int) -> tuple[IntArray, IntArray, FloatArray]:
+    """vech rows and columns and sqrt(2) off the diagonal (an off-diagonal element stands for two)."""
+    rows, cols = vech_indices(p)
+    return rows, cols, read_only(np.where(rows == cols, 1.0, np.sqrt(2.0)))
+
+
 def information_expected_stats(moments: Moments, stats: TwoLevelStats, jacobian: FloatArray | None = None,
                                rot: _Rotation | None = None) -> FloatArray:
     """Expected (Fisher) information of logL, summed over clusters: J' I(phi) J for the Jacobian J.
@@ -173,7 +177,7 @@ def information_expected_stats(moments: Moments, stats: TwoLevelStats, jacobian:
         return np.full((k, k), np.nan)
     m, s = stats.cluster_counts, stats.sizes.astype(float)
     inv_e = 1.0 / rot.e
-    rows, cols = vech_indices(p)
+    rows, cols, twice = _vech_weights(p)
     kron_e = inv_e[:, rows] * inv_e[:, cols]  # (sizes, p*): 1 / (e_sk e_sl) for the lower triangle
     a = stats.within_dof + m @ kron_e
     b = (m * s) @ kron_e
@@ -183,8 +187,7 @@ def information_expected_stats(moments: Moments, stats: TwoLevelStats, jacobian:
     # Off-diagonal elements stand for both (k, l) and (l, k): weight 2.
     l11 = np.sqrt(a)
     l21 = b / l11
-    l22 = np.sqrt(np.clip(c - l21 * l21, 0.0, None))
-    twice = np.where(rows == cols, 1.0, np.sqrt(2.0))
+    l22 = np.sqrt(np.maximum(c - l21 * l21, 0.0))
     x_w = _rotated_matrices(jac[p:p + ps], rot.r)
     x_b = _rotated_matrices(jac[p + ps:], rot.r)
     z = np.hstack([x_w * (l11 * twice) + x_b * (l21 * twice), x_b * (l22 * twice)])

@@ -15,10 +15,13 @@ from functools import cached_property
 
 import numpy as np
 
+from ..derivatives import Elements
 from ..linalg import FloatArray, read_only
 from .matrices import MatrixSpec
 
 COLUMNS = ("group", "matrix", "row", "col", "par", "value", "lower", "upper", "identification")
+#: Cached properties that depend on the table's structure only, not on its values (kept by ``with_values``).
+_STRUCTURAL = ("spec_index", "_names", "free_rows", "free_elements", "_layout")
 
 
 @dataclass(frozen=True, eq=False)
@@ -93,6 +96,9 @@ class ParTable:
     def with_columns(self, **columns: np.ndarray) -> "ParTable":
         """A new table with some columns replaced (free parameters renumbered)."""
         new = replace(self, **columns)
+        if columns.keys() <= {"value"}:  # same structure: no renumbering, and the structural caches stay
+            new.__dict__.update({k: v for k, v in self.__dict__.items() if k in _STRUCTURAL})
+            return new
         return new.renumbered()
 
     def renumbered(self) -> "ParTable":
@@ -146,8 +152,21 @@ class ParTable:
         return values
 
     def with_values(self, x: FloatArray) -> "ParTable":
-        """A new table whose free rows hold ``x``."""
-        return replace(self, value=self.values_at(x))
+        """A new table whose free rows hold ``x`` (sharing this table's structure and its cached layouts)."""
+        return self.with_columns(value=self.values_at(x))
+
+    @cached_property
+    def free_elements(self) -> tuple[tuple[np.ndarray, Elements, np.ndarray, bool], ...]:
+        """Per group, the elements of its free rows: (table rows, their :class:`Elements`, the free
+        parameter (0-based) of each, whether those are distinct), the columns of d phi / d theta."""
+        return tuple(self.elements(g, self.par - 1) for g in range(self.n_groups))
+
+    def elements(self, group: int, columns: np.ndarray) -> tuple[np.ndarray, Elements, np.ndarray, bool]:
+        """The rows of ``group`` with a column (``columns`` >= 0, one entry per row) as in :attr:`free_elements`."""
+        rows = np.flatnonzero((self.group == group) & (columns >= 0))
+        elements = Elements.of(self.names()[rows], self.row[rows], self.col[rows])
+        target = columns[rows]
+        return rows, elements, target, np.unique(target).size == target.size
 
     # ------------------------------------------------------- matrices
     @cached_property

@@ -17,9 +17,10 @@ the replicate's own data-based start (the one ``runmodel`` takes for a new
 model) as the next; it skips the saturated and baseline models
 and, without a search, the standard errors: only the point estimates are
 used.  Fisher scoring stops at a Newton decrement of :data:`REFIT_TOLERANCE`
-(rather than the 1e-9 of a model fit), which puts the estimates within about
-sqrt(2 x 1e-7) = 4.5e-4 standard errors of the maximum, far below the Monte
-Carlo error of any bootstrap summary.  A search (``prune``, ...) needs
+(rather than the :data:`~psychonetrics.fitting.optimize.FIT_TOLERANCE` of a
+model fit), which puts the estimates within about sqrt(2 x 1e-7) = 4.5e-4
+standard errors of the maximum, far below the Monte Carlo error of any
+bootstrap summary.  A search (``prune``, ...) needs
 p-values, so with a search the refit is a full ``runmodel`` (still without
 reference models).
 """

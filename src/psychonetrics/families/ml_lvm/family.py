@@ -344,15 +344,16 @@ class MlLvm(Family):
         m = len(lv.latents)
         lam = mats[lv.loadings]
         beta = mats[lv.beta]
-        a = np.linalg.inv(np.eye(m) - beta) if beta.any() else np.eye(m)
+        psi = lv.zeta.sigma(mats)
+        theta = lv.epsilon.sigma(mats)
+        alpha = mats[lv.latent_means][:, 0] if lv.latent_means is not None else np.zeros(m)
+        if not beta.any():  # no regressions: A = I
+            return _LevelValues(lam, np.eye(m), psi, psi, theta, lam, lam @ psi, alpha)
+        a = np.linalg.inv(np.eye(m) - beta)
         if not np.all(np.isfinite(a)):
             raise np.linalg.LinAlgError("I - B is singular")
-        psi = lv.zeta.sigma(mats)
         c = a @ psi @ a.T
-        theta = lv.epsilon.sigma(mats)
-        la = lam @ a
-        a_alpha = a @ mats[lv.latent_means][:, 0] if lv.latent_means is not None else np.zeros(m)
-        return _LevelValues(lam, a, psi, c, theta, la, lam @ c, a_alpha)
+        return _LevelValues(lam, a, psi, c, theta, lam @ a, lam @ c, a @ alpha)
 
     def _levels(self, mats: dict[str, FloatArray]) -> dict[str, _LevelValues]:
         return {name: self._level(mats, lv) for name, lv in self.levels.items()}
@@ -390,23 +391,31 @@ class MlLvm(Family):
         for name, idx, r, c in elements.by_matrix:
             block = self._block_of.get(name)
             if block is not None:
-                lv = self.levels[block.name.split("_")[1]]
-                a, b = block.derivatives(mats, name, r, c)
-                if not block.residual:
-                    a, b = values[lv.name].la @ a, values[lv.name].la @ b
-                out.set_level(lv.name, idx, pad(lv, a), pad(lv, b))
+                lv = self.levels[block.level]
+                if block.ctype.linear:  # derivatives that do not depend on the values
+                    a, b = elements.constant(name, lambda: block.derivatives(mats, name, r, c))
+                else:
+                    a, b = block.derivatives(mats, name, r, c)
+                if block.residual:
+                    out.set_level(lv.name, idx, *elements.constant(("padded", name), lambda: (pad(lv, a), pad(lv, b)))
+                                  if block.ctype.linear else (pad(lv, a), pad(lv, b)))
+                else:
+                    la = values[lv.name].la
+                    out.set_level(lv.name, idx, pad(lv, la @ a), pad(lv, la @ b))
                 continue
             for level_name, role in self._uses[name]:
                 lv, v = self.levels[level_name], values[level_name]
                 k = len(lv.observed)
                 if role == "loadings":
-                    out.set_level(level_name, idx, pad(lv, unit_columns(k, r)), pad(lv, v.lc[:, c]))
-                    out.mu[:, idx] += pad(lv, unit_columns(k, r, v.a_alpha[c]))
+                    unit = elements.constant((name, level_name), lambda: pad(lv, unit_columns(k, r)))
+                    out.set_level(level_name, idx, unit, pad(lv, v.lc[:, c]))
+                    if v.a_alpha.any():
+                        out.mu[:, idx] += unit * v.a_alpha[c]
                 elif role == "beta":
                     out.set_level(level_name, idx, pad(lv, v.la[:, r]), pad(lv, v.lc[:, c]))
                     out.mu[:, idx] += pad(lv, v.la[:, r] * v.a_alpha[c])
                 elif role == "intercepts":
-                    out.mu[:, idx] += pad(lv, unit_columns(k, r))
+                    out.mu[:, idx] += elements.constant((name, level_name), lambda: pad(lv, unit_columns(k, r)))
                 else:  # latent means
                     out.mu[:, idx] += pad(lv, v.la[:, r])
         return out
