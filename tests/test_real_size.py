@@ -102,10 +102,10 @@ def test_near_zero_between_variance_saturated_fit(demo) -> None:
     model = quiet(pn.ml_lvm(data, "F =~ y1 + y2 + y3", clusters="cluster", vars=list(data.columns[:6])).runmodel)
     saturated = model.reference.saturated
     assert saturated.converged and saturated.iterations < 30
-    # psychonetrics' Cholesky form: its factor degenerates at a between level of lower rank (here 4 of 6),
-    # so it only approaches the maximum; it stops there, close to it and converged
+    # psychonetrics' Cholesky form: its factor degenerates at a between level of lower rank (here 4 of 6);
+    # started from the saturated fit it reaches the maximum (or stops at the boundary, close to it)
     chol = quiet(pn.ml_varcov(data, clusters="cluster", within="chol", between="chol").runmodel)
-    assert chol.converged and chol.fitted.result.message == "converged at the boundary of the parameter space"
+    assert chol.converged and chol.fitted.result.message in ("converged", "converged at the boundary of the parameter space")
     assert saturated.loglik - 2e-3 < chol.fit()["logl"] <= saturated.loglik + 1e-8
     assert model.fit()["logl"] <= saturated.loglik + 1e-6
 

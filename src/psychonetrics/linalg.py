@@ -16,6 +16,7 @@ Invariants
 from __future__ import annotations
 
 from functools import cache
+from typing import NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
@@ -69,19 +70,23 @@ def spd_inverse(a: FloatArray) -> FloatArray:
     return inv_low.T @ inv_low
 
 
-def simultaneous_diagonalization(w: FloatArray, b: FloatArray,
-                                  ) -> tuple[FloatArray, FloatArray, FloatArray, float] | None:
+class Diagonalization(NamedTuple):
+    """R with R' W R = I and R' B R = diag(d) (see :func:`simultaneous_diagonalization`)."""
+
+    r: FloatArray  # (n, n) L^-T Q
+    d: FloatArray  # (n,) ascending
+    low: FloatArray  # (n, n) L, W = L L'
+    low_inv: FloatArray  # (n, n) L^-1
+    logdet_w: float  # log|W|
+
+
+def simultaneous_diagonalization(w: FloatArray, b: FloatArray) -> Diagonalization | None:
     """R with R' W R = I and R' B R = diag(d), for symmetric positive definite ``w`` and symmetric ``b``.
 
-    With W = L L' (Cholesky) and L^-1 B L^-T = Q diag(d) Q', R = L^-T Q.  Calls
-    LAPACK directly (potrf, trtri, syevd; the lower triangles only), as the
-    likelihood evaluates this for every trial point.
-
-    Returns
-    -------
-    (r, d, low_inv, logdet_w) or None
-        R (n, n), d (n,) ascending, L^-1 (n, n) and log|W|; None when ``w``
-        is not positive definite.
+    With W = L L' (Cholesky) and L^-1 B L^-T = Q diag(d) Q', R = L^-T Q (and
+    R^-T = L Q).  Calls LAPACK directly (potrf, trtri, syevd; the lower
+    triangles only), as the likelihood evaluates this for every trial point.
+    None when ``w`` is not positive definite.
     """
     from scipy.linalg import lapack
 
@@ -94,7 +99,7 @@ def simultaneous_diagonalization(w: FloatArray, b: FloatArray,
     d, q, info = lapack.dsyevd(low_inv @ b @ low_inv.T, compute_v=1, lower=1)
     if info != 0:
         return None
-    return low_inv.T @ q, d, low_inv, 2.0 * float(np.log(np.diagonal(low)).sum())
+    return Diagonalization(low_inv.T @ q, d, low, low_inv, 2.0 * float(np.log(np.diagonal(low)).sum()))
 
 
 def cov2cor(a: FloatArray) -> FloatArray:

@@ -55,7 +55,7 @@ import numpy as np
 
 from ..data.stats import TwoLevelStats
 from ..likelihood.common import LOG2PI
-from ..linalg import FloatArray, nearest_positive_definite
+from ..linalg import FloatArray, nearest_positive_definite, simultaneous_diagonalization
 from ..moments import Moments, Roles
 
 
@@ -106,6 +106,11 @@ def _rotation(w: FloatArray, b: FloatArray, n_x: int, diagonal: bool) -> _Rotati
             return None
         sd = np.sqrt(wd)
         return _Rotation(np.diag(1.0 / sd), np.diag(sd), np.diag(b) / wd, float(np.log(wd).sum()))
+    if n_x == 0:
+        pair = simultaneous_diagonalization(w, b)
+        if pair is None:
+            return None
+        return _Rotation(pair.r, w @ pair.r, pair.d, pair.logdet_w)  # R^-T = L Q = W R
     try:
         low = np.linalg.cholesky(w)
     except np.linalg.LinAlgError:
@@ -165,6 +170,11 @@ def _mean_step(data: _Data, mu: FloatArray, gamma: FloatArray, rot: _Rotation, i
     m, s = data.counts, data.sizes
     weight = (m * s)[:, None] * inv_e  # (K, p)
     ybar = data.means @ rot.r  # (K, p) rotated size means
+    if q == 0:  # the weighted mean of each rotated coordinate
+        total = weight.sum(axis=0)
+        score = (weight * ybar).sum(axis=0) - total * (rot.r.T @ mu)
+        step = score / total
+        return rot.r_inv_t @ step, gamma, float(score @ step)
     # second moments of the regressors x = (1, z~) per size, and their cross-products with ybar~
     xx = np.empty((s.size, 1 + q, 1 + q))
     xx[:, 0, 0] = 1.0
@@ -206,6 +216,7 @@ def _fit_group(data: _Data, mu: FloatArray, gamma: FloatArray, w: FloatArray, b:
     free_b[:n_x, :] = False
     free_b[:, :n_x] = False
     eye = np.eye(p, dtype=bool)
+    lower_weights = np.tril(np.where(eye, 0.5, 1.0))  # the symmetric matrices count every element once
     if diagonal:
         free_b &= eye
     for it in range(1, max_iter + 1):
@@ -247,9 +258,8 @@ def _fit_group(data: _Data, mu: FloatArray, gamma: FloatArray, w: FloatArray, b:
             step_w = np.where(free_b, (-g_w - a_wb * step_b) / a_ww, step_w)
             if diagonal:
                 step_w[~eye] = 0.0
-        # decrement (score . step) in logL units; the symmetric matrices count every element once
-        weights = np.where(eye, 0.5, 1.0)
-        decrement = mean_decrement - float(np.sum(np.tril(weights * (g_w * step_w + g_b * step_b))))
+        # decrement (score . step) in logL units
+        decrement = mean_decrement - float(np.sum(lower_weights * (g_w * step_w + g_b * step_b)))
         if decrement < tol:
             return mu, gamma, w, b, ll, True, it - 1, "converged"
         d_w = rot.r_inv_t @ step_w @ rot.r_inv_t.T

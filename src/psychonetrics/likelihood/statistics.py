@@ -51,11 +51,10 @@ def _rotate(moments: Moments, stats: TwoLevelStats) -> _Rotation | None:
     pair = simultaneous_diagonalization(w, b)
     if pair is None:
         return None
-    r, d, low_inv, logdet_w = pair
-    e = 1.0 + stats.sizes[:, None] * d[None, :]
+    e = 1.0 + stats.sizes[:, None] * pair.d[None, :]
     if np.any(e <= 0.0):
         return None
-    return _Rotation(r=r, logdet_w=logdet_w, e=e, w_inv=low_inv.T @ low_inv)
+    return _Rotation(r=pair.r, logdet_w=pair.logdet_w, e=e, w_inv=pair.low_inv.T @ pair.low_inv)
 
 
 def _rotated_moments(moments: Moments, stats: TwoLevelStats, rot: _Rotation) -> tuple[FloatArray, FloatArray]:
