@@ -14,12 +14,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from scipy.stats import Covariance, multivariate_normal
 
 from psychonetrics.data.stats import TwoLevelStats
 from psychonetrics.estimators import ESTIMATORS
 from psychonetrics.exceptions import PsychonetricsWarning
 from psychonetrics.fitting.objective import Objective
 from psychonetrics.likelihood import statistics_route
+from psychonetrics.moments import Moments
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 REFERENCE_DIR = DATA_DIR / "reference"
@@ -243,3 +245,24 @@ def assert_information(obj: Objective, x: np.ndarray, tol: float = 1e-5) -> None
     hess = central_diff(lambda v: at_truth.loglik_and_gradient(v)[1], x, step=1e-5)
     hess = 0.5 * (hess + hess.T)
     assert rel_err(info, -hess) < tol
+
+
+def brute_force_loglik(data: pd.DataFrame, vars: list[str], cluster: str, mom: Moments) -> float:
+    """The two-level log-likelihood by brute force: every cluster of n units is one multivariate normal
+    vector (y_1', ..., y_n')' with mean 1_n (x) mu and covariance I_n (x) Sigma_W + 1_n 1_n' (x) Sigma_B,
+    of which the observed entries count."""
+    total = 0.0
+    for _, frame in data.groupby(cluster, sort=False):
+        y = frame[vars].to_numpy(dtype=float)
+        n, p = y.shape
+        cov = np.kron(np.eye(n), mom.sigma_within) + np.kron(np.ones((n, n)), mom.sigma_between)
+        mean = np.tile(mom.mu, n)
+        vec = y.reshape(-1)  # unit by unit: (y_1', y_2', ...)'
+        obs = ~np.isnan(vec)
+        if not obs.any():
+            continue
+        # scipy's density with the covariance given by its (numpy) Cholesky factor: the default
+        # eigendecomposition is needlessly slow for ~100-dimensional cluster vectors
+        chol = np.linalg.cholesky(cov[np.ix_(obs, obs)])
+        total += multivariate_normal.logpdf(vec[obs], mean[obs], Covariance.from_cholesky(chol))
+    return float(total)

@@ -14,7 +14,7 @@ import pytest
 from scipy.stats import Covariance, multivariate_normal
 
 import psychonetrics as pn
-from support import COMPLETE_CASES, load_case, model_kwargs
+from support import COMPLETE_CASES, brute_force_loglik, load_case, model_kwargs
 from psychonetrics.moments import Moments
 from psychonetrics.fitting.objective import Objective
 from support import routes_of
@@ -22,24 +22,6 @@ from psychonetrics.likelihood.clusters import dloglik_dmoments_clusters, loglik_
 from psychonetrics.likelihood.statistics import dloglik_dmoments_stats, loglik_stats
 
 ALL_COMPLETE = COMPLETE_CASES + ["two_groups"]
-
-
-def brute_force_loglik(data: pd.DataFrame, vars: list[str], cluster: str, mom: Moments) -> float:
-    total = 0.0
-    for _, frame in data.groupby(cluster, sort=False):
-        y = frame[vars].to_numpy(dtype=float)
-        n, p = y.shape
-        cov = np.kron(np.eye(n), mom.sigma_within) + np.kron(np.ones((n, n)), mom.sigma_between)
-        mean = np.tile(mom.mu, n)
-        vec = y.reshape(-1)  # unit by unit: (y_1', y_2', ...)'
-        obs = ~np.isnan(vec)
-        if not obs.any():
-            continue
-        # scipy's density with the covariance given by its (numpy) Cholesky factor: the default
-        # eigendecomposition is needlessly slow for ~100-dimensional cluster vectors
-        chol = np.linalg.cholesky(cov[np.ix_(obs, obs)])
-        total += multivariate_normal.logpdf(vec[obs], mean[obs], Covariance.from_cholesky(chol))
-    return float(total)
 
 
 def random_moments(p: int, rng: np.random.Generator, center: np.ndarray) -> Moments:

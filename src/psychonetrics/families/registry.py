@@ -1,7 +1,8 @@
 """The registry of model families: what the package's public names, the command line and the guide read.
 
 Adding a family is one package (``families/<name>/``: its :class:`Family`,
-its model functions in ``build.py``) and one :func:`register` call below.
+its model functions in ``build.py``, its example models in ``examples.py``)
+and one :func:`register` call below; the conformance tests then run it.
 Entries hold module paths, not modules, so reading the registry imports no
 family, and the module itself imports nothing (not even ``dataclasses``):
 ``import psychonetrics`` stays cheap.
@@ -48,13 +49,18 @@ class FamilyEntry:
         (``clusters``; ``idvar``, ``dayvar``, ``beepvar`` for series).
     aliases : dict
         Further public names of wrappers (psychonetrics' spellings).
+    examples : str
+        ``module:function`` (relative to the package) returning the family's example models
+        (:mod:`psychonetrics.families.examples`), a small model of each of its types: the package's
+        conformance tests run every one.
     """
 
-    __slots__ = ("name", "module", "wrappers", "syntax", "data_arguments", "aliases")
+    __slots__ = ("name", "module", "wrappers", "syntax", "data_arguments", "aliases", "examples")
 
-    def __init__(self, name: str, module: str, wrappers: tuple[Wrapper, ...], *, syntax: str | None = None,
-                 data_arguments: tuple[str, ...] = ("clusters",), aliases: dict[str, str] | None = None) -> None:
-        self.name, self.module, self.wrappers = name, module, tuple(wrappers)
+    def __init__(self, name: str, module: str, wrappers: tuple[Wrapper, ...], *, examples: str,
+                 syntax: str | None = None, data_arguments: tuple[str, ...] = ("clusters",),
+                 aliases: dict[str, str] | None = None) -> None:
+        self.name, self.module, self.wrappers, self.examples = name, module, tuple(wrappers), examples
         self.syntax, self.data_arguments, self.aliases = syntax, tuple(data_arguments), dict(aliases or {})
 
     def __repr__(self) -> str:
@@ -82,6 +88,14 @@ def register(entry: FamilyEntry) -> FamilyEntry:
     return entry
 
 
+def load(target: str) -> object:
+    """The object at ``module:name`` (module relative to the package), imported on demand."""
+    from importlib import import_module
+
+    module, name = target.split(":")
+    return getattr(import_module(module, __package__.rpartition(".")[0]), name)
+
+
 def wrappers() -> dict[str, FamilyEntry]:
     """Every public model-function name and the family it builds."""
     return {name: entry for entry in FAMILIES.values() for name in entry.names()}
@@ -93,11 +107,12 @@ register(FamilyEntry(
      Wrapper("ml_lnm", "latent network model: both latent blocks are networks"),
      Wrapper("ml_rnm", "residual network model: both residual blocks are networks"),
      Wrapper("ml_lrnm", "latent and residual network model")),
-    syntax="lambda_"))
+    syntax="lambda_", examples=".families.ml_lvm.examples:examples"))
 register(FamilyEntry(
     "ml_varcov", ".families.ml_varcov.build",
     (Wrapper("ml_varcov", "two-level (co)variance model of the observed variables"),
-     Wrapper("ml_ggm", "multilevel Gaussian graphical model: within and between networks"))))
+     Wrapper("ml_ggm", "multilevel Gaussian graphical model: within and between networks")),
+    examples=".families.ml_varcov.examples:examples"))
 
 
-__all__ = ["FAMILIES", "FamilyEntry", "Wrapper", "register", "wrappers"]
+__all__ = ["FAMILIES", "FamilyEntry", "Wrapper", "register", "wrappers", "load"]
