@@ -103,7 +103,8 @@ def fisher_scoring(obj: Objective, x0: FloatArray, *, max_iter: int = 300, tol: 
     information at once; only a rejected step triggers a likelihood-only
     backtracking line search.  Closed bounds are handled by an active set;
     open ones (network and correlation scales) by the fraction-to-boundary
-    rule of :func:`_max_step`.
+    rule of :func:`_max_step`; a step that leaves the parameter space of
+    some blocks by :class:`_Inside`.
     """
     lo, hi = obj.table.bounds()
     strict = obj.table.strict_bounds()
@@ -111,11 +112,18 @@ def fisher_scoring(obj: Objective, x0: FloatArray, *, max_iter: int = 300, tol: 
     ll, grad, info = obj.scoring_quantities(x)
     if not np.isfinite(ll):
         return OptimizerResult(x, ll, False, 0, np.inf, "fisher", "start values are outside the parameter space")
+
+    def result(point: FloatArray, gradient: FloatArray, it: int, converged: bool, message: str,
+               information: FloatArray | None = None, loglik: float | None = None) -> OptimizerResult:
+        norm = float(np.linalg.norm(_projected_gradient(point, gradient, lo, hi)))
+        return OptimizerResult(point, ll if loglik is None else loglik, converged, it, norm, "fisher", message,
+                               information)
+
     correction = np.zeros_like(info)
     ridge = 0.0
     grad_tol = 1e-4 * max(1.0, obj.n_units) ** 0.5
     blocked: list[float] = []  # logl gains of consecutive iterations whose full step left the parameter space
-    stalls = 0  # consecutive iterations whose full step left the space and whose held step gained nothing
+    inside = _Inside(obj, lo, hi, strict, tol)
     for it in range(1, max_iter + 1):
         if progress is not None:
             progress.update(f"iteration {it}, logl {ll:.4f}")
@@ -127,7 +135,7 @@ def fisher_scoring(obj: Objective, x0: FloatArray, *, max_iter: int = 300, tol: 
             decrement = float(grad @ step)
         pg = _projected_gradient(x, grad, lo, hi)
         if 0 <= decrement < tol and np.max(np.abs(pg), initial=0.0) < grad_tol:
-            return OptimizerResult(x, ll, True, it - 1, float(np.linalg.norm(pg)), "fisher", "converged", info)
+            return result(x, grad, it - 1, True, "converged", info)
         if not np.isfinite(decrement) or decrement < 0:
             ridge = max(ridge * 10, 1e-6)
             if ridge > 1e6:
@@ -138,48 +146,22 @@ def fisher_scoring(obj: Objective, x0: FloatArray, *, max_iter: int = 300, tol: 
         ll_new, grad_new, info_new = obj.scoring_quantities(trial)
         outside = not np.isfinite(ll_new)
         if outside:
-            frozen, blocks = obj.outside_blocks(trial)
-            if frozen.any() and not frozen.all():
-                # The step leaves the space of some blocks (a network or correlation block pressed against
-                # its boundary): hold those blocks and step in the other parameters.
-                # When that has gained (almost) nothing for STALLED_STEPS iterations while the blocks are not
-                # near singular, those blocks must move: backtrack along the full step.
-                held = _held_step(x, grad, info + correction, lo, hi, ridge, frozen)
-                candidate = None
-                if not 0 <= float(grad @ held) < tol:
-                    candidate = _ascent(obj, x, ll, grad, held, lo, hi, strict, min_gain=STALL_GAIN)
-                stalls = stalls + 1 if candidate is None else 0
-                if candidate is None and stalls >= STALLED_STEPS:
-                    candidate = _ascent(obj, x, ll, grad, step, lo, hi, strict)
-                elif candidate is None and not 0 <= float(grad @ held) < tol:
-                    candidate = _ascent(obj, x, ll, grad, held, lo, hi, strict)
-                if candidate is not None:
-                    trial = candidate
-                    ll_new, grad_new, info_new = obj.scoring_quantities(trial)
-            if not np.isfinite(ll_new):
-                damped = _damped_step(obj, x, ll, grad, info + correction, lo, hi, strict)
-                if damped is not None:
-                    trial = damped
-                    ll_new, grad_new, info_new = obj.scoring_quantities(trial)
+            moved = inside.step(x, ll, grad, info + correction, step, trial, ridge)
+            if moved is not None:
+                trial = moved
+                ll_new, grad_new, info_new = obj.scoring_quantities(trial)
         if not (np.isfinite(ll_new) and ll_new >= ll + 1e-4 * scale * decrement - 1e-12 * abs(ll)) and not (
                 outside and np.isfinite(ll_new) and ll_new > ll):
-            alpha, accepted = 0.5, False
-            for _ in range(40):
-                trial = np.clip(x + alpha * scale * step, lo, hi)
-                ll_try = obj.loglik(trial)
-                if np.isfinite(ll_try) and ll_try >= ll + 1e-4 * alpha * scale * decrement - 1e-12 * abs(ll):
-                    accepted = True
-                    break
-                alpha *= 0.5
             correction[:] = 0.0
-            if not accepted:
+            alpha = _backtrack(obj, x, ll, scale * step, scale * decrement, lo, hi)
+            if alpha is None:
                 if decrement < 1e-6:
-                    return OptimizerResult(x, ll, True, it, float(np.linalg.norm(pg)), "fisher",
-                                           "converged (no further improvement possible)", info)
+                    return result(x, grad, it, True, "converged (no further improvement possible)", info)
                 ridge = max(ridge * 10, 1e-4)
                 if ridge > 1e6:
                     break
                 continue
+            trial = np.clip(x + alpha * scale * step, lo, hi)
             ll_new, grad_new, info_new = obj.scoring_quantities(trial)
             if alpha < SHORT_STEP:
                 # the information badly underestimates the curvature along the step (a Cholesky or network
@@ -196,30 +178,72 @@ def fisher_scoring(obj: Objective, x0: FloatArray, *, max_iter: int = 300, tol: 
         # model of a network near its singularity predicts gains the likelihood does not have)
         stalled = ll_new - ll < 1e-4 and obj.near_boundary(trial)
         blocked = blocked + [ll_new - ll] if (outside or on_bound or stalled) else []
-        if len(blocked) >= 10 and sum(blocked[-10:]) < 1e-3 and (
-                on_bound or obj.near_boundary(trial)):
-            pg = _projected_gradient(trial, grad_new, lo, hi)
-            return OptimizerResult(trial, ll_new, True, it, float(np.linalg.norm(pg)), "fisher",
-                                   AT_BOUNDARY, info_new)
-        # SR1 secant correction: (I(x_new) + A) s = y with y the change in -d logL.
-        s_vec = trial - x
-        with np.errstate(over="ignore", invalid="ignore"):
-            residual = (grad - grad_new) - (info_new + correction) @ s_vec
-            denom = float(residual @ s_vec)
-            scale_rs = float(np.linalg.norm(residual) * np.linalg.norm(s_vec))
-        # Far from the optimum the secant information misleads: correct only in the final phase.
-        if decrement < 1e-1 and np.isfinite(scale_rs) and np.isfinite(denom) and abs(denom) > 1e-8 * scale_rs:
-            correction += np.outer(residual, residual) / denom
+        if len(blocked) >= 10 and sum(blocked[-10:]) < 1e-3 and (on_bound or obj.near_boundary(trial)):
+            return result(trial, grad_new, it, True, AT_BOUNDARY, info_new, ll_new)
+        if decrement < 1e-1:  # far from the optimum the secant information misleads: correct only at the end
+            _sr1_update(correction, trial - x, grad - grad_new, info_new)
         x, ll, grad, info = trial, ll_new, grad_new, info_new
         if it % DEGENERACY_CHECK_EVERY == 0 and it > DEGENERACY_CHECK_EVERY:
             reason = obj.degenerate(x)
             if reason:  # the likelihood grows without bound there: no maximum to converge to
-                pg = _projected_gradient(x, grad, lo, hi)
-                return OptimizerResult(x, ll, False, it, float(np.linalg.norm(pg)), "fisher",
-                                       f"{UNBOUNDED}: {reason}")
-    pg = _projected_gradient(x, grad, lo, hi)
-    return OptimizerResult(x, ll, False, max_iter, float(np.linalg.norm(pg)), "fisher",
-                           "iteration limit reached or no ascent direction")
+                return result(x, grad, it, False, f"{UNBOUNDED}: {reason}")
+    return result(x, grad, max_iter, False, "iteration limit reached or no ascent direction")
+
+
+def _backtrack(obj: Objective, x: FloatArray, ll: float, step: FloatArray, decrement: float, lo: FloatArray,
+               hi: FloatArray) -> float | None:
+    """The first of 1/2, 1/4, ... (40 halvings) whose point along ``step`` gains the Armijo fraction of
+    ``decrement``; None when none does."""
+    alpha = 0.5
+    for _ in range(40):
+        ll_try = obj.loglik(np.clip(x + alpha * step, lo, hi))
+        if np.isfinite(ll_try) and ll_try >= ll + 1e-4 * alpha * decrement - 1e-12 * abs(ll):
+            return alpha
+        alpha *= 0.5
+    return None
+
+
+def _sr1_update(correction: FloatArray, s_vec: FloatArray, y_vec: FloatArray, info_new: FloatArray) -> None:
+    """SR1 secant correction in place: (I(x_new) + A) s = y with y the change in -d logL; skipped when
+    the update's denominator is relatively tiny or not finite."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        residual = y_vec - (info_new + correction) @ s_vec
+        denom = float(residual @ s_vec)
+        scale = float(np.linalg.norm(residual) * np.linalg.norm(s_vec))
+    if np.isfinite(scale) and np.isfinite(denom) and abs(denom) > 1e-8 * scale:
+        correction += np.outer(residual, residual) / denom
+
+
+class _Inside:
+    """Where to go when the full scoring step leaves the parameter space of some blocks (a network or
+    correlation block pressed against its boundary).
+
+    Hold those blocks and step in the other parameters.  When that has gained (almost) nothing for
+    :data:`STALLED_STEPS` iterations in a row, those blocks must move: backtrack along the full step.
+    When neither finds an ascent, a Marquardt-damped step (:func:`_damped_step`).
+    """
+
+    def __init__(self, obj: Objective, lo: FloatArray, hi: FloatArray, strict: np.ndarray, tol: float) -> None:
+        self.obj, self.lo, self.hi, self.strict, self.tol = obj, lo, hi, strict, tol
+        self.stalls = 0
+
+    def step(self, x: FloatArray, ll: float, grad: FloatArray, metric: FloatArray, step: FloatArray,
+             trial: FloatArray, ridge: float) -> FloatArray | None:
+        """A point inside the space with a higher likelihood than ``x``, or None."""
+        obj, lo, hi, strict = self.obj, self.lo, self.hi, self.strict
+        frozen, _ = obj.outside_blocks(trial)
+        if frozen.any() and not frozen.all():
+            held = _held_step(x, grad, metric, lo, hi, ridge, frozen)
+            ascends = not 0 <= float(grad @ held) < self.tol
+            candidate = _ascent(obj, x, ll, grad, held, lo, hi, strict, min_gain=STALL_GAIN) if ascends else None
+            self.stalls = self.stalls + 1 if candidate is None else 0
+            if candidate is None and self.stalls >= STALLED_STEPS:
+                candidate = _ascent(obj, x, ll, grad, step, lo, hi, strict)
+            elif candidate is None and ascends:
+                candidate = _ascent(obj, x, ll, grad, held, lo, hi, strict)
+            if candidate is not None:
+                return candidate
+        return _damped_step(obj, x, ll, grad, metric, lo, hi, strict)
 
 
 #: Largest number of free parameters for which a step that leaves the parameter space is retried with
