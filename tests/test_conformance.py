@@ -32,7 +32,7 @@ import pytest
 
 import psychonetrics as pn
 from support import (assert_element_jacobian, assert_gradient, assert_information, brute_force_loglik, objective_of,
-                     perturbed, quiet)
+                     perturbed, quiet, unit_frame, units_with_holes)
 from psychonetrics.families.examples import Example
 from psychonetrics.families.registry import FAMILIES, load
 from psychonetrics.parameterizations import TYPES
@@ -86,23 +86,24 @@ def test_analytic_derivatives(case) -> None:  # noqa: ANN001
 
 
 def test_likelihood_matches_brute_force_density(case) -> None:  # noqa: ANN001
+    """Over the family's units (the rows its statistics come from: units of clusters, lag pairs of persons):
+    the fitted log-likelihood, and the per-cluster route with holes in the units, against the density of
+    every cluster's stacked observed values."""
     _, example = case
     model = fitted(example)
-    data = example.data()
-    vars = list(model.stats[0].vars)
-    moments = model.fitted.moments[0]
-    assert model.fit()["logl"] == pytest.approx(brute_force_loglik(data, vars, "cluster", moments), abs=1e-6)
-    # with holes: the per-cluster route of the full-information estimator
-    holed = data.copy()
-    rng = np.random.default_rng(2)
-    values = holed[vars].to_numpy(copy=True)
-    values[rng.random(values.shape) < 0.08] = np.nan
-    holed[vars] = values
-    fiml = quiet(example.build, holed, estimator="FIML")
-    obj = objective_of(fiml)
-    x = fiml.table.start_vector()
-    mom = obj.moments(x)[0]
-    assert obj.loglik(x) == pytest.approx(brute_force_loglik(holed, vars, "cluster", mom), abs=1e-6)
+    from psychonetrics.data.frame import frame_to_stats
+    from psychonetrics.likelihood import cluster_route
+
+    total = 0.0
+    for st, moments in zip(model.stats, model.fitted.moments):
+        total += brute_force_loglik(unit_frame(st), list(st.vars), "cluster", moments)
+    assert model.fit()["logl"] == pytest.approx(total, abs=1e-6)
+    st, moments = model.stats[0], model.fitted.moments[0]
+    holed = units_with_holes(st, 0.08, seed=2)
+    (with_holes,) = frame_to_stats(holed, vars=list(st.vars), clusters="cluster")
+    route = cluster_route(with_holes, model.family.roles)
+    assert route.loglik(moments, with_holes) == pytest.approx(
+        brute_force_loglik(holed, list(st.vars), "cluster", moments), abs=1e-6)
 
 
 def test_simulate_then_refit_recovers_the_estimates(case) -> None:  # noqa: ANN001

@@ -1,4 +1,5 @@
-"""psychonetrics: two-level latent variable and network models (the ml_lvm family).
+"""psychonetrics: two-level latent variable and network models (the ml_lvm family) and multilevel VAR
+networks of intensive longitudinal data (ml_var, ml_gvar).
 
 >>> import psychonetrics as pn
 >>> data = pn.datasets.seed_example()
@@ -20,10 +21,12 @@ if TYPE_CHECKING:  # the names as static tools see them; at run time they are lo
     from . import datasets
     from .data import TwoLevelStats
     from .data.engines import twolevel_stats
+    from .data.lagged import lag_pair_stats, lag_pairs
     from .data.readers import read_table
     from .exceptions import ConvergenceWarning, DataWarning, ImproperSolutionWarning, ModelSyntaxError
     from .families.ml_lvm.build import ml_lnm, ml_lrnm, ml_lvm, ml_rnm  # noqa: F401  (in __all__ by the registry)
     from .families.ml_lvm.syntax.parser import parse_syntax
+    from .families.ml_var.build import ml_gvar, ml_var  # noqa: F401  (in __all__ by the registry)
     from .families.ml_varcov.build import ml_ggm, ml_varcov  # noqa: F401  (in __all__ by the registry)
     from .model import Model
     from .report.network import plot_network, plot_path
@@ -41,6 +44,8 @@ _EXPORTS: dict[str, str] = {
     **{name: entry.target(name) for name, entry in wrappers().items()},
     "TwoLevelStats": ".data:TwoLevelStats",
     "twolevel_stats": ".data.engines:twolevel_stats",
+    "lag_pairs": ".data.lagged:lag_pairs",
+    "lag_pair_stats": ".data.lagged:lag_pair_stats",
     "read_table": ".data.readers:read_table",
     **{name: f".exceptions:{name}"
        for name in ("ConvergenceWarning", "DataWarning", "ImproperSolutionWarning", "ModelSyntaxError")},
@@ -212,7 +217,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     *wrappers(),
-    "Model", "TwoLevelStats", "twolevel_stats", "read_table", "datasets",
+    "Model", "TwoLevelStats", "twolevel_stats", "lag_pairs", "lag_pair_stats", "read_table", "datasets",
     "runmodel", "fit", "parameters", "getmatrix", "MIs",
     "prune", "stepup", "modelsearch", "compare", "plot_network", "plot_path", "parse_syntax", "generate",
     "bootstrap", "BootstrapResult", "plot_stability",

@@ -6,6 +6,7 @@ Examples
 ``psychonetrics fit pupils.csv --clusters school --model "F =~ y1 + y2 + y3" --json``
 ``psychonetrics fit pupils.csv --sep ';' --decimal ',' --clusters school --type ml_ggm``
 ``psychonetrics fit survey.xlsx --sheet wave2 --clusters school --type ml_ggm --plot net.png``
+``psychonetrics fit esm.csv --type ml_gvar --idvar id --dayvar day --beepvar beep --plot networks.png``
 
 DATA is read by :func:`psychonetrics.read_table` (CSV, TSV, text, Parquet,
 Feather, Excel, SPSS, Stata).  Errors never show a traceback: bad input,
@@ -49,6 +50,10 @@ EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report Ctrl-C
 HELP_WIDTH = 80  # the help text does not follow the terminal, so that docs/cli.md can show it verbatim
 #: model functions without model syntax (no latent variables): --model is not used
 NETWORK_ONLY = tuple(name for name, entry in wrappers().items() if entry.syntax is None)
+#: wrappers of clustered data without model syntax: the ones --within-only / --between-only apply to
+ONE_LEVEL = tuple(name for name in NETWORK_ONLY if "clusters" in wrappers()[name].data_arguments)
+#: the data-layout options of every family (--clusters; --idvar, --dayvar, --beepvar for series)
+LAYOUT_OPTIONS = tuple(dict.fromkeys(arg for entry in wrappers().values() for arg in entry.data_arguments))
 MODEL_FILE_SUFFIXES = (".txt", ".lav", ".model")
 #: separators a text file's header may show when read with the wrong one, as --sep spells them
 SEPARATORS = {";": "';'", "\t": "'\\t'", ",": "','", "|": "'|'"}
@@ -212,11 +217,22 @@ def _fit(args: argparse.Namespace) -> int:
     syntax = None if network_only else _model_text(args.model)
     if syntax is None and not network_only:
         raise ValueError("--model is required for latent variable models (e.g. 'F =~ y1 + y2 + y3').")
+    entry = wrappers()[args.type]
     one_level = {"within_only": _names(args.within_only) or (), "between_only": _names(args.between_only) or ()}
-    if not network_only and (args.within_only or args.between_only):
-        raise ValueError("`--within-only` / `--between-only`: apply to --type ml_ggm and ml_varcov; in a latent "
-                         "variable model the level: blocks of --model say which variables live on one level only "
-                         "(e.g. 'level: 1; fw =~ y1 + y2 + y3; level: 2; fb =~ y1 + y2 + y3 + w1').")
+    if args.type not in ONE_LEVEL and (args.within_only or args.between_only):
+        where = ("in a latent variable model the level: blocks of --model say which variables live on one level "
+                 "only (e.g. 'level: 1; fw =~ y1 + y2 + y3; level: 2; fb =~ y1 + y2 + y3 + w1')"
+                 if not network_only else f"--type {args.type} has no such variables")
+        raise ValueError(f"`--within-only` / `--between-only`: apply to --type {' and '.join(sorted(ONE_LEVEL))}; {where}.")
+    layout = {arg: getattr(args, arg) for arg in entry.data_arguments}
+    required = entry.data_arguments[0]
+    if layout[required] is None:
+        raise ValueError(f"--{required} is required for --type {args.type} (the column that identifies the "
+                         f"{'clusters' if required == 'clusters' else 'persons'}).")
+    unused = [f"--{arg}" for arg in LAYOUT_OPTIONS if arg not in entry.data_arguments and getattr(args, arg)]
+    if unused:
+        raise ValueError(f"{', '.join(unused)}: not an option of --type {args.type} (its data options: "
+                         f"{', '.join('--' + a for a in entry.data_arguments)}).")
     if network_only and args.free_x:
         raise ValueError("`--free-x`: applies to latent variable models with observed covariates in level: blocks, "
                          f"not to --type {args.type}.")
@@ -224,10 +240,9 @@ def _fit(args: argparse.Namespace) -> int:
         _check_plot_target(args.plot)
     data = _read_data(args)
     vars_ = _names(args.vars)
-    common = dict(clusters=args.clusters, groups=args.groups, estimator=args.estimator, information=args.information)
-    entry = wrappers()[args.type]
+    common = dict(groups=args.groups, estimator=args.estimator, information=args.information, **layout)
     if syntax is None:
-        model = getattr(pn, args.type)(data, vars=vars_, **one_level, **common)
+        model = getattr(pn, args.type)(data, vars=vars_, **(one_level if args.type in ONE_LEVEL else {}), **common)
     else:
         model = getattr(pn, args.type)(data, vars=vars_, fixed_x=not args.free_x, **{entry.syntax: syntax}, **common)
     model = model.runmodel()
@@ -279,7 +294,13 @@ def build_parser() -> argparse.ArgumentParser:
                                    "whitespace for .txt); '\\t' or 'tab' is a tab")
     fit.add_argument("--decimal", default=".", help="decimal mark of a text file (default '.'; e.g. ',')")
     fit.add_argument("--sheet", metavar="NAME", help="Excel sheet to read (default the first sheet)")
-    fit.add_argument("--clusters", required=True, metavar="COL", help="column with the cluster ids")
+    fit.add_argument("--clusters", metavar="COL", help="column with the cluster ids (two-level models)")
+    fit.add_argument("--idvar", metavar="COL", help="ml_var / ml_gvar: column with the person ids (long ESM data, "
+                                                    "one row per beep)")
+    fit.add_argument("--dayvar", metavar="COL", help="ml_var / ml_gvar: column with the day (no lag pair crosses "
+                                                     "a night)")
+    fit.add_argument("--beepvar", metavar="COL", help="ml_var / ml_gvar: column with the beep number (a missed beep "
+                                                      "breaks the pair that would span it; default row order)")
     fit.add_argument("--model", metavar="SYNTAX", help="model syntax ('F1 =~ y1 + y2 + y3; ...', with 'level: 1; "
                                                      "...; level: 2; ...' blocks for level-specific models) or a "
                                                      "file containing it; required for latent variable models")

@@ -18,7 +18,9 @@ name       estimates and route                                             stand
 =========  ==============================================================  ===========================
 
 ``"default"`` resolves to ``ML`` for complete data whose largest cluster has
-more than 5 units and to ``FIML`` otherwise.  A family may replace an
+more than 5 units and to ``FIML`` otherwise, unless the family prefers
+another (a multilevel VAR: ``MLR``, whose sandwich over persons corrects the
+pseudo-likelihood's standard errors).  A family may replace an
 estimator of a name with its own (its ``estimators()``: a multilevel VAR's
 exact likelihood is its ``FIML``).
 """
@@ -130,7 +132,7 @@ NAMES = ("default", *ESTIMATORS)
 
 
 def resolve(name: object, stats: Sequence[TwoLevelStats], *, verbose: bool = False,
-            own: Mapping[str, Estimator] | None = None) -> Estimator:
+            own: Mapping[str, Estimator] | None = None, preferred: tuple[str, str] | None = None) -> Estimator:
     """The estimator called ``name`` (any case; ``"default"`` chosen from the data) for ``stats``.
 
     Parameters
@@ -143,6 +145,9 @@ def resolve(name: object, stats: Sequence[TwoLevelStats], *, verbose: bool = Fal
         Say which estimator ``"default"`` chose and why.
     own : mapping, optional
         A family's own estimators by name, which replace the general ones.
+    preferred : (str, str), optional
+        The estimator a family chooses for ``"default"`` on these data, and why (see
+        :meth:`psychonetrics.families.base.Family.default_estimator`).
     """
     if isinstance(name, Estimator):
         estimator = name
@@ -151,7 +156,11 @@ def resolve(name: object, stats: Sequence[TwoLevelStats], *, verbose: bool = Fal
             name = name.upper()
         table = {**ESTIMATORS, **(own or {})}
         choice("estimator", name, ("default", *table))
-        if name == "default":
+        if name == "default" and preferred is not None:
+            name, why = preferred
+            if verbose:
+                print(f"estimator='default': using {name} ({why}).")
+        elif name == "default":
             complete = all(s.complete for s in stats)
             big = max(s.max_cluster_size for s in stats) > 5
             name = "ML" if complete and big else "FIML"

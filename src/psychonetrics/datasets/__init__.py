@@ -103,3 +103,53 @@ def bhr2000() -> pd.DataFrame:
     """
     with resources.files(__package__).joinpath("bhr2000.csv.gz").open("rb") as fh:
         return pd.read_csv(fh, compression="gzip")
+
+
+def esm_lmfa() -> pd.DataFrame:
+    """Experience sampling of affect: the R package lmfa's ``ESM``.
+
+    Data distributed with the R package lmfa (GPL >= 3): 100 persons answered
+    18 affect items (0-100; ``Interested`` .. ``Listless``) at 34 to 63
+    consecutive beeps, with the intensity of a negative event since the last
+    beep (``negativeEvent``), an intervention indicator and the hours since
+    the previous beep (``deltaT``).  There is no beep column: row order
+    within ``id`` is time order.
+
+    Returns
+    -------
+    pandas.DataFrame
+        4776 rows; ``id``, ``deltaT``, ``negativeEvent``, ``intervention`` and the 18 items.
+
+    Examples
+    --------
+    >>> import psychonetrics as pn
+    >>> data = pn.datasets.esm_lmfa()
+    >>> data.shape, data["id"].nunique()
+    ((4776, 22), 100)
+    """
+    with resources.files(__package__).joinpath("esm_lmfa.csv.gz").open("rb") as fh:
+        return pd.read_csv(fh, compression="gzip")
+
+
+def esm_news() -> pd.DataFrame:
+    """Experience sampling after news exposure: the R package lagnetw's ``news``.
+
+    Data distributed with the R package lagnetw (GPL-3): 53 persons rated
+    eight affect items (``Fearful`` .. ``Insecure``) at up to five beeps a
+    day (``beepnr``) for ten days (``daynr``); beeps are absent by design and
+    by non-response (absent rows), so pairs break at gaps and nights.
+
+    Returns
+    -------
+    pandas.DataFrame
+        654 rows; ``subjnr``, ``daynr``, ``beepnr``, ``gender``, ``age`` and the 8 items.
+
+    Examples
+    --------
+    >>> import psychonetrics as pn
+    >>> data = pn.datasets.esm_news()
+    >>> data.shape, data["subjnr"].nunique()
+    ((654, 13), 53)
+    """
+    with resources.files(__package__).joinpath("esm_news.csv.gz").open("rb") as fh:
+        return pd.read_csv(fh, compression="gzip")

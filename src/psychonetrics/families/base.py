@@ -37,6 +37,7 @@ from ..partable.matrices import MatrixSpec
 if TYPE_CHECKING:
     import pandas as pd
 
+    from ..estimators import Estimator
     from ..partable.patterns import Pattern
     from ..partable.table import ParTable
 
@@ -156,6 +157,9 @@ class Network:
         ``matrix`` is a model matrix whose free elements are edges a search prunes or adds.
     directed : bool
         A temporal network (``matrix[i, j]``: the effect of node j on node i), drawn with arrows.
+    display : str or None
+        A derived matrix drawn instead of ``matrix`` (a temporal network's partial directed correlations);
+        a directed one's rows are the sources and its columns the targets.
     """
 
     matrix: str
@@ -165,6 +169,7 @@ class Network:
     labels: tuple[str, ...]
     estimated: bool
     directed: bool = False
+    display: str | None = None
 
 
 @dataclass(frozen=True)
@@ -377,6 +382,27 @@ class Family(ABC):
         frame = pd.DataFrame(moments.mu + between[cluster] + within, columns=list(self.observed))
         frame[cluster_column] = cluster + 1
         return frame
+
+    def estimators(self) -> dict[str, "Estimator"]:
+        """The family's own estimators by name, replacing the general ones of that name (see
+        :func:`psychonetrics.estimators.resolve`); default none."""
+        return {}
+
+    def default_estimator(self, stats: Sequence[TwoLevelStats]) -> tuple[str, str] | None:
+        """The estimator ``"default"`` chooses on ``stats`` and why, or None for the general rule."""
+        return None
+
+    def unit_names(self) -> tuple[str, str]:
+        """What the clusters and the units of this family's data are called in printouts."""
+        return "clusters", "units"
+
+    def variables_text(self) -> str:
+        """The model's variables, as printed."""
+        return f"variables: {self.n_vars}, latents: {len(self.latents)}"  # type: ignore[attr-defined]
+
+    def data_lines(self) -> list[str]:
+        """Lines about the family's own data preparation for the printout (what it kept and dropped)."""
+        return []
 
     def summary_matrices(self) -> list[str]:
         """Matrices worth printing beside the fit (the command line shows them)."""

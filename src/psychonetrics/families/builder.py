@@ -55,12 +55,13 @@ def given_stats(data: object) -> TwoLevelStats | None:
     return None
 
 
-def resolve_estimator(estimator: object, stats: Sequence[TwoLevelStats], verbose: bool, roles: Roles,
-                       information: str) -> tuple[Estimator, str]:
+def resolve_estimator(estimator: object, stats: Sequence[TwoLevelStats], verbose: bool, family: Family,
+                      information: str) -> tuple[Estimator, str]:
     """The estimator (see :mod:`psychonetrics.estimators`) and the information of its SEs."""
     for st in stats:
-        check_statistics(st, roles)
-    chosen = resolve(estimator, stats, verbose=verbose)
+        check_statistics(st, family.roles)
+    chosen = resolve(estimator, stats, verbose=verbose, own=family.estimators(),
+                     preferred=family.default_estimator(stats))
     return chosen, chosen.information(information, stats)
 
 
@@ -79,7 +80,7 @@ def build_model(family: Family, stats: tuple[TwoLevelStats, ...], patterns: dict
     """
     choice("identification", identification, IDENTIFICATION)
     equal = tuple([equal] if isinstance(equal, str) else equal)
-    est, information = resolve_estimator(estimator, stats, verbose, family.roles, information)
+    est, information = resolve_estimator(estimator, stats, verbose, family, information)
     pats = parse_patterns(family, patterns)
     for name, values in (fixed_values or {}).items():
         known = ~np.isnan(values)

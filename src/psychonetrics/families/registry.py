@@ -113,6 +113,12 @@ register(FamilyEntry(
     (Wrapper("ml_varcov", "two-level (co)variance model of the observed variables"),
      Wrapper("ml_ggm", "multilevel Gaussian graphical model: within and between networks")),
     examples=".families.ml_varcov.examples:examples"))
+register(FamilyEntry(
+    "ml_var", ".families.ml_var.build",
+    (Wrapper("ml_var", "multilevel VAR(1) of ESM data: temporal, contemporaneous and between-persons structure"),
+     Wrapper("ml_gvar", "multilevel graphical VAR: the three networks")),
+    data_arguments=("idvar", "dayvar", "beepvar"), aliases={"ml_var1": "ml_var", "ml_gvar1": "ml_gvar"},
+    examples=".families.ml_var.examples:examples"))
 
 
 __all__ = ["FAMILIES", "FamilyEntry", "Wrapper", "register", "wrappers", "load"]

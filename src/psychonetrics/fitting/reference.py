@@ -110,7 +110,7 @@ def reference_fits(family: "Family", stats: Sequence[TwoLevelStats], *, estimato
         fit = estimate(base_family, base_table, stats, estimator=estimator, optimizer="default",
                        standard_errors=False)
         base = MomentsFit(fit.loglik, base_table.n_free, fit.moments, fit.result.converged, fit.result.iterations,
-                          fit.result.message)
+                          fit.result.message, model=(base_family, fit.table))
     else:
         base = _baseline(stats, roles, covariates)
         if not complete:

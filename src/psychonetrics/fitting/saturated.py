@@ -50,18 +50,28 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..data.stats import TwoLevelStats
 from ..likelihood.common import LOG2PI
 from ..linalg import FloatArray, nearest_positive_definite, simultaneous_diagonalization
+
+if TYPE_CHECKING:
+    from ..families.base import Family
+    from ..partable.table import ParTable
 from ..moments import Moments, Roles
 
 
 @dataclass(frozen=True, eq=False)
 class MomentsFit:
-    """A fitted reference model: its log-likelihood and implied moments per group."""
+    """A fitted reference model: its log-likelihood and implied moments per group.
+
+    ``model``: the family and the parameter table at the estimates, for a reference model that is a model
+    of its own (a family's baseline), whose robust trace is computed from its own scores; None for the
+    reference models in phi (the saturated and independence models).
+    """
 
     loglik: float
     npar: int
@@ -69,6 +79,7 @@ class MomentsFit:
     converged: bool
     iterations: int
     message: str
+    model: "tuple[Family, ParTable] | None" = None
 
 
 @dataclass(frozen=True, eq=False)

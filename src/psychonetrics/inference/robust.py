@@ -39,7 +39,10 @@ from ..moments import Moments, Roles
 if TYPE_CHECKING:
     import pandas as pd
 
+    from ..estimators import Estimator
+    from ..families.base import Family
     from ..interface import FittedModel
+    from ..partable.table import ParTable
 
 
 def sandwich(bread_inverse: FloatArray, meat: FloatArray) -> FloatArray:
@@ -171,6 +174,18 @@ def reference_trace(routes: Sequence[Route], moments: Sequence[Moments], stats: 
     return total
 
 
+def model_trace(model: "tuple[Family, ParTable]", stats: Sequence[TwoLevelStats], estimator: "Estimator", *,
+                kind: str) -> float:
+    """tr(A^-1 B) of a reference model that is a model of its own (a family's baseline) at its estimates:
+    its information A and the cross-product B of its per-cluster scores in its own parameters."""
+    from ..fitting.objective import Objective
+
+    family, table = model
+    obj = Objective(family, table, tuple(stats), estimator.routes(stats, family.roles))
+    x = table.start_vector()
+    return trace_ratio(obj.information(x, kind=kind), scores=obj.cluster_scores(x))
+
+
 @dataclass(frozen=True)
 class ScaledTest:
     """The Yuan-Bentler (Mplus) scaled chi-square of a model and of its baseline."""
@@ -280,6 +295,8 @@ def robust_fit_measures(model: "FittedModel", series: "pd.Series") -> dict[str, 
             ref.robust_traces[key] = (
                 reference_trace(routes, ref.saturated.moments, model.stats, phi_coordinates(roles, fixed=fixed),
                                 kind=fitted.information_kind),
+                model_trace(ref.baseline.model, model.stats, model.estimator, kind=fitted.information_kind)
+                if ref.baseline.model is not None else
                 reference_trace(routes, ref.baseline.moments, model.stats,
                                 phi_coordinates(roles, covariates=covariates, diagonal=True, fixed=fixed),
                                 kind=fitted.information_kind))

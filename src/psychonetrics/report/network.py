@@ -16,15 +16,13 @@ if TYPE_CHECKING:
 
 def plot_model(model: "FittedModel", matrix: str | Sequence[str] | None = None, *, group: int | str | None = None,
                significant: bool = False, alpha: float = 0.01, filename: str | None = None, **kwargs: Any) -> Any:
-    """Draw one or several partial-correlation networks of a fitted model (side by side)."""
+    """Draw one or several networks of a fitted model side by side (partial-correlation networks; a temporal
+    network with arrows from the effect's source to its target)."""
     family = model.family
     if matrix is None:
         chosen = family.networks()
     else:
         names = [matrix] if isinstance(matrix, str) else list(matrix)
-        for name in names:
-            if not name.startswith("omega"):
-                raise ValueError(f"`matrix`: {name!r} is not a network (omega) matrix.")
         chosen = [family.network(name) for name in names]
     names = [net.matrix for net in chosen]
     if len(model.stats) > 1 and group is None:
@@ -32,24 +30,31 @@ def plot_model(model: "FittedModel", matrix: str | Sequence[str] | None = None, 
     networks: dict[str, np.ndarray] = {}
     masks: dict[str, np.ndarray] = {}
     labels: dict[str, list[str]] = {}
+    directed: list[str] = []
     for net in chosen:
         if not net.nodes:
             continue  # a level whose latent variables are all observed covariates has no latent network
         keep = np.ix_(net.nodes, net.nodes)
-        networks[net.title] = np.asarray(model.getmatrix(net.matrix, group=group), dtype=float)[keep]
+        # a directed network is drawn from its sources (rows) to its targets (columns): its display matrix,
+        # or the transpose of a matrix whose [i, j] is the effect of node j on node i
+        shown = net.display or net.matrix
+        weights = np.asarray(model.getmatrix(shown, group=group), dtype=float)
+        networks[net.title] = (weights.T if net.directed and net.display is None else weights)[keep]
         labels[net.title] = list(net.labels)
+        if net.directed:
+            directed.append(net.title)
         if significant:
-            thresholded = model.getmatrix(net.matrix, group=group, threshold=True, alpha=alpha)
-            masks[net.title] = np.abs(thresholded[keep]) > 0
+            thresholded = np.abs(model.getmatrix(net.matrix, group=group, threshold=True, alpha=alpha)) > 0
+            masks[net.title] = (thresholded.T if net.directed else thresholded)[keep]
     if not networks:
         raise ValueError(f"`matrix`: {preview(names)} ha{'s' if len(names) == 1 else 've'} no network nodes (every "
                          "row is an observed covariate of a regression, which is not a node).")
     if len(networks) == 1:
         title, weights = next(iter(networks.items()))
-        return plots.plot_network(weights, labels[title], title=title,
+        return plots.plot_network(weights, labels[title], title=title, directed=title in directed,
                                   significant=masks.get(title) if significant else None, filename=filename, **kwargs)
     return plots.plot_networks(networks, labels, significant=masks if significant else None, filename=filename,
-                               **kwargs)
+                               directed=directed, **kwargs)
 
 
 def plot_path(model: "FittedModel", *, group: int | str | None = None, filename: str | None = None, **kwargs: Any) -> Any:

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from .._arg import choice, preview
+from .._arg import choice, flag, preview
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -99,14 +99,14 @@ def _matrix(name: str, value: ArrayLike, shape: tuple[int, int] | None = None, *
     return arr
 
 
-def _mask(name: str, value: ArrayLike, p: int) -> NDArray[np.bool_]:
-    """Boolean p x p mask; an edge counts as marked when either triangle is True."""
+def _mask(name: str, value: ArrayLike, p: int, *, symmetric: bool = True) -> NDArray[np.bool_]:
+    """Boolean p x p mask; an undirected edge counts as marked when either triangle is True."""
     arr = np.asarray(value)
     if arr.dtype != np.bool_:
         raise TypeError(f"`{name}`: has dtype {arr.dtype} (expected a boolean matrix, e.g. `pvalues < 0.05`).")
     if arr.shape != (p, p):
         raise ValueError(f"`{name}`: has shape {arr.shape} (expected ({p}, {p}), the shape of the weights).")
-    return arr | arr.T
+    return arr | arr.T if symmetric else arr
 
 
 def _names(name: str, value: Sequence[str], n: int | None = None, what: str = "") -> list[str]:
@@ -179,26 +179,62 @@ def _positions(p: int, layout: str, positions: ArrayLike | None, strength: Float
     return _circle_layout(p) if layout == "circle" else _spring_layout(strength)
 
 
-def _offdiag_max(weights: FloatArray) -> float:
-    off = np.abs(weights[~np.eye(weights.shape[0], dtype=bool)])
+def _offdiag_max(weights: FloatArray, *, directed: bool = False) -> float:
+    off = np.abs(weights if directed else weights[~np.eye(weights.shape[0], dtype=bool)])
     return float(off.max()) if off.size and off.max() > 0 else 1.0
 
 
 # --------------------------------------------------------------------------- networks
+def _draw_directed(ax: Axes, weights: FloatArray, pos: FloatArray, show: NDArray[np.bool_], *, radius: float,
+                   max_weight: float, max_width: float, edge_labels: bool, fontsize: float) -> None:
+    """Arrows from row i to column j (curved, so that i -> j and j -> i stay apart) and self-loops (the
+    diagonal) as small rings outside the node, away from the centre."""
+    from matplotlib.patches import Circle, FancyArrowPatch
+
+    p = weights.shape[0]
+    cells = [(i, j) for i in range(p) for j in range(p) if show[i, j]]
+    for i, j in sorted(cells, key=lambda ij: abs(weights[ij])):  # strongest on top (a stable sort)
+        value = weights[i, j]
+        ratio = min(abs(value) / max_weight, 1.0)
+        colour = POSITIVE_COLOR if value > 0 else NEGATIVE_COLOR
+        width = max(ratio * max_width, 0.4)
+        if i == j:
+            out = pos[i] / max(np.hypot(*pos[i]), 1e-12) if np.hypot(*pos[i]) > 1e-9 else np.array([0.0, 1.0])
+            centre = pos[i] + out * 1.55 * radius
+            ax.add_patch(Circle(tuple(centre), 0.6 * radius, fill=False, ec=colour, lw=width, alpha=max(ratio, 0.1),
+                                zorder=1 + ratio, gid=f"edge:{i}-{j}"))
+            if edge_labels:
+                ax.text(*(centre + out * 0.9 * radius), f"{value:.2f}", fontsize=0.7 * fontsize, ha="center",
+                        va="center", zorder=3)
+            continue
+        ax.add_patch(FancyArrowPatch(tuple(pos[i]), tuple(pos[j]), arrowstyle="-|>", mutation_scale=8 + 6 * ratio,
+                                     connectionstyle="arc3,rad=0.15", color=colour, lw=width, alpha=max(ratio, 0.1),
+                                     shrinkA=0, shrinkB=0, zorder=1 + ratio, gid=f"edge:{i}-{j}",
+                                     patchA=None, patchB=Circle(tuple(pos[j]), radius)))
+        if edge_labels:
+            mid = (pos[i] + pos[j]) / 2
+            ax.text(*mid, f"{value:.2f}", fontsize=0.7 * fontsize, ha="center", va="center", zorder=3,
+                    bbox={"boxstyle": "round,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.85})
+
+
 def _draw_network(ax: Axes, weights: FloatArray, labels: list[str], pos: FloatArray, show: NDArray[np.bool_], *,
-                  max_weight: float, edge_labels: bool, title: str | None) -> None:
+                  max_weight: float, edge_labels: bool, title: str | None, directed: bool = False) -> None:
     from matplotlib.patches import Circle
 
     p = len(labels)
     dist = np.sqrt(((pos[:, None] - pos[None]) ** 2).sum(-1)) + np.eye(p) * 9.0
     radius = float(np.clip(0.38 * dist.min(), 0.05, 0.15)) if p > 1 else 0.15
-    limit = 1.0 + radius + 0.05
+    limit = 1.0 + radius + 0.05 + (2.2 * radius if directed and np.any(show[np.diag_indices(p)]) else 0.0)
     extent = ax.get_window_extent()
     points_per_unit = min(extent.width, extent.height) * 72 / ax.figure.dpi / (2 * limit)
     widest = max([len(s) for s in labels] + [2])
     fontsize = float(np.clip(1.15 * radius * points_per_unit / (0.6 * widest), 5.0, 12.0))
     max_width = 8.0 * np.exp(-p / 90) + 1.0  # points, after qgraph's esize default
     iu, ju = np.triu_indices(p, 1)
+    if directed:
+        _draw_directed(ax, weights, pos, show, radius=radius, max_weight=max_weight, max_width=max_width,
+                       edge_labels=edge_labels, fontsize=fontsize)
+        iu = ju = np.zeros(0, dtype=int)
     for idx in np.argsort(np.abs(weights[iu, ju]), kind="stable"):  # strongest edges on top
         i, j = int(iu[idx]), int(ju[idx])
         if not show[i, j]:
@@ -228,13 +264,15 @@ def _draw_network(ax: Axes, weights: FloatArray, labels: list[str], pos: FloatAr
 def plot_network(weights: ArrayLike, labels: Sequence[str], *, title: str | None = None,
                  significant: ArrayLike | None = None, ax: Axes | None = None, layout: str = "circle",
                  max_weight: float | None = None, min_weight: float = 0.0, positions: ArrayLike | None = None,
-                 edge_labels: bool = False, filename: PathLike | None = None) -> Figure:
-    """Draw an undirected weighted network, qgraph style.
+                 edge_labels: bool = False, directed: bool = False, filename: PathLike | None = None) -> Figure:
+    """Draw a weighted network, qgraph style: undirected, or directed (a temporal network).
 
     Parameters
     ----------
     weights : (p, p) array_like
-        Symmetric edge weights (e.g. partial correlations); the diagonal is ignored.
+        Symmetric edge weights (e.g. partial correlations; the diagonal is ignored), or with ``directed``
+        the weight of the arrow from node i (row) to node j (column), the diagonal drawn as self-loops
+        (e.g. partial directed correlations, autoregressions on the diagonal).
     labels : sequence of str
         One node label per row of ``weights``.
     title : str, optional
@@ -255,19 +293,24 @@ def plot_network(weights: ArrayLike, labels: Sequence[str], *, title: str | None
         Node coordinates; override ``layout`` (rescaled to fit).
     edge_labels : bool
         Print each drawn edge's weight (2 decimals) at its middle.
+    directed : bool
+        Draw ``weights`` as a directed network (arrows, self-loops).
     filename : str or path, optional
         Also save the figure; the format follows the extension (.png, .svg, .pdf).
 
     Returns
     -------
     matplotlib.figure.Figure
-        Edges are ``Line2D`` with gid ``"edge:i-j"``; nodes ``Circle`` with gid ``"node:i"``.
+        Edges are ``Line2D`` (undirected) or arrow and ring patches (directed) with gid ``"edge:i-j"``;
+        nodes ``Circle`` with gid ``"node:i"``.
     """
-    w = _matrix("weights", weights, symmetric=True)
+    directed = flag("directed", directed)
+    w = _matrix("weights", weights, symmetric=not directed)
     p = w.shape[0]
     names = _names("labels", labels, p, "one per row of `weights`")
-    show = _mask("significant", significant, p) if significant is not None else np.ones((p, p), dtype=bool)
-    top = _positive("max_weight", max_weight) or _offdiag_max(w)
+    show = (_mask("significant", significant, p, symmetric=not directed) if significant is not None
+            else np.ones((p, p), dtype=bool))
+    top = _positive("max_weight", max_weight) or _offdiag_max(w, directed=directed)
     cut = _positive("min_weight", min_weight, allow_zero=True) or 0.0
     pos = _positions(p, layout, positions, np.abs(w) * (1 - np.eye(p)))
     fmt = _check_filename(filename)
@@ -277,7 +320,8 @@ def plot_network(weights: ArrayLike, labels: Sequence[str], *, title: str | None
         ax = fig.add_axes((0.02, 0.02, 0.96, 0.9))
     else:
         fig = _root_figure(ax)
-    _draw_network(ax, w, names, pos, show & (np.abs(w) > cut), max_weight=top, edge_labels=edge_labels, title=title)
+    _draw_network(ax, w, names, pos, show & (np.abs(w) > cut), max_weight=top, edge_labels=edge_labels, title=title,
+                  directed=directed)
     _save(fig, filename, fmt)
     return fig
 
@@ -285,7 +329,8 @@ def plot_network(weights: ArrayLike, labels: Sequence[str], *, title: str | None
 def plot_networks(networks: Mapping[str, ArrayLike], labels: Sequence[str] | Mapping[str, Sequence[str]], *,
                   significant: Mapping[str, ArrayLike] | None = None, max_weight: float | None = None,
                   min_weight: float = 0.0, layout: str = "circle", positions: ArrayLike | None = None,
-                  edge_labels: bool = False, title: str | None = None, filename: PathLike | None = None) -> Figure:
+                  edge_labels: bool = False, title: str | None = None, directed: Sequence[str] = (),
+                  filename: PathLike | None = None) -> Figure:
     """Draw several networks side by side with one weight scale (and, on the same nodes, identical positions).
 
     Parameters
@@ -300,13 +345,17 @@ def plot_networks(networks: Mapping[str, ArrayLike], labels: Sequence[str] | Map
     significant : mapping of str to (p, p) bool array_like, optional
         Per-panel masks (keys a subset of ``networks``); panels without one draw every edge.
     max_weight : float, optional
-        Shared full-scale weight; default the largest ``|weight|`` over all panels.
+        Shared full-scale weight; default the largest ``|weight|`` over the undirected panels, and
+        separately over the directed ones.
     min_weight, layout, positions, edge_labels
         As in :func:`plot_network`; a spring layout uses the mean ``|weight|``
         over panels.  ``positions`` place the shared nodes (not available
         when the panels have different nodes).
     title : str, optional
         Figure title above the panels.
+    directed : sequence of str
+        Panels drawn as directed networks (see :func:`plot_network`), e.g. a temporal network beside
+        the undirected contemporaneous and between-persons ones.
     filename : str or path, optional
         Also save the figure (.png, .svg or .pdf).
 
@@ -319,7 +368,11 @@ def plot_networks(networks: Mapping[str, ArrayLike], labels: Sequence[str] | Map
         raise TypeError(f"`networks`: got {type(networks).__name__} (expected a mapping of panel title to matrix).")
     if not networks:
         raise ValueError("`networks`: is empty (expected at least one panel).")
-    mats = {str(k): _matrix(f"networks[{k!r}]", v, symmetric=True) for k, v in networks.items()}
+    arrows = {str(k) for k in _names("directed", directed)}
+    unknown = sorted(arrows - {str(k) for k in networks})
+    if unknown:
+        raise ValueError(f"`directed`: unknown panel(s) {preview(unknown)} (expected keys of `networks`).")
+    mats = {str(k): _matrix(f"networks[{k!r}]", v, symmetric=str(k) not in arrows) for k, v in networks.items()}
     if isinstance(labels, Mapping):
         keys = {str(k): k for k in labels}
         missing = [k for k in mats if k not in keys]
@@ -344,8 +397,13 @@ def plot_networks(networks: Mapping[str, ArrayLike], labels: Sequence[str] | Map
         unknown = [k for k in significant if str(k) not in mats]
         if unknown:
             raise ValueError(f"`significant`: unknown panel(s) {preview(unknown)} (expected keys of `networks`).")
-        masks.update({str(k): _mask(f"significant[{k!r}]", v, mats[str(k)].shape[0]) for k, v in significant.items()})
-    top = _positive("max_weight", max_weight) or max(_offdiag_max(m) for m in mats.values())
+        masks.update({str(k): _mask(f"significant[{k!r}]", v, mats[str(k)].shape[0], symmetric=str(k) not in arrows)
+                      for k, v in significant.items()})
+    given = _positive("max_weight", max_weight)
+    # one scale for the undirected panels and one for the directed ones (partial directed correlations are
+    # an order of magnitude below partial correlations)
+    tops = {key: given or max(_offdiag_max(m, directed=key in arrows) for k, m in mats.items()
+                              if (k in arrows) == (key in arrows)) for key in mats}
     cut = _positive("min_weight", min_weight, allow_zero=True) or 0.0
     first = next(iter(names.values()))
     if all(n == first for n in names.values()):  # the same nodes: the same place in every panel
@@ -366,8 +424,8 @@ def plot_networks(networks: Mapping[str, ArrayLike], labels: Sequence[str] | Map
     top_edge = 0.9 if title is None else 0.84
     for index, (key, mat) in enumerate(mats.items()):
         ax = fig.add_axes((index / n + 0.01, 0.02, 1 / n - 0.02, top_edge - 0.02))
-        _draw_network(ax, mat, names[key], pos[key], masks[key] & (np.abs(mat) > cut), max_weight=top,
-                      edge_labels=edge_labels, title=key)
+        _draw_network(ax, mat, names[key], pos[key], masks[key] & (np.abs(mat) > cut), max_weight=tops[key],
+                      edge_labels=edge_labels, title=key, directed=key in arrows)
     if title is not None:
         fig.suptitle(str(title), fontsize=14)
     _save(fig, filename, fmt)

@@ -28,11 +28,13 @@ def model_text(model: "FittedModel") -> str:
     lines = [f"psychonetrics {model.wrapper} model (family {model.family.name})", f"  Types: {model.family.types_line()}"]
     lines.append(f"  Estimator: {model.estimator.describe(model.stats)}; optimizer: {model.optimizer}")
     groups = len(model.stats)
+    clusters, units = model.family.unit_names()
     lines.append(
-        f"  Clusters: {model.n_clusters}, units: {model.n_units}, variables: {model.family.n_vars}, "
-        f"latents: {len(model.family.latents)}, parameters: {model.npar}"
+        f"  {clusters.capitalize()}: {model.n_clusters}, {units}: {model.n_units}, {model.family.variables_text()}, "
+        f"parameters: {model.npar}"
         + (f", groups: {groups} ({', '.join(model.group_labels)})" if groups > 1 else "")
     )
+    lines.extend(f"  {line}" for line in model.family.data_lines())
     fitted = model.fitted
     if fitted is None:
         lines.append("  Not yet fitted: call runmodel().")
@@ -55,7 +57,10 @@ def model_text(model: "FittedModel") -> str:
             f"  CFI = {_fmt(fit['cfi'])}, TLI = {_fmt(fit['tli'])}, RMSEA = {_fmt(fit['rmsea'])} "
             f"[{_fmt(fit['rmsea.ci.lower'])}, {_fmt(fit['rmsea.ci.upper'])}] (J-based)"
         )
-        if model.robust:
+        if model.robust and not np.isfinite(fit["chisq.scaled"]):
+            lines.append("  Scaled (Yuan-Bentler) test: unavailable (the saturated model's information at its estimates "
+                         "is not positive definite: a between covariance on its boundary)")
+        elif model.robust:
             lines.append(
                 f"  Scaled (Yuan-Bentler, Mplus MLR): chisq({int(fit['df'])}) = {_fmt(fit['chisq.scaled'])}, "
                 f"p = {_fmt(fit['pvalue.scaled'], 4)}, scaling factor = {_fmt(fit['chisq.scaling.factor'], 4)}"

@@ -170,15 +170,20 @@ class BootstrapResult:
 
     # ------------------------------------------------------------ edges
     def _edge_layout(self) -> list[tuple[str, int, np.ndarray, np.ndarray, tuple[str, ...], str]]:
-        """Per network matrix and group: (matrix, group, rows i, cols j with i > j, labels of all rows, level)."""
+        """Per network matrix and group: (matrix, group, rows i, cols j, labels of all rows, level): i > j in an
+        undirected network, every (i, j) in a directed one."""
         if "layout" not in self._cache:
             out = []
             model = self.model
             for net in model.family.networks():
                 labels = model.family.matrix_labels(net.matrix)[0]
                 nodes = np.asarray(net.nodes, dtype=int)  # phantoms are not nodes
-                lower, upper = np.tril_indices(nodes.size, k=-1)
-                i, j = nodes[lower], nodes[upper]
+                if net.directed:  # every effect of node j on node i, the autoregressions (i = j) included
+                    rows, cols = np.indices((nodes.size, nodes.size)).reshape(2, -1)
+                    i, j = nodes[rows], nodes[cols]
+                else:
+                    lower, upper = np.tril_indices(nodes.size, k=-1)
+                    i, j = nodes[lower], nodes[upper]
                 for g in range(len(model.stats)):
                     out.append((net.matrix, g, i, j, tuple(labels), net.level))
             self._cache["layout"] = out
@@ -223,7 +228,8 @@ class BootstrapResult:
         Returns
         -------
         pandas.DataFrame
-            One row per edge: level, matrix, node1, node2, group, sample (the
+            One row per edge (of a directed network: from node1 to node2): level, matrix, node1, node2, group,
+            sample (the
             edge in the sample: of the searched sample model when a search was
             used), boot_mean, boot_sd, lower, upper (percentile interval) and
             inclusion (proportion of replicates where the edge is nonzero; with
@@ -262,10 +268,11 @@ class BootstrapResult:
         if self.n_failed:
             kinds = ", ".join(f"{k}: {v}" for k, v in self.failure_counts().items())
             failed = f" ({kinds})"
+        clusters = self.model.family.unit_names()[0]
         lines = [
             f"Cluster bootstrap of {self.model.wrapper}: {self.n_boot} replicates, "
             f"{self.n_success} refits used, {self.n_failed} failed{failed}",
-            f"  Clusters resampled within each group ({self.model.n_clusters} clusters, "
+            f"  {clusters.capitalize()} resampled within each group ({self.model.n_clusters} {clusters}, "
             f"{len(self.model.stats)} group(s)); seed {self.seed}; {self.jobs} process(es), {self.seconds:.1f} s",
         ]
         if self.search is not None:
