@@ -6,7 +6,8 @@ canvas), and drawn elements carry a ``gid``: for edge ``a--b`` of a level,
 the interval is a ``LineCollection`` segment set with gid
 ``"interval:<level>"`` (one segment per edge, bottom to top), and the sample
 and bootstrap-mean markers are ``Line2D`` objects with gids
-``"sample:<level>"`` and ``"mean:<level>"``.
+``"sample:<level>"`` and ``"mean:<level>"``; a directed (temporal) network's
+edges ``a -> b`` use its matrix name instead of the level.
 """
 
 from __future__ import annotations
@@ -22,9 +23,8 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
+    from ..families.base import Network
     from ..resampling.result import BootstrapResult
-
-LEVELS = ("within", "between")
 
 
 def plot_stability(result: "BootstrapResult", *, level: float = 0.95, group: int | str | None = None,
@@ -32,8 +32,9 @@ def plot_stability(result: "BootstrapResult", *, level: float = 0.95, group: int
                    filename: PathLike | None = None) -> "Figure":
     """Network edges sorted by their sample weight, with their bootstrap percentile intervals.
 
-    Two panels side by side, the within-cluster and the between-cluster
-    network.  Every edge is a row: its interval as a horizontal bar, the
+    One panel per network of the model, side by side (the within-cluster
+    and the between-cluster network; a temporal, contemporaneous and
+    between-persons network).  Every edge is a row: its interval as a horizontal bar, the
     sample weight as a dot (blue positive, red negative) and the bootstrap
     mean as a tick.  With a search, the right margin shows how often each
     edge was kept (the inclusion proportion).
@@ -56,7 +57,7 @@ def plot_stability(result: "BootstrapResult", *, level: float = 0.95, group: int
     Returns
     -------
     matplotlib.figure.Figure
-        One axes per level (within, between).
+        One axes per network.
 
     Examples
     --------
@@ -79,20 +80,33 @@ def plot_stability(result: "BootstrapResult", *, level: float = 0.95, group: int
     fmt = _check_filename(filename)
     _require_matplotlib()
     several_groups = edges["group"].nunique() > 1
-    panels = {lv: edges[edges["level"] == lv].sort_values("sample", kind="stable") for lv in LEVELS}
-    n_rows = max(1, max(len(p) for p in panels.values()))
+    panels = _panels(result, edges)
+    n_rows = max(1, max(len(frame) for _, _, frame in panels))
     height = max(3.0, 0.28 * n_rows + 1.8) + (0.35 if title else 0.0)
-    fig = _new_figure(11.0, height)
+    n = len(panels)
+    fig = _new_figure(5.5 * n, height)
     top = 1.0 - (0.45 + (0.35 if title else 0.0)) / height
     bottom = 1.2 / height
-    for index, (lv, frame) in enumerate(panels.items()):
-        ax = fig.add_axes((0.09 + index * 0.5, bottom, 0.33 if show_inclusion else 0.38, top - bottom))
-        _draw_panel(ax, frame, lv, several_groups=several_groups, inclusion=show_inclusion)
+    for index, (net, gid, frame) in enumerate(panels):
+        ax = fig.add_axes(((0.09 + index) / n, bottom, (0.66 if show_inclusion else 0.76) / n, top - bottom))
+        _draw_panel(ax, frame, net, gid, several_groups=several_groups, inclusion=show_inclusion)
     _legend(fig, level, inclusion=show_inclusion)
     if title is not None:
         fig.suptitle(str(title), fontsize=13)
     _save(fig, filename, fmt)
     return fig
+
+
+def _panels(result: "BootstrapResult", edges: pd.DataFrame) -> list[tuple["Network", str, pd.DataFrame]]:
+    """One panel per network of the model, in the family's order: (network, gid suffix, its edges sorted by
+    their sample weight).  Undirected networks are named by their level in gids, directed ones by matrix."""
+    out = []
+    for net in result.model.family.networks():
+        frame = edges[edges["matrix"] == net.matrix]
+        if frame.empty and net.directed:
+            continue
+        out.append((net, net.matrix if net.directed else net.level, frame.sort_values("sample", kind="stable")))
+    return out
 
 
 def _legend(fig: "Figure", level: float, *, inclusion: bool) -> None:
@@ -107,10 +121,12 @@ def _legend(fig: "Figure", level: float, *, inclusion: bool) -> None:
         fig.text(0.5, 0.045, note.lstrip("; ").capitalize(), ha="center", fontsize=8, color="0.3")
 
 
-def _draw_panel(ax: "Axes", frame: pd.DataFrame, level: str, *, several_groups: bool, inclusion: bool) -> None:
+def _draw_panel(ax: "Axes", frame: pd.DataFrame, net: "Network", gid: str, *, several_groups: bool,
+                inclusion: bool) -> None:
     from matplotlib.collections import LineCollection
 
-    ax.set_title(f"{level.capitalize()} network")
+    level = gid
+    ax.set_title(net.title)
     if frame.empty:
         ax.text(0.5, 0.5, "no edges", ha="center", va="center", transform=ax.transAxes, color="0.4")
         ax.set_xticks([])
@@ -127,7 +143,8 @@ def _draw_panel(ax: "Axes", frame: pd.DataFrame, level: str, *, several_groups: 
     ax.plot(frame["boot_mean"].to_numpy(dtype=float), y, linestyle="none", marker="|", markersize=9, color="black",
             zorder=4, gid=f"mean:{level}")
     ax.axvline(0.0, color="0.75", linewidth=0.8, zorder=0)
-    labels = [f"{a}--{b}" + (f" ({g})" if several_groups else "")
+    link = " -> " if net.directed else "--"
+    labels = [f"{a}{link}{b}" + (f" ({g})" if several_groups else "")
               for a, b, g in zip(frame["node1"], frame["node2"], frame["group"])]
     ax.set_yticks(y)
     ax.set_yticklabels(labels, fontsize=8)
@@ -136,7 +153,7 @@ def _draw_panel(ax: "Axes", frame: pd.DataFrame, level: str, *, several_groups: 
     span = (float(finite.min()), float(finite.max())) if finite.size else (-1.0, 1.0)
     pad = 0.05 * max(span[1] - span[0], 0.1)
     ax.set_xlim(min(span[0], 0.0) - pad, max(span[1], 0.0) + pad)
-    ax.set_xlabel("edge weight (partial correlation)")
+    ax.set_xlabel("temporal effect" if net.directed else "edge weight (partial correlation)")
     if inclusion:
         for yy, prop in zip(y, frame["inclusion"].to_numpy(dtype=float)):
             ax.text(1.03, yy, f"{prop:.2f}", transform=ax.get_yaxis_transform(), va="center", fontsize=8,

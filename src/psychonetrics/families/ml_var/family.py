@@ -370,25 +370,30 @@ class MlVar(Family):
         mu = mats["mu"][:, 0]
         p = self.p
         f0, fz, fb = (np.linalg.cholesky(nearest_positive_definite(s, floor=1e-12)) for s in (s0, sw, sb))
+        n_persons, n_days = int(n_persons), int(n_days)
+        if isinstance(n_beeps, (int, np.integer)):
+            lengths = np.full((n_persons, n_days), int(n_beeps))
+        else:
+            lengths = rng.integers(n_beeps[0], n_beeps[1] + 1, size=(n_persons, n_days))
+        longest = int(lengths.max())
+        means = mu + rng.standard_normal((n_persons, p)) @ fb.T  # mu + b_i
         frames = []
-        for person in range(int(n_persons)):
-            b = mu + fb @ rng.standard_normal(p)
-            for day in range(int(n_days)):
-                t_len = int(n_beeps) if isinstance(n_beeps, (int, np.integer)) else int(rng.integers(n_beeps[0],
-                                                                                                     n_beeps[1] + 1))
-                w = np.empty((t_len, p))
-                w[0] = f0 @ rng.standard_normal(p)
-                for t in range(1, t_len):
-                    w[t] = beta @ w[t - 1] + fz @ rng.standard_normal(p)
-                keep = rng.random(t_len) >= missing
-                frame = pd.DataFrame(b + w[keep], columns=list(self.nodes))
-                frame.insert(0, idvar, person + 1)
-                if dayvar is not None:
-                    frame.insert(1, dayvar, day + 1)
-                if beepvar is not None:
-                    frame.insert(2 if dayvar is not None else 1, beepvar, np.flatnonzero(keep) + 1)
-                frames.append(frame)
-        return pd.concat(frames, ignore_index=True)
+        for day in range(n_days):  # every person at once, beep by beep; a night restarts the process
+            w = np.empty((n_persons, longest, p))
+            w[:, 0] = rng.standard_normal((n_persons, p)) @ f0.T
+            for t in range(1, longest):
+                w[:, t] = w[:, t - 1] @ beta.T + rng.standard_normal((n_persons, p)) @ fz.T
+            person, beep = np.nonzero(np.arange(longest)[None, :] < lengths[:, day][:, None])
+            keep = rng.random(person.size) >= missing
+            person, beep = person[keep], beep[keep]
+            frame = pd.DataFrame(means[person] + w[person, beep], columns=list(self.nodes))
+            columns = {idvar: person + 1, dayvar: day + 1, beepvar: beep + 1}
+            for position, (name, values) in enumerate((k, v) for k, v in columns.items() if k is not None):
+                frame.insert(position, name, values)
+            frames.append(frame)
+        out = pd.concat(frames, ignore_index=True)
+        order = [c for c in (idvar, dayvar, beepvar) if c is not None]
+        return out.sort_values(order, kind="stable", ignore_index=True)
 
 
 def partial_directed_correlations(beta: FloatArray, sigma: FloatArray) -> FloatArray:
