@@ -246,3 +246,41 @@ def test_command_line_fits_ml_gvar(tmp_path: Path) -> None:
     missing = subprocess.run([sys.executable, "-m", "psychonetrics", "fit", str(path), "--type", "ml_gvar"],
                              capture_output=True, text=True, check=False)
     assert missing.returncode == 2 and "--idvar is required" in missing.stderr
+
+
+# ------------------------------------------------------------------ patterns, groups, engines
+def test_beta_patterns(lmfa: pd.DataFrame) -> None:
+    items = SPEC["vars"][:3]
+    counts = {}
+    for beta in ("full", "diag", "zero", np.array([[1, 1, 0], [0, 1, 0], [0, 0, 1]])):
+        model = quiet(pn.ml_var(lmfa, idvar="id", vars=items, beta=beta, estimator="ML").runmodel)
+        counts[str(beta)[:4]] = int((model.parameters().query("matrix == 'beta'")["fixed"] == False).sum())  # noqa: E712
+        if isinstance(beta, str) and beta == "zero":
+            assert not model.getmatrix("beta").any()
+    assert counts == {"full": 9, "diag": 3, "zero": 0, "[[1 ": 4}
+
+
+def test_groups_with_equal_temporal_effects(lmfa: pd.DataFrame) -> None:
+    data = lmfa.assign(half=np.where(lmfa["id"] <= 50, "a", "b"))
+    items = SPEC["vars"][:3]
+    free = quiet(pn.ml_var(data, idvar="id", vars=items, groups="half", estimator="ML").runmodel)
+    equal = quiet(pn.ml_var(data, idvar="id", vars=items, groups="half", equal=["beta"], estimator="ML").runmodel)
+    assert free.npar - equal.npar == 9
+    np.testing.assert_allclose(equal.getmatrix("beta", group="a"), equal.getmatrix("beta", group="b"))
+    table = pn.compare(free=free, equal=equal)
+    row = table.set_index("model").loc["equal"]
+    assert row["Chisq_diff"] == pytest.approx(2 * (free.fit()["logl"] - equal.fit()["logl"]))
+    assert row["DF_diff"] == 9
+
+
+def test_parquet_through_duckdb_equals_pandas(lmfa: pd.DataFrame, tmp_path: Path) -> None:
+    pytest.importorskip("duckdb")
+    data = lmfa.assign(beep=lmfa.groupby("id").cumcount() + 1)
+    path = tmp_path / "esm.parquet"
+    data.to_parquet(path, index=False)
+    items = SPEC["vars"][:4]
+    ours = quiet(pn.ml_gvar(data, idvar="id", vars=items, beepvar="beep", estimator="ML").runmodel)
+    duck = quiet(pn.ml_gvar(str(path), idvar="id", vars=items, beepvar="beep").runmodel)
+    assert duck.estimator.name == "ML"  # statistics only: no sandwich over persons
+    assert duck.fit()["logl"] == pytest.approx(ours.fit()["logl"], abs=1e-6)
+    np.testing.assert_allclose(duck.getmatrix("beta"), ours.getmatrix("beta"), atol=1e-7)
