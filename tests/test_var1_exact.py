@@ -329,14 +329,14 @@ def _outside(par: VarParameters) -> list[VarParameters]:
     explosive = par.beta / np.abs(np.linalg.eigvals(par.beta)).max() * 1.01
     unit_root = np.diag(np.r_[1.0, np.zeros(p - 1)])
     indefinite = par.sigma_within - (np.linalg.eigvalsh(par.sigma_within)[0] + 0.1) * np.eye(p)
-    singular_b = np.zeros((p, p))
     nan_mu = par.mu.copy()
     nan_mu[0] = np.nan
+    # a between covariance so negative that persons' covariances are not positive definite
+    too_negative = -1e3 * (par.sigma_within + np.eye(p))
     return [VarParameters(par.mu, explosive, par.sigma_within, par.sigma_between),
             VarParameters(par.mu, unit_root, par.sigma_within, par.sigma_between),
             VarParameters(par.mu, par.beta, indefinite, par.sigma_between),
-            VarParameters(par.mu, par.beta, par.sigma_within, singular_b),
-            VarParameters(par.mu, par.beta, par.sigma_within, -par.sigma_between),
+            VarParameters(par.mu, par.beta, par.sigma_within, too_negative),
             VarParameters(nan_mu, par.beta, par.sigma_within, par.sigma_between),
             VarParameters(par.mu, par.beta * np.inf, par.sigma_within, par.sigma_between)]
 
@@ -352,6 +352,25 @@ def test_outside_parameter_space_is_minus_inf_without_warnings() -> None:
             assert ll == -np.inf and grad.shape == (n,) and np.isnan(grad).all()
             assert np.isnan(person_scores_var1(bad, data)).all()
             assert np.isnan(information_var1(bad, data)).all()
+
+
+@pytest.mark.parametrize("name", ["complete", "partly_observed", "several_segments"])
+def test_a_between_covariance_need_only_keep_the_persons_covariances_positive_definite(name: str) -> None:
+    """Sigma_B zero or indefinite (a Heywood case, as psychonetrics' FIML estimates can be) is inside the
+    parameter space while every person's covariance is positive definite: the likelihood and its gradient
+    are those of the brute-force density, without any inverse of Sigma_B."""
+    arrays, data, par = make_case(name, 11)
+    p = par.n_vars
+    vals, vecs = np.linalg.eigh(par.sigma_between)
+    indefinite = (vecs * np.r_[-0.05, vals[1:]]) @ vecs.T
+    for between in (np.zeros((p, p)), indefinite):
+        b = VarParameters(par.mu, par.beta, par.sigma_within, between)
+        ll, grad = dloglik_var1(b, data)
+        assert ll == pytest.approx(brute_force_loglik(b, *arrays), rel=1e-10)
+        numeric = numerical_gradient(b, data)
+        assert np.max(np.abs(grad - numeric)) < 1e-5 * max(1.0, np.abs(numeric).max())
+        scores = person_scores_var1(b, data)
+        np.testing.assert_allclose(scores.sum(axis=0), grad, rtol=1e-8, atol=1e-8)
 
 
 def test_numerically_singular_is_minus_inf_or_finite() -> None:

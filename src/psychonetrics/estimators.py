@@ -50,11 +50,24 @@ class Estimator:
         Cluster-robust (sandwich) standard errors and the Yuan-Bentler scaled chi-square.
     per_cluster : bool
         Always the per-cluster route (not the sufficient statistics).
+    own_route : Route or None
+        A family's own likelihood of the whole data (the exact multilevel VAR(1)), taken for every group;
+        the statistics then carry the persons' series.
+    expected : bool
+        The expected information exists (else standard errors come from the observed one).
+    label : str
+        What the route is, as printed (with ``own_route``).
+    optimizer : str
+        The optimizer ``optimizer="default"`` runs (see :func:`psychonetrics.fitting.optimize.optimize`).
     """
 
     name: str
     robust: bool = False
     per_cluster: bool = False
+    own_route: Route | None = None
+    expected: bool = True
+    label: str = ""
+    optimizer: str = "default"
 
     def __str__(self) -> str:
         return self.name
@@ -62,10 +75,17 @@ class Estimator:
     @property
     def needs_units(self) -> bool:
         """Whether the estimator needs the unit rows (a statistics object will not do)."""
-        return self.per_cluster or self.robust
+        return (self.per_cluster or self.robust) and self.own_route is None
+
+    @property
+    def needs_series(self) -> bool:
+        """Whether the estimator needs the persons' whole series (``TwoLevelStats.series``)."""
+        return self.own_route is not None
 
     def route(self, stats: TwoLevelStats, roles: Roles | None = None) -> Route:
         """The likelihood route of one group's data, for variables with these roles."""
+        if self.own_route is not None:
+            return self.own_route
         if self.per_cluster or not stats.complete:
             return cluster_route(stats, roles)
         return statistics_route(roles)
@@ -76,6 +96,11 @@ class Estimator:
 
     def check(self, stats: Sequence[TwoLevelStats]) -> None:
         """Raise ValueError when the data cannot serve this estimator."""
+        if self.needs_series and any(s.series is None for s in stats):
+            raise ValueError(
+                f"`estimator`: {self.name!r} is the likelihood of every observed occasion and needs the long data "
+                "(one row per beep); `data` is a statistics object. Pass the data, or use estimator='ML'."
+            )
         if self.needs_units and any(s.units is None for s in stats):
             why = ("its standard errors and scaled test are built from per-cluster scores" if self.robust
                    else "it works cluster by cluster")
@@ -89,6 +114,11 @@ class Estimator:
         ``"default"`` the expected information for complete data and the observed one with missing values
         or a robust estimator (lavaan's two-level default)."""
         choice("information", requested, INFORMATION)
+        if not self.expected:
+            if requested == "expected":
+                raise ValueError(f"`information`: {self.name!r} has no expected information here; use 'observed' "
+                                 "(the default).")
+            return "observed"
         complete = all(s.complete for s in stats)
         if requested == "expected" and not complete:
             raise ValueError(
@@ -102,6 +132,8 @@ class Estimator:
 
     def describe(self, stats: Sequence[TwoLevelStats]) -> str:
         """The estimator and the route it takes on these data, as printed."""
+        if self.own_route is not None:
+            return f"{self.name} ({self.label or self.own_route.name})"
         if self.per_cluster:
             return f"{self.name} (cluster by cluster over the observed values)"
         if all(s.complete for s in stats):
@@ -116,6 +148,8 @@ class Estimator:
 
     def test_label(self) -> str:
         """Which chi-square tests a fit with this estimator reports."""
+        if self.own_route is not None:
+            return "none (no saturated model); likelihood-ratio tests between nested models"
         if self.robust:
             return "standard (chisq) and Yuan-Bentler scaled (chisq.scaled, lavaan's yuan.bentler.mplus)"
         return "standard (likelihood ratio chisq)"
@@ -132,7 +166,8 @@ NAMES = ("default", *ESTIMATORS)
 
 
 def resolve(name: object, stats: Sequence[TwoLevelStats], *, verbose: bool = False,
-            own: Mapping[str, Estimator] | None = None, preferred: tuple[str, str] | None = None) -> Estimator:
+            own: Mapping[str, Estimator] | None = None, preferred: tuple[str, str] | None = None,
+            check: bool = True) -> Estimator:
     """The estimator called ``name`` (any case; ``"default"`` chosen from the data) for ``stats``.
 
     Parameters
@@ -148,6 +183,8 @@ def resolve(name: object, stats: Sequence[TwoLevelStats], *, verbose: bool = Fal
     preferred : (str, str), optional
         The estimator a family chooses for ``"default"`` on these data, and why (see
         :meth:`psychonetrics.families.base.Family.default_estimator`).
+    check : bool
+        Check that the data serve the estimator (a family that still prepares them checks later).
     """
     if isinstance(name, Estimator):
         estimator = name
@@ -169,7 +206,8 @@ def resolve(name: object, stats: Sequence[TwoLevelStats], *, verbose: bool = Fal
                     "missing values" if not complete else "largest cluster has 5 or fewer units")
                 print(f"estimator='default': using {name} ({why}).")
         estimator = table[str(name)]
-    estimator.check(stats)
+    if check:
+        estimator.check(stats)
     return estimator
 
 

@@ -116,7 +116,7 @@ class Model:
 
     @property
     def n_clusters(self) -> int:
-        return sum(s.n_clusters for s in self.stats)
+        return self.family.n_clusters(self.stats)
 
     @property
     def n_units(self) -> int:
@@ -165,7 +165,7 @@ class Model:
         if verbose:
             print(f"Estimating {self.wrapper} with {self.estimator.describe(self.stats)}...")
         ref = self.reference
-        if ref is None and use_reference:
+        if ref is None and use_reference and self.family.references().saturated:
             with single_threaded_blas():
                 ref = reference_fits(self.family, self.stats, estimator=self.estimator,
                                      saturated=self.saturated_fit)

@@ -37,11 +37,15 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
 
 from ..linalg import read_only
+
+if TYPE_CHECKING:
+    from ..likelihood.var1_exact import SeriesData
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -110,6 +114,9 @@ class TwoLevelStats:
         Label of the group these statistics belong to.
     units : UnitData or None
         Unit-level rows (in-memory data only).
+    series : SeriesData or None
+        The persons' whole series, for a likelihood of every observed occasion (the exact multilevel
+        VAR(1) estimator; these statistics are then those of its lag pairs).
     n_dropped_missing_cluster : int
         Rows dropped because their cluster id was missing.
     n_dropped_empty : int
@@ -141,6 +148,7 @@ class TwoLevelStats:
     size_covs: FloatArray
     group: str | None = None
     units: UnitData | None = field(default=None, repr=False)
+    series: "SeriesData | None" = field(default=None, repr=False)
     n_dropped_missing_cluster: int = 0
     n_dropped_empty: int = 0
 

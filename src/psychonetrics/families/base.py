@@ -106,11 +106,14 @@ class References:
     baseline : callable or None
         ``baseline(stats) -> (family, table)``: the family's own baseline model, fitted as any model;
         None for the two-level independence model (free means, diagonal Sigma_W and Sigma_B).
+    unavailable : str
+        Without a saturated model: why the measures that compare with it are unavailable (printed).
     """
 
     saturated: bool = True
     covariates: tuple[int, ...] = ()
     baseline: "Callable[[Sequence[TwoLevelStats]], tuple[Family, ParTable]] | None" = None
+    unavailable: str = ""
 
 
 def _sizes(n_clusters: int, cluster_size: int | Sequence[int] | tuple[int, int], rng: np.random.Generator) -> IntArray:
@@ -382,6 +385,17 @@ class Family(ABC):
         frame = pd.DataFrame(moments.mu + between[cluster] + within, columns=list(self.observed))
         frame[cluster_column] = cluster + 1
         return frame
+
+    def degenerate(self, moments: Moments, stats: TwoLevelStats) -> str:
+        """Why the implied distribution of a group's data is degenerate, "" when it is not (see
+        :func:`psychonetrics.likelihood.singular_covariances`)."""
+        from ..likelihood import singular_covariances
+
+        return singular_covariances(moments, stats)
+
+    def n_clusters(self, stats: Sequence[TwoLevelStats]) -> int:
+        """J over the groups: the independent clusters the data hold (the sample size of BIC and RMSEA)."""
+        return sum(st.n_clusters for st in stats)
 
     def estimators(self) -> dict[str, "Estimator"]:
         """The family's own estimators by name, replacing the general ones of that name (see

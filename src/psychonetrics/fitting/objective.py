@@ -190,10 +190,8 @@ class Objective:
     def degenerate(self, x: FloatArray) -> str:
         """Why the implied distribution of the data at ``x`` is degenerate, "" when it is not (see
         :func:`psychonetrics.likelihood.singular_covariances`)."""
-        from ..likelihood import singular_covariances
-
         for mom, st in zip(self.moments(x), self.stats):
-            reason = singular_covariances(mom, st)
+            reason = self.family.degenerate(mom, st)
             if reason:
                 return reason if len(self.stats) == 1 or st.group is None else f"group {st.group!r}: {reason}"
         return ""
@@ -226,16 +224,14 @@ class Objective:
         """Per-cluster gradients d logL_j / d theta of every cluster of every group, (J_total, n_free).
 
         They sum to the gradient; S'S is the meat of the cluster-robust covariance.  Needs the unit
-        rows of every group (:func:`likelihood.clusters.cluster_scores`).
+        rows of every group (the route's :meth:`~psychonetrics.likelihood.Route.scores`).
         """
-        from ..likelihood.clusters import cluster_scores
-
         values = self.table.values_at(x)
         out = []
-        for g, st in enumerate(self.stats):
+        for g, (st, route) in enumerate(zip(self.stats, self.routes)):
             mom, jac = self._moments_and_jacobian(self.table.matrices(values, g), self._free_elements[g],
                                                   self.table.n_free)
-            out.append(cluster_scores(mom, st) @ jac)
+            out.append(route.scores(mom, st) @ jac)
         return np.concatenate(out, axis=0) if out else np.zeros((0, self.table.n_free))
 
     def information(self, x: FloatArray, *, kind: str = "expected") -> FloatArray:

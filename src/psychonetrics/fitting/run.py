@@ -107,6 +107,8 @@ def estimate(
     """
     obj = Objective(family, table, tuple(stats), estimator.routes(stats, family.roles))
     robust = estimator.robust
+    if optimizer == "default":
+        optimizer = estimator.optimizer
     start = table.start_vector()
     # the scale of every block from moment estimates of the data: a block whose scales all fall far
     # below it has collapsed

@@ -26,6 +26,8 @@ class Route:
         parameter space gives -inf (and NaN derivatives), never an exception.
     scoring_fn, observed_fn, observed_phi_fn : optional
         Shared-work and closed-form versions (see the methods).
+    scores_fn : optional
+        Per-cluster gradients in phi, (J, n_phi) (:meth:`scores`); default the per-cluster route's.
     """
 
     name: str
@@ -36,6 +38,16 @@ class Route:
                  | None) = None
     observed_fn: Callable[[Moments, TwoLevelStats, FloatArray | None], FloatArray | None] | None = None
     observed_phi_fn: Callable[[Moments, TwoLevelStats], FloatArray | None] | None = None
+    scores_fn: Callable[[Moments, TwoLevelStats], FloatArray] | None = None
+
+    def scores(self, moments: Moments, stats: TwoLevelStats) -> FloatArray:
+        """Per-cluster gradients of the log-likelihood in phi, (J, n_phi): they sum to the gradient, and their
+        cross-product is the meat of the cluster-robust covariance (needs the unit rows)."""
+        if self.scores_fn is not None:
+            return self.scores_fn(moments, stats)
+        from .clusters import cluster_scores
+
+        return cluster_scores(moments, stats)
 
     def observed(self, moments: Moments, stats: TwoLevelStats, jacobian: FloatArray | None = None,
                  ) -> FloatArray | None:

@@ -71,14 +71,18 @@ Given b a person's observed values have -2 log density
 N_i log 2 pi + log|Omega_i| + quad_i - 2 g_i' b + b' A_i b, with
 log|Omega_i|, quad_i, g_i and A_i the sums of the complete-transition terms
 (log|Omega_i| = sum_d n_id log|Q_d|, A_i = sum_d n_id (I - T_d)' Q_d^-1 (I - T_d))
-and the run terms.  With Sigma_B = L L' and K_i = I + L' A_i L::
+and the run terms.  With K_i = I + Sigma_B A_i::
 
     -2 log L_i = N_i log 2 pi + log|Omega_i| + log|K_i| + quad_i - g_i' M_i g_i,
-    M_i = L K_i^-1 L' = (Sigma_B^-1 + A_i)^-1 = Cov(b_i | y),   b_i^ = M_i g_i = E(b_i | y),
+    M_i = K_i^-1 Sigma_B = (Sigma_B^-1 + A_i)^-1 = Cov(b_i | y),   b_i^ = M_i g_i = E(b_i | y),
 
-(log|V_i| = log|Omega_i| + log|Sigma_B| + log|Sigma_B^-1 + A_i|).  A person
-without runs has A_i fixed by its counts n_id, so persons with the same
-counts share one p x p factorization ("units").
+(log|V_i| = log|Omega_i| + log|K_i|).  Sigma_B is never inverted or
+factored, so it may be indefinite (a Heywood case) as long as every person's
+covariance V_i is positive definite, i.e. every eigenvalue of K_i is
+positive: the parameter space of the likelihood, as the two-level
+likelihoods of this package have it.  A person without runs has A_i fixed by
+its counts n_id, so persons with the same counts share one p x p
+factorization ("units").
 
 Gradient (Fisher's identity)
 ----------------------------
@@ -95,7 +99,12 @@ m0 = sum E(w_prev) and the count n::
     dl/dT_d   = Q^-1 (C10 - T C00),
     dl/dQ_d   = -1/2 (n Q^-1 - Q^-1 E_ee Q^-1),  E_ee = C11 - T C10' - C10 T' + T C00 T',
     dl/dmu    = sum_d (I - T_d)' Q_d^-1 (m1 - T_d m0),
-    dl/dSigma_B = -1/2 Sigma_B^-1 [sum_i (Sigma_B - M_i - b_i^ b_i^')] Sigma_B^-1.
+    dl/dSigma_B = -1/2 sum_i (A_i K_i^-1 - u_i u_i'),   u_i = (I + A_i Sigma_B)^-1 g_i,
+
+(the last by differentiating -2 log L_i directly: equal to Fisher's
+-1/2 Sigma_B^-1 [sum_i (Sigma_B - M_i - b_i^ b_i^')] Sigma_B^-1 where Sigma_B
+is positive definite, and defined where it is not; the other derivatives are
+rational in Sigma_B, so Fisher's form extends to an indefinite Sigma_B too).
 
 On a complete occasion w_t = r_t - b, so E(w_t w_s' | y) = (r_t - b^)(r_s - b^)' + M:
 the complete transitions' moments follow from the same statistics.  In a
@@ -223,15 +232,34 @@ def _spectral_radius(beta: FloatArray) -> float:
     return float(np.abs(np.linalg.eigvals(beta)).max()) if beta.size else 0.0
 
 
+#: Largest p for which Lyapunov equations are solved through the p^2 x p^2 Kronecker system (faster than
+#: doubling for small p); larger p use doubling.
+KRONECKER_MAX = 10
+
+
 def _lyapunov(a: FloatArray, q: FloatArray) -> FloatArray | None:
     """X = sum_k a^k q a'^k, the solution of X = a X a' + q (spectral radius of a below 1), for q
     (p, p) or a stack (..., p, p); None when the series does not converge.
 
-    By doubling (Smith's iteration): X_j+1 = X_j + A_j X_j A_j', A_j+1 = A_j^2 sums 2^j terms after
+    For p <= :data:`KRONECKER_MAX` by one solve of (I - a kron a) vec X = vec q; otherwise
+    by doubling (Smith's iteration): X_j+1 = X_j + A_j X_j A_j', A_j+1 = A_j^2 sums 2^j terms after
     j steps, so a spectral radius r needs about log2(37 / -log r) steps of p x p products (r = 0.999:
     16).  It stops once ||A_j|| < 1 (the remaining terms then shrink) and the last increment is below
     the rounding of X.
     """
+    p = a.shape[0]
+    if 0 < p <= KRONECKER_MAX:  # small p: one solve with I - a kron a (column-major vec)
+        with np.errstate(all="ignore"):
+            rhs = np.moveaxis(np.asarray(q, dtype=float), (-2, -1), (1, 0)).reshape(p * p, -1)
+            try:
+                kron = (a[:, None, :, None] * a[None, :, None, :]).reshape(p * p, p * p)  # np.kron(a, a)
+                vec = np.linalg.solve(np.eye(p * p) - kron, rhs)
+            except np.linalg.LinAlgError:
+                return None
+        x = np.moveaxis(vec.reshape((p, p) + np.shape(q)[:-2]), (0, 1), (-1, -2))
+        if not np.all(np.isfinite(x)):
+            return None
+        return 0.5 * (x + np.swapaxes(x, -1, -2))
     x = np.array(q, dtype=float)
     power = np.array(a, dtype=float)
     with np.errstate(all="ignore"):
@@ -542,7 +570,7 @@ class _Model:
     mu: FloatArray  # centred mean (the statistics are centred)
     mu_raw: FloatArray
     beta: FloatArray
-    chol_b: FloatArray  # L, Sigma_B = L L'
+    between: FloatArray  # Sigma_B (symmetric; indefinite allowed while every person's covariance is PD)
     s0: FloatArray
     powers: list[FloatArray]  # beta^d, d = 0..d_max
     noises: list[FloatArray]  # Q_d, d = 0..d_max (Q_0 = 0)
@@ -568,7 +596,7 @@ def _chol_inverse(a: FloatArray) -> tuple[FloatArray, FloatArray]:
     low = np.linalg.cholesky(a)
     n, p, _ = low.shape
     diag = np.diagonal(low, axis1=1, axis2=2)
-    if p > 16:
+    if p > 16 or n < 50:  # LAPACK per matrix: for few matrices cheaper than the Python loop over rows
         low_inv = np.linalg.inv(low)
     else:
         low_inv = np.zeros_like(low)
@@ -595,7 +623,6 @@ def _prepare(params: VarParameters, data: SeriesData) -> _Model | None:
         return None
     try:
         np.linalg.cholesky(sigma)
-        chol_b = np.linalg.cholesky(between)
     except np.linalg.LinAlgError:
         return None
     if _spectral_radius(beta) >= 1.0:
@@ -618,7 +645,7 @@ def _prepare(params: VarParameters, data: SeriesData) -> _Model | None:
         noise_inv, noise_logdet = _chol_inverse(noise)
     except np.linalg.LinAlgError:
         return None
-    return _Model(mu - data.center, mu, beta, chol_b, s0, powers, noises, trans, noise, noise_inv, noise_logdet)
+    return _Model(mu - data.center, mu, beta, between, s0, powers, noises, trans, noise, noise_inv, noise_logdet)
 
 
 # ------------------------------------------------------------------ forward pass
@@ -638,11 +665,10 @@ class _Step:
 class _Forward:
     loglik: float
     g: FloatArray  # (J, p)
-    lg: FloatArray  # (J, p): L' g
-    z: FloatArray  # (J, p): K^-1 L' g
-    bhat: FloatArray  # (J, p): E(b | y) = L z
-    k_inv: FloatArray  # (U, p, p)
-    m: FloatArray  # (U, p, p): Cov(b | y) = L K^-1 L'
+    u: FloatArray  # (J, p): (I + A Sigma_B)^-1 g
+    bhat: FloatArray  # (J, p): E(b | y) = M g
+    ak: FloatArray  # (U, p, p): A (I + Sigma_B A)^-1 (symmetric)
+    m: FloatArray  # (U, p, p): Cov(b | y) = (I + Sigma_B A)^-1 Sigma_B
     x0: FloatArray  # (R, p, p + 1) known start states of the runs
     steps: list[_Step]
 
@@ -735,14 +761,26 @@ def _forward(model: _Model, data: SeriesData) -> _Forward:
         a_unit[data.unit[data.run_group_person]] += by_person[:, :, 1:]  # a person with runs is a unit
     else:
         x0, steps = np.zeros((0, p, p + 1)), []
-    low = model.chol_b
-    k = eye + low.T @ a_unit @ low
-    k_inv, k_logdet = _chol_inverse(0.5 * (k + np.swapaxes(k, 1, 2)))
-    lg = g @ low
-    z = _by_unit(k_inv, data.unit, lg)
+    # Woodbury with K = I + Sigma_B A (no inverse or factor of Sigma_B, which may be indefinite as long as
+    # every person's covariance Omega + Z Sigma_B Z' is positive definite, i.e. every eigenvalue of K is)
+    # |K| = |I + L_A' Sigma_B L_A| (A = L_A L_A'), a symmetric matrix whose Cholesky factor exists exactly
+    # when the person's covariance is positive definite
+    # (A is positive semi-definite; a relative jitter of 1e-13 keeps its factor defined for a person whose A
+    # is singular and moves log|K| by far less than rounding elsewhere)
+    jitter = 1e-13 * (np.trace(a_unit, axis1=1, axis2=2) / p + 1.0)
+    low_a = np.linalg.cholesky(a_unit + jitter[:, None, None] * eye)
+    low_s = np.linalg.cholesky(eye + _tr(low_a) @ model.between @ low_a)  # LinAlgError: outside the space
+    k_logdet = 2.0 * np.log(np.diagonal(low_s, axis1=1, axis2=2)).sum(axis=1)
+    k = eye + model.between @ a_unit
+    k_inv = np.linalg.inv(k)
+    m = k_inv @ model.between
+    m = 0.5 * (m + np.swapaxes(m, 1, 2))
+    bhat = _by_unit(m, data.unit, g)
+    u = _by_unit(_tr(k_inv), data.unit, g)
+    ak = a_unit @ k_inv
     f = (data.n_observed_values * LOG2PI + logdet + quad + float(data.unit_size @ k_logdet)
-         - float(np.sum(lg * z)))
-    return _Forward(-0.5 * f, g, lg, z, z @ low.T, k_inv, low @ k_inv @ low.T, x0, steps)
+         - float(np.sum(g * bhat)))
+    return _Forward(-0.5 * f, g, u, bhat, 0.5 * (ak + np.swapaxes(ak, 1, 2)), m, x0, steps)
 
 
 # ------------------------------------------------------------------ expected complete-data moments
@@ -756,7 +794,7 @@ class _Moments:
     c00: FloatArray
     m1: FloatArray  # (..., C, p)
     m0: FloatArray
-    b_inner: FloatArray  # (..., p, p): sum_i (I - K_i^-1) - z_i z_i'  (Sigma_B - M - b^ b^' = L (.) L')
+    b_inner: FloatArray  # (..., p, p): sum_i A_i K_i^-1 - u_i u_i' (d -2 logL / d Sigma_B, all elements)
 
 
 def _smoothed_transitions(model: _Model, data: SeriesData, fw: _Forward) -> tuple[FloatArray, ...]:
@@ -844,7 +882,7 @@ def _moments_total(model: _Model, data: SeriesData, fw: _Forward) -> _Moments:
         for target, value in zip((c11, c10, c00, m1, m0), _smoothed_transitions(model, data, fw)):
             target[cls] += _sum_groups(value, order, starts)
         n = n + np.bincount(data.trans_class, minlength=n_cls)
-    b_inner = (data.unit_size[:, None, None] * (np.eye(p) - fw.k_inv)).sum(axis=0) - fw.z.T @ fw.z
+    b_inner = (data.unit_size[:, None, None] * fw.ak).sum(axis=0) - fw.u.T @ fw.u
     return _Moments(n, c11, c10, c00, m1, m0, b_inner)
 
 
@@ -896,7 +934,7 @@ def _moments_by_person(model: _Model, data: SeriesData, fw: _Forward) -> _Moment
         for target, value in zip((c11, c10, c00, m1, m0), _smoothed_transitions(model, data, fw)):
             target.reshape((-1,) + target.shape[2:])[keys] += _sum_groups(value, order, starts)
         n.reshape(-1)[keys] += np.diff(np.append(starts, key.size))
-    b_inner = (np.eye(p) - fw.k_inv)[data.unit] - fw.z[:, :, None] * fw.z[:, None, :]
+    b_inner = fw.ak[data.unit] - fw.u[:, :, None] * fw.u[:, None, :]
     return _Moments(n, c11, c10, c00, m1, m0, b_inner)
 
 
@@ -934,8 +972,7 @@ def _gradient(model: _Model, data: SeriesData, mom: _Moments) -> FloatArray:
         d_sigma += a_q
         a_t = beta.T @ a_t
         a_q = beta.T @ a_q @ beta
-    low_inv = np.linalg.inv(model.chol_b)
-    g_b = -0.5 * low_inv.T @ mom.b_inner @ low_inv
+    g_b = -0.5 * mom.b_inner
     d_sigma = 0.5 * (d_sigma + _swap(d_sigma))
     g_b = 0.5 * (g_b + _swap(g_b))
     return np.concatenate([g_mu, _swap(d_beta).reshape(batch + (p * p,)), _fold_vech(d_sigma), _fold_vech(g_b)],
@@ -992,24 +1029,39 @@ def person_scores_var1(params: VarParameters, data: SeriesData) -> FloatArray:
     return scores
 
 
-def information_var1(params: VarParameters, data: SeriesData, *, kind: str = "observed") -> FloatArray:
+def information_var1(params: VarParameters, data: SeriesData, *, kind: str = "observed",
+                     central: bool = True) -> FloatArray:
     """Observed information in psi: minus the Hessian of the log-likelihood, (psi_size, psi_size).
 
     Computed by central differences of the analytic gradient (2 psi_size
     gradient evaluations), step h_k = 1e-5 max(1, |psi_k|), shrunk when a
-    step leaves the parameter space; the result is symmetrized.  Only
-    ``kind="observed"`` is available.  NaN outside the parameter space.
+    step leaves the parameter space; or, with ``central=False``, by forward
+    differences (psi_size evaluations, step 1e-6 max(1, |psi_k|), agreeing
+    with the central ones to about 1e-5 relative: enough for standard
+    errors).  The result is symmetrized.  Only ``kind="observed"`` is
+    available.  NaN outside the parameter space.
     """
     if kind != "observed":
         raise ValueError(f"`kind`: only 'observed' information is available, got {kind!r}.")
     p = data.n_vars
     psi = psi_of(params)
     n = psi.size
-    ll, _ = dloglik_var1(params, data)
+    ll, g0 = dloglik_var1(params, data)
     if not np.isfinite(ll):
         return np.full((n, n), np.nan)
     hess = np.empty((n, n))
     for k in range(n):
+        if not central:
+            h = 1e-6 * max(1.0, abs(psi[k]))
+            for _ in range(30):
+                up = psi.copy()
+                up[k] += h
+                ll_up, g_up = dloglik_var1(parameters_from_psi(up, p), data)
+                if np.isfinite(ll_up):
+                    break
+                h *= -0.5  # the other side, closer
+            hess[k] = (g_up - g0) / h
+            continue
         h = 1e-5 * max(1.0, abs(psi[k]))
         for _ in range(30):
             up, down = psi.copy(), psi.copy()

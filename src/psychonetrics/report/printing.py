@@ -26,7 +26,8 @@ def _fmt(x: float, digits: int = 3) -> str:
 def model_text(model: "FittedModel") -> str:
     """The text printed by ``print(model)``."""
     lines = [f"psychonetrics {model.wrapper} model (family {model.family.name})", f"  Types: {model.family.types_line()}"]
-    lines.append(f"  Estimator: {model.estimator.describe(model.stats)}; optimizer: {model.optimizer}")
+    optimizer = model.estimator.optimizer if model.optimizer == "default" else model.optimizer
+    lines.append(f"  Estimator: {model.estimator.describe(model.stats)}; optimizer: {optimizer}")
     groups = len(model.stats)
     clusters, units = model.family.unit_names()
     lines.append(
@@ -48,7 +49,8 @@ def model_text(model: "FittedModel") -> str:
     fit = model.fit()
     lines.append("")
     if "unavailable" in fit.attrs:
-        lines.append(f"  logl = {fit['logl']:.3f}, df = {int(fit['df'])}")
+        df = f"df = {int(fit['df'])}" if np.isfinite(fit["df"]) else f"parameters = {model.npar}"
+        lines.append(f"  logl = {fit['logl']:.3f}, {df}")
         lines.append(f"  Chi-square, CFI, TLI, RMSEA and SRMR: unavailable ({fit.attrs['unavailable'].split(': ', 1)[1]})")
     else:
         lines.append(f"  logl = {fit['logl']:.3f}, unrestricted.logl = {fit['unrestricted.logl']:.3f}")

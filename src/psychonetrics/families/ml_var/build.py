@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
+import warnings
 from collections.abc import Sequence
+
+import numpy as np
 
 from ..._arg import flag, preview
 from ...data.lag_rules import lag_names
 from ...data.stats import TwoLevelStats
+from ...estimators import ML, resolve
 from ...model import Model
 from ..builder import build_model, check_patterns, given_stats
+from .exact import MlVarExact
 from .family import MlVar
 
 
@@ -58,6 +64,7 @@ def ml_var(
     information: str = "default",
     optimizer: str = "default",
     connection: object = None,
+    night: str = "break",
     verbose: bool = False,
     _wrapper: str = "ml_var",
     **patterns: object,
@@ -101,16 +108,25 @@ def ml_var(
         Means (default free).
     equal : sequence of str
         Matrices constrained equal across groups.
-    estimator : {"default", "ML", "MLR"}
+    estimator : {"default", "ML", "MLR", "FIML"}
         ``"ML"``: psychonetrics' estimates and its model-based SEs, which are
         too small for the pseudo-likelihood of lag pairs; ``"MLR"``: the same
         estimates with SEs from the sandwich over persons (per-person scores),
         which cover.  ``"default"``: MLR, or ML when only statistics are given
-        (a sandwich needs the pairs).
+        (a sandwich needs the pairs).  ``"FIML"``: the exact likelihood of
+        every observed value (missed beeps and missing items marginalized,
+        no O(1/T) bias; see :mod:`psychonetrics.families.ml_var.exact`), with
+        standard errors from the observed information; it has no saturated
+        model, so no chi-square (compare nested models with ``pn.compare``).
     information, optimizer, verbose
         As in :func:`ml_lvm`.
     connection : duckdb connection, optional
         For a table name as ``data``.
+    night : {"break", "missing"}
+        ``estimator="FIML"``: every day is its own series started at the
+        stationary distribution (``"break"``, as the lag pairs treat nights), or
+        a person's days are one series with one unobserved occasion between
+        days (``"missing"``, psychonetrics' panelvar route).
     **patterns
         Pattern of any model matrix by name (``omega_zeta_within=...``,
         ``sigma_zeta_between="diag"``).
@@ -137,9 +153,31 @@ def ml_var(
     pats["beta"] = beta
     if mu is not None:
         pats["mu"] = mu
-    return build_model(family, stats, pats, identify_model=False, identification="loadings", equal=equal,
-                       estimator=estimator, optimizer=optimizer, verbose=verbose, wrapper=_wrapper,
-                       information=information)
+    chosen = resolve(estimator, stats, verbose=verbose, own=family.estimators(),
+                     preferred=family.default_estimator(stats), check=False) if given_stats(data) is None else None
+    common = dict(identify_model=False, identification="loadings", equal=equal, optimizer=optimizer,
+                  verbose=verbose, wrapper=_wrapper, information=information)
+    if chosen is None or not chosen.needs_series:
+        return build_model(family, stats, pats, estimator=chosen or estimator, **common)
+    # the exact likelihood: the persons' whole series beside the lag pairs, which give the start values
+    from ...data.lagged import series_arrays
+    from ...likelihood.var1_exact import series_data
+
+    arrays = series_arrays(data, idvar=idvar, vars=list(nodes), dayvar=dayvar, beepvar=beepvar, groups=groups,
+                           night=night)
+    series = [series_data(a.values, a.person, a.segment, a.occasion) for a in arrays]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        pairs = build_model(family, stats, pats, estimator=ML, **{**common, "verbose": False}).runmodel(
+            reference=False)
+    starts = {name: np.asarray(value, dtype=float) for name, value in pairs.table.matrices(pairs.table.value, 0)
+              .items()} if len(stats) == 1 else None
+    exact = MlVarExact(nodes, stats[0].vars, within=within, between=between, report=report, series=series)
+    with_series = tuple(dataclasses.replace(st, series=sd) for st, sd in zip(stats, series))
+    model = build_model(exact, with_series, pats, estimator=chosen, starts=starts, **common)
+    if len(stats) > 1:  # every group's start from the lag pairs' estimates
+        model = model.with_table(model.table.with_columns(value=pairs.table.value))
+    return model
 
 
 def ml_gvar(data: object, idvar: str | None = None, vars: Sequence[str] | None = None, **kwargs: object) -> Model:
