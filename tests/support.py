@@ -293,3 +293,41 @@ def units_with_holes(stats: TwoLevelStats, share: float, seed: int) -> pd.DataFr
     frame[vars] = values
     return frame
 
+
+
+# ------------------------------------------------------------------ the random-intercept VAR(1) oracle
+def oracle_s0(beta: np.ndarray, sigma: np.ndarray) -> np.ndarray:
+    """S0 = beta S0 beta' + Sigma through the Kronecker system (written out, independent of the package)."""
+    p = beta.shape[0]
+    return np.linalg.solve(np.eye(p * p) - np.kron(beta, beta), sigma.reshape(-1)).reshape(p, p)
+
+
+def var1_brute_force_loglik(params, values, person, segment, occasion) -> float:  # noqa: ANN001
+    """The exact log-likelihood of the random-intercept VAR(1), one dense normal vector per person.
+
+    A person's observed values have mean mu and covariance blocks Cov(y_t+k, y_t) = beta^k S0 + Sigma_B
+    between occasions k apart in one segment, Sigma_B between segments; ``scipy.stats.multivariate_normal``
+    on the observed entries, summed over persons.  ``params`` has ``mu``, ``beta``, ``sigma_within`` and
+    ``sigma_between``.
+    """
+    p = params.mu.size
+    s0 = oracle_s0(params.beta, params.sigma_within)
+    total = 0.0
+    for i in np.unique(person):
+        rows = np.flatnonzero(person == i)
+        n = rows.size
+        cov = np.zeros((n, p, n, p))
+        for a in range(n):
+            for c in range(n):
+                block = params.sigma_between.copy()
+                if segment[rows[a]] == segment[rows[c]]:
+                    k = int(occasion[rows[a]] - occasion[rows[c]])
+                    block += np.linalg.matrix_power(params.beta, k) @ s0 if k >= 0 else \
+                        s0 @ np.linalg.matrix_power(params.beta, -k).T
+                cov[a, :, c, :] = block
+        cov = cov.reshape(n * p, n * p)
+        vec = values[rows].reshape(-1)
+        obs = ~np.isnan(vec)
+        if obs.any():
+            total += multivariate_normal.logpdf(vec[obs], np.tile(params.mu, n)[obs], cov[np.ix_(obs, obs)])
+    return float(total)

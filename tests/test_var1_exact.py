@@ -16,6 +16,8 @@ import numpy as np
 import pytest
 from scipy.optimize import minimize
 from scipy.stats import multivariate_normal
+from support import oracle_s0
+from support import var1_brute_force_loglik as brute_force_loglik
 
 from psychonetrics.likelihood.var1_exact import (
     VarParameters,
@@ -33,36 +35,7 @@ from psychonetrics.likelihood.var1_exact import (
 from psychonetrics.linalg import vech_indices
 
 
-# ------------------------------------------------------------------ oracle
-def oracle_s0(beta: np.ndarray, sigma: np.ndarray) -> np.ndarray:
-    p = beta.shape[0]
-    return np.linalg.solve(np.eye(p * p) - np.kron(beta, beta), sigma.reshape(-1)).reshape(p, p)
-
-
-def brute_force_loglik(params: VarParameters, values, person, segment, occasion) -> float:
-    p = params.n_vars
-    s0 = oracle_s0(params.beta, params.sigma_within)
-    total = 0.0
-    for i in np.unique(person):
-        rows = np.flatnonzero(person == i)
-        n = rows.size
-        cov = np.zeros((n, p, n, p))
-        for a in range(n):
-            for c in range(n):
-                block = params.sigma_between.copy()
-                if segment[rows[a]] == segment[rows[c]]:
-                    k = int(occasion[rows[a]] - occasion[rows[c]])
-                    block += np.linalg.matrix_power(params.beta, k) @ s0 if k >= 0 else \
-                        s0 @ np.linalg.matrix_power(params.beta, -k).T
-                cov[a, :, c, :] = block
-        cov = cov.reshape(n * p, n * p)
-        vec = values[rows].reshape(-1)
-        obs = ~np.isnan(vec)
-        if obs.any():
-            total += multivariate_normal.logpdf(vec[obs], np.tile(params.mu, n)[obs], cov[np.ix_(obs, obs)])
-    return float(total)
-
-
+# ------------------------------------------------------------------ oracle (tests/support.py)
 def random_params(p: int, rng: np.random.Generator) -> VarParameters:
     """Random stable beta (spectral radius in 0.3-0.9) and random positive definite covariances."""
     beta = rng.standard_normal((p, p))

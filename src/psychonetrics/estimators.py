@@ -165,6 +165,16 @@ ESTIMATORS: dict[str, Estimator] = {e.name: e for e in (ML, FIML, MLR)}
 NAMES = ("default", *ESTIMATORS)
 
 
+def named(name: object, *, own: Mapping[str, Estimator] | None = None) -> Estimator | None:
+    """The estimator ``name`` names explicitly (any case), or None for ``"default"`` and unknown names (which
+    :func:`resolve` then chooses or rejects)."""
+    if isinstance(name, Estimator):
+        return name
+    table = {**ESTIMATORS, **(own or {})}
+    key = name.upper() if isinstance(name, str) and name.upper() in table else name
+    return table.get(key) if isinstance(key, str) else None
+
+
 def resolve(name: object, stats: Sequence[TwoLevelStats], *, verbose: bool = False,
             own: Mapping[str, Estimator] | None = None, preferred: tuple[str, str] | None = None,
             check: bool = True) -> Estimator:
@@ -211,4 +221,4 @@ def resolve(name: object, stats: Sequence[TwoLevelStats], *, verbose: bool = Fal
     return estimator
 
 
-__all__ = ["Estimator", "ESTIMATORS", "ML", "FIML", "MLR", "NAMES", "resolve", "INFORMATION"]
+__all__ = ["Estimator", "ESTIMATORS", "ML", "FIML", "MLR", "NAMES", "named", "resolve", "INFORMATION"]

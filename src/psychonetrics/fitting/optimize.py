@@ -357,6 +357,7 @@ def quasi_newton(obj: Objective, x0: FloatArray, *, max_iter: int = 300, tol: fl
         return OptimizerResult(x, ll, False, 0, np.inf, "quasi-newton", "start values are outside the parameter space")
     metric = _symmetric(obj.information(x))
     grad_tol = 1e-4 * max(1.0, obj.n_units) ** 0.5
+    blocked: list[float] = []  # gains of the last steps that crawled along a nearly singular block
     for it in range(1, max_iter + 1):
         if progress is not None:
             progress.update(f"iteration {it}, logl {ll:.4f}")
@@ -385,7 +386,13 @@ def quasi_newton(obj: Objective, x0: FloatArray, *, max_iter: int = 300, tol: fl
         if curvature > 1e-12 * float(np.linalg.norm(s_vec) * np.linalg.norm(y_vec)):  # keeps the metric PD
             hs = metric @ s_vec
             metric = metric - np.outer(hs, hs) / float(s_vec @ hs) + np.outer(y_vec, y_vec) / curvature
+        # a maximum where a network block's covariance is singular (a between level whose unconstrained
+        # maximum is indefinite) is approached only asymptotically, as in fisher_scoring
+        blocked = blocked + [ll_new - ll] if ll_new - ll < 1e-4 and obj.near_boundary(trial) else []
         x, ll, grad = trial, ll_new, grad_new
+        if len(blocked) >= 10 and sum(blocked[-10:]) < 1e-3:
+            pg = _projected_gradient(x, grad, lo, hi)
+            return OptimizerResult(x, ll, True, it, float(np.linalg.norm(pg)), "quasi-newton", AT_BOUNDARY)
     pg = _projected_gradient(x, grad, lo, hi)
     return OptimizerResult(x, ll, False, max_iter, float(np.linalg.norm(pg)), "quasi-newton",
                            "iteration limit reached or no ascent direction")

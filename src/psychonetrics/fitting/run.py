@@ -10,7 +10,7 @@ import numpy as np
 
 from ..data.stats import TwoLevelStats
 from ..families.base import Family
-from ..inference.information import SANDWICH_FLOOR, invert_information, weak_parameters
+from ..inference.information import SANDWICH_FLOOR, invert_information, invert_observed, weak_parameters
 from ..inference.information import standard_errors as standard_errors_of
 from ..linalg import FloatArray, read_only
 from ..moments import Moments
@@ -149,12 +149,14 @@ def estimate(
         info = expected if kind == "expected" else obj.information(result.x, kind=kind)
         inverse, _ = invert_information(info, expected=None if kind == "expected" else expected)
         if inverse is None and kind == "observed":
-            if all(st.complete for st in stats):
+            if estimator.expected and all(st.complete for st in stats):
                 # At a bound or on a nearly singular level the observed information can be indefinite; the
                 # expected one (positive definite wherever the model is identified) is the usable bread.
                 inverse, _ = invert_information(expected)
                 if inverse is not None:
                     info, kind, fallback = expected, "expected", True
+            elif not estimator.expected:  # only the observed information exists: invert it where it is positive
+                inverse = invert_observed(info)
             else:  # the complete-data expected information understates missing-data SEs: use the observed kernel
                 inverse, _ = invert_information(info)
         if inverse is not None:

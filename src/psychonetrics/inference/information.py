@@ -234,6 +234,33 @@ def invert_information(info: FloatArray, *, expected: FloatArray | None = None, 
     return covariance(info, null), null
 
 
+def invert_observed(info: FloatArray, *, floor: float = SANDWICH_FLOOR) -> FloatArray | None:
+    """The covariance of the estimates from an observed information that has no expected counterpart (the
+    exact multilevel VAR likelihood), also where it is not positive definite.
+
+    The scaled information D^-1/2 I D^-1/2 = V diag(lambda) V' is inverted on its eigenvectors with
+    lambda >= ``floor`` lambda_max; the others (negative ones included: at a boundary, or differencing noise
+    in a nearly flat direction) are null directions, and a parameter with more than
+    :data:`MAX_KERNEL_SHARE` of its unit vector in them gets NaN (no standard error), as in :func:`kernel`.
+
+    Returns
+    -------
+    (n, n) array or None
+        None when ``info`` is not finite.
+    """
+    n = info.shape[0]
+    if not np.all(np.isfinite(info)):
+        return None
+    if n == 0:
+        return np.zeros((0, 0))
+    scale = np.sqrt(np.clip(np.diag(info), 1e-300, None))
+    vals, vecs = np.linalg.eigh(_scaled(info, scale))
+    keep = vals >= floor * max(float(vals[-1]), 1e-300)
+    flagged = _share(vecs[:, ~keep]) > MAX_KERNEL_SHARE if (~keep).any() else np.zeros(n, dtype=bool)
+    half = (vecs[:, keep] / np.sqrt(vals[keep])).T
+    return _finish(half, Kernel(scale, vecs[:, ~keep], vecs[:, keep], flagged))
+
+
 def weak_parameters(vcov: FloatArray, info: FloatArray) -> np.ndarray:
     """Parameters moving along a ridge of the likelihood: variance inflation vcov_kk I_kk above
     :data:`RIDGE_INFLATION` (NaN variances, of parameters not identified, are not weak)."""
@@ -250,5 +277,5 @@ def standard_errors(vcov: FloatArray) -> FloatArray:
     return se
 
 
-__all__ = ["Kernel", "kernel", "covariance", "invert_information", "weak_parameters", "standard_errors", "RIDGE_EIGENVALUE",
+__all__ = ["Kernel", "kernel", "covariance", "invert_information", "invert_observed", "weak_parameters", "standard_errors", "RIDGE_EIGENVALUE",
            "RIDGE_INFLATION"]

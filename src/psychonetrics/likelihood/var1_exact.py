@@ -331,6 +331,9 @@ class SeriesData:
     n_segments: int
     center: FloatArray = field(repr=False)
     values: FloatArray = field(repr=False)  # (M, p) as given, NaN where missing
+    row_person: IntArray = field(repr=False)  # (M,) person of each row (rows sorted by person, segment, occasion)
+    row_segment: IntArray = field(repr=False)  # (M,)
+    row_occasion: IntArray = field(repr=False)  # (M,)
     gaps: IntArray = field(repr=False)  # (C,) gap of each class, 0 = first occasion
     # complete transitions
     count: FloatArray = field(repr=False)  # (J, C)
@@ -551,7 +554,8 @@ def series_data(values: np.ndarray, person: np.ndarray, segment: np.ndarray, occ
     ro = read_only
     return SeriesData(
         n_persons=n_persons, n_vars=p, n_observed_values=int(n_obs_var.sum()), n_occasions=m,
-        n_segments=int((gap == 0).sum()), center=ro(center), values=ro(y),
+        n_segments=int((gap == 0).sum()), center=ro(center), values=ro(y), row_person=ro(sp),
+        row_segment=ro(ss), row_occasion=ro(so),
         gaps=ro(gaps), count=ro(count), sum_cur=ro(sums[0].reshape(n_persons, n_cls, p)),
         sum_prev=ro(sums[1].reshape(n_persons, n_cls, p)), cross_cur=ro(cross[0]), cross_lag=ro(cross[1]),
         cross_prev=ro(cross[2]), complete_cur=ro(idx), complete_prev=ro(prev_idx), complete_key=ro(key),
@@ -562,6 +566,18 @@ def series_data(values: np.ndarray, person: np.ndarray, segment: np.ndarray, occ
         trans_group_class=ro(trans_group[2]), unit=ro(unit), unit_size=ro(unit_size),
         unit_count=ro(count[first_of_unit]),
     )
+
+
+def resample_series(data: SeriesData, drawn: np.ndarray) -> SeriesData:
+    """The series of the persons ``drawn`` (codes 0..J-1, repeats allowed), renumbered 0..len(drawn)-1 in the
+    order drawn: a person drawn twice enters as two persons (the cluster bootstrap)."""
+    drawn = np.asarray(drawn, dtype=np.int64)
+    bounds = np.searchsorted(data.row_person, np.arange(data.n_persons + 1))
+    sizes = bounds[drawn + 1] - bounds[drawn]
+    ends = np.cumsum(sizes)
+    rows = np.arange(int(ends[-1]) if ends.size else 0) + np.repeat(bounds[drawn] - (ends - sizes), sizes)
+    person = np.repeat(np.arange(drawn.size, dtype=np.int64), sizes)
+    return series_data(data.values[rows], person, data.row_segment[rows], data.row_occasion[rows])
 
 
 # ------------------------------------------------------------------ parameter-derived quantities
@@ -909,7 +925,7 @@ def _person_cross(data: SeriesData) -> tuple[FloatArray, FloatArray, FloatArray]
 
 def _moments_by_person(model: _Model, data: SeriesData, fw: _Forward) -> _Moments:
     """The expected moments of every person (leading axis J), for the scores."""
-    p, n_cls = data.n_vars, data.n_classes
+    n_cls = data.n_classes
     y11, y10, y00 = _person_cross(data)
     u = model.mu + fw.bhat
     cnt = data.count[:, :, None, None]

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from ..fitting.optimize import AT_BOUNDARY
+
 if TYPE_CHECKING:
     from ..interface import FittedModel
 
@@ -41,7 +43,8 @@ def model_text(model: "FittedModel") -> str:
         lines.append("  Not yet fitted: call runmodel().")
         return "\n".join(lines)
     res = fitted.result
-    status = "converged" if res.converged else "DID NOT CONVERGE"
+    status = ("DID NOT CONVERGE" if not res.converged else
+              "converged at the boundary of the parameter space" if res.message.startswith(AT_BOUNDARY) else "converged")
     lines.append(f"  Optimization: {status} in {res.iterations} iterations ({res.optimizer}; gradient norm "
                  f"{res.gradient_norm:.2e}); {se_label(model)}")
     if not res.converged:

@@ -41,7 +41,7 @@ from ..data.stats import TwoLevelStats
 from ..exceptions import PsychonetricsWarning
 from ..fitting.run import data_start, estimate
 from ..linalg import FloatArray
-from .resample import GroupResampler
+from .resample import GroupResampler, SeriesResampler
 
 if TYPE_CHECKING:
     from ..interface import FittedModel
@@ -85,7 +85,7 @@ class ReplicateContext:
     """Everything a replicate needs: the fitted model, its per-group resamplers and the search."""
 
     model: "FittedModel"
-    resamplers: tuple[GroupResampler, ...]
+    resamplers: tuple[GroupResampler | SeriesResampler, ...]
     search: Search | None = None
 
     def run(self, index: int, seed: np.random.SeedSequence) -> Outcome:

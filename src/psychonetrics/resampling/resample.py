@@ -22,7 +22,7 @@ Invariants
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -151,3 +151,30 @@ def _per_cluster_crossprod(values: FloatArray, codes: np.ndarray, n_clusters: in
 
 
 __all__ = ["GroupResampler"]
+
+
+@dataclass(frozen=True, eq=False)
+class SeriesResampler:
+    """Draws persons of a group whose likelihood reads whole series (``TwoLevelStats.series``).
+
+    A bootstrap sample holds the drawn persons' series, renumbered in the order drawn; its other
+    statistics (the lag pairs, which only give start values) stay those of the group.
+    """
+
+    stats: TwoLevelStats
+
+    @property
+    def n_clusters(self) -> int:
+        assert self.stats.series is not None
+        return int(self.stats.series.n_persons)
+
+    def draw(self, rng: np.random.Generator) -> TwoLevelStats:
+        """The statistics of one bootstrap sample: J persons drawn with replacement."""
+        return self.sample(rng.integers(0, self.n_clusters, size=self.n_clusters))
+
+    def sample(self, drawn: np.ndarray) -> TwoLevelStats:
+        """The statistics with the series of the persons ``drawn`` (indices 0..J-1, repeats allowed)."""
+        from ..likelihood.var1_exact import resample_series
+
+        assert self.stats.series is not None
+        return replace(self.stats, series=resample_series(self.stats.series, drawn))

@@ -19,7 +19,7 @@ from .._warn import warn
 from ..exceptions import ConvergenceWarning
 from ..report.progress import Progress
 from .replicate import Outcome, ReplicateContext, Search, run_replicates
-from .resample import GroupResampler
+from .resample import GroupResampler, SeriesResampler
 from .result import BootstrapResult, Failure
 
 if TYPE_CHECKING:
@@ -140,7 +140,8 @@ def bootstrap(
 
     # complete-data ML reads only the statistics; a search refits with standard errors, robust ones need rows
     keep_units = model.estimator.per_cluster or (search_fn is not None and model.estimator.robust)
-    resamplers = tuple(GroupResampler.of(st, keep_units=keep_units) for st in model.stats)
+    resamplers = tuple(SeriesResampler(st) if st.series is not None else GroupResampler.of(st, keep_units=keep_units)
+                       for st in model.stats)
     searched_model = None
     if search_fn is not None:
         searched_model = search_fn(model)

@@ -66,6 +66,11 @@ def compare(*models: "FittedModel", **named: "FittedModel") -> pd.DataFrame:
     pandas.DataFrame
         One row per model, sorted by DF.
 
+    Models without a saturated model (``ml_var(..., estimator="FIML")``)
+    have no chi-square and no df: their table is sorted by the number of
+    parameters (most first) and the test is the likelihood ratio, with
+    ``Chisq_diff`` = 2 |logl_a - logl_b| on ``DF_diff`` = |npar_a - npar_b|.
+
     Raises
     ------
     ValueError
@@ -93,6 +98,8 @@ def compare(*models: "FittedModel", **named: "FittedModel") -> pd.DataFrame:
     for name, m in items[1:]:
         if not _same_statistics(first, m):
             raise ValueError(f"`{name}`: the models were fitted to different data; compare() needs the same data.")
+    if any(not np.isfinite(m.fit()["df"]) for _, m in items):
+        return _likelihood_ratio_table(items)
     rows = []
     for name, m in items:
         fit = m.fit()
@@ -135,4 +142,19 @@ def compare(*models: "FittedModel", **named: "FittedModel") -> pd.DataFrame:
              "difference of an ML and a robust (MLR) model is not a valid test. Tests used: "
              f"{'; '.join(pairs)}. Fit every model with estimator='MLR' for the Satorra-Bentler (2001) scaled "
              "difference throughout (see the `test` column).", ComparisonWarning)
+    return frame
+
+
+def _likelihood_ratio_table(items: list[tuple[str, "FittedModel"]]) -> pd.DataFrame:
+    """compare() for models without a saturated model: likelihood-ratio tests between consecutive models
+    ordered by their number of parameters (most first)."""
+    from scipy import stats as sps
+
+    rows = [{"model": name, "npar": int(m.npar), "logl": m.fit()["logl"], "AIC": m.fit()["aic.ll"],
+             "BIC": m.fit()["bic"]} for name, m in items]
+    frame = pd.DataFrame(rows).sort_values("npar", ascending=False, kind="stable").reset_index(drop=True)
+    frame["Chisq_diff"] = 2.0 * frame["logl"].diff().abs()
+    frame["DF_diff"] = frame["npar"].diff().abs()
+    frame["p_value"] = [float(sps.chi2.sf(c, d)) if d > 0 else np.nan
+                        for c, d in zip(frame["Chisq_diff"], frame["DF_diff"])]
     return frame

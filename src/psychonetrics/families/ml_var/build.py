@@ -11,7 +11,8 @@ import numpy as np
 from ..._arg import flag, preview
 from ...data.lag_rules import lag_names
 from ...data.stats import TwoLevelStats
-from ...estimators import ML, resolve
+from ...estimators import ML, named, resolve
+from ...exceptions import DataWarning
 from ...model import Model
 from ..builder import build_model, check_patterns, given_stats
 from .exact import MlVarExact
@@ -145,8 +146,13 @@ def ml_var(
     array([-0.01,  0.03, -0.02])
     """
     verbose = flag("verbose", verbose)
-    stats, nodes, report = _lag_statistics(data, idvar=idvar, vars=vars, dayvar=dayvar, beepvar=beepvar,
-                                           groups=groups, connection=connection)
+    explicit = named(estimator, own=MlVar.estimators())
+    exact_route = explicit is not None and explicit.needs_series
+    with warnings.catch_warnings():
+        if exact_route:  # the lag pairs only give start values: their losses are not the exact likelihood's
+            warnings.simplefilter("ignore", DataWarning)
+        stats, nodes, report = _lag_statistics(data, idvar=idvar, vars=vars, dayvar=dayvar, beepvar=beepvar,
+                                               groups=groups, connection=connection)
     family = MlVar(nodes, stats[0].vars, within=within, between=between, report=report)
     check_patterns(_wrapper, family, patterns, explicit=("mu", "beta"))
     pats: dict[str, object] = dict(patterns)
@@ -174,7 +180,9 @@ def ml_var(
               .items()} if len(stats) == 1 else None
     exact = MlVarExact(nodes, stats[0].vars, within=within, between=between, report=report, series=series)
     with_series = tuple(dataclasses.replace(st, series=sd) for st, sd in zip(stats, series))
-    model = build_model(exact, with_series, pats, estimator=chosen, starts=starts, **common)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataWarning)  # the checks of the lag pairs' statistics (see above)
+        model = build_model(exact, with_series, pats, estimator=chosen, starts=starts, **common)
     if len(stats) > 1:  # every group's start from the lag pairs' estimates
         model = model.with_table(model.table.with_columns(value=pairs.table.value))
     return model

@@ -319,7 +319,8 @@ class MlVar(Family):
         table = build_partable(family, [pats] * len(stats), [set()] * len(stats), equal=(), group_labels=labels)
         return family, with_start_values(table, family, stats)
 
-    def estimators(self) -> dict:
+    @staticmethod
+    def estimators() -> dict:
         """``FIML``: the exact likelihood of every observed beep (:mod:`.exact`)."""
         from .exact import EXACT
 
