@@ -484,7 +484,31 @@ def series_data(values: np.ndarray, person: np.ndarray, segment: np.ndarray, occ
     comp = complete & prev_known
     prev_row = np.where(same, np.arange(m) - 1, -1)
 
-    # complete transitions: counts and sums per (person, class), cross-products per class
+    idx, prev_idx, key, count, sums, cross = _complete_transitions(y, sp, cls, comp, prev_row, center, gaps,
+                                                                   n_persons)
+    runs = _runs(comp, prev_known, prev_row, cls, sp)
+    has_run = np.bincount(runs["run_person"], minlength=n_persons) > 0
+    unit, unit_size, first_of_unit = _woodbury_units(count, has_run)
+
+    ro = read_only
+    return SeriesData(
+        n_persons=n_persons, n_vars=p, n_observed_values=int(n_obs_var.sum()), n_occasions=m,
+        n_segments=int((gap == 0).sum()), center=ro(center), values=ro(y), row_person=ro(sp),
+        row_segment=ro(ss), row_occasion=ro(so),
+        gaps=ro(gaps), count=ro(count), sum_cur=ro(sums[0].reshape(n_persons, n_cls, p)),
+        sum_prev=ro(sums[1].reshape(n_persons, n_cls, p)), cross_cur=ro(cross[0]), cross_lag=ro(cross[1]),
+        cross_prev=ro(cross[2]), complete_cur=ro(idx), complete_prev=ro(prev_idx), complete_key=ro(key),
+        **{name: ro(value) for name, value in runs.items()}, unit=ro(unit), unit_size=ro(unit_size),
+        unit_count=ro(count[first_of_unit]),
+    )
+
+
+def _complete_transitions(y: FloatArray, sp: IntArray, cls: IntArray, comp: np.ndarray, prev_row: IntArray,
+                          center: FloatArray, gaps: IntArray, n_persons: int) -> tuple:
+    """The complete transitions (both occasions fully observed, or a segment's first occasion): their end and
+    start rows and (person, class) keys, ascending, counts and sums of y_t and y_prev per (person, class), and
+    the cross-products y_t y_t', y_t y_prev', y_prev y_prev' per class, in chunks of rows."""
+    n_cls, p = gaps.size, y.shape[1]
     idx = np.flatnonzero(comp)
     key = sp[idx] * n_cls + cls[idx]
     if np.any(key[1:] < key[:-1]):
@@ -519,8 +543,14 @@ def series_data(values: np.ndarray, person: np.ndarray, segment: np.ndarray, occ
             products -= part
         cross[:, major] += products
     cross[1:, gaps == 0] = 0.0  # no previous occasion (its rows are zero: exact zeros)
+    return idx, prev_idx, key, count, sums, cross
 
-    # runs: maximal chains of transitions touching a partly observed occasion
+
+def _runs(comp: np.ndarray, prev_known: np.ndarray, prev_row: IntArray, cls: IntArray, sp: IntArray,
+          ) -> dict[str, IntArray]:
+    """The runs: maximal chains of transitions touching a partly observed occasion, laid out step by step
+    (sorted by decreasing length, so the runs still active at step k are a prefix), with the groupings the
+    filter and the gradient sum over (the :class:`SeriesData` fields ``run_*`` and ``trans_*``)."""
     run_tr = np.flatnonzero(~comp)
     starts = prev_known[run_tr]  # a run starts where its start state is known
     run_of = np.cumsum(starts) - 1
@@ -543,29 +573,23 @@ def series_data(values: np.ndarray, person: np.ndarray, segment: np.ndarray, occ
     trans_person = np.concatenate([run_person[:n] for n in run_active] + [np.zeros(0, np.int64)])
     run_group = _grouping(run_person)
     trans_group = _grouping(trans_class)
+    return dict(run_person=run_person, run_start=run_start, run_rows=run_rows, run_class=run_class,
+                run_active=run_active, trans_class=trans_class, trans_person=trans_person,
+                run_group_order=run_group[0], run_group_starts=run_group[1], run_group_person=run_group[2],
+                trans_group_order=trans_group[0], trans_group_starts=trans_group[1],
+                trans_group_class=trans_group[2])
 
-    # Woodbury units
-    has_run = np.bincount(run_person, minlength=n_persons) > 0
+
+def _woodbury_units(count: FloatArray, has_run: np.ndarray) -> tuple[IntArray, FloatArray, IntArray]:
+    """Persons without runs that share their counts of complete transitions form one Woodbury unit (their
+    p x p step is the same); each person with runs is its own.  Returns the unit of every person, the
+    persons per unit and the first person of every unit."""
+    n_persons = count.shape[0]
     unit_key = np.column_stack([count.astype(np.int64), np.where(has_run, np.arange(n_persons) + 1, 0)])
     _, first_of_unit, unit = np.unique(unit_key, axis=0, return_index=True, return_inverse=True)
     unit = unit.reshape(-1)
     unit_size = np.bincount(unit, minlength=first_of_unit.size).astype(float)
-
-    ro = read_only
-    return SeriesData(
-        n_persons=n_persons, n_vars=p, n_observed_values=int(n_obs_var.sum()), n_occasions=m,
-        n_segments=int((gap == 0).sum()), center=ro(center), values=ro(y), row_person=ro(sp),
-        row_segment=ro(ss), row_occasion=ro(so),
-        gaps=ro(gaps), count=ro(count), sum_cur=ro(sums[0].reshape(n_persons, n_cls, p)),
-        sum_prev=ro(sums[1].reshape(n_persons, n_cls, p)), cross_cur=ro(cross[0]), cross_lag=ro(cross[1]),
-        cross_prev=ro(cross[2]), complete_cur=ro(idx), complete_prev=ro(prev_idx), complete_key=ro(key),
-        run_person=ro(run_person), run_start=ro(run_start), run_rows=ro(run_rows), run_class=ro(run_class),
-        run_active=ro(run_active), trans_class=ro(trans_class), trans_person=ro(trans_person),
-        run_group_order=ro(run_group[0]), run_group_starts=ro(run_group[1]), run_group_person=ro(run_group[2]),
-        trans_group_order=ro(trans_group[0]), trans_group_starts=ro(trans_group[1]),
-        trans_group_class=ro(trans_group[2]), unit=ro(unit), unit_size=ro(unit_size),
-        unit_count=ro(count[first_of_unit]),
-    )
+    return unit, unit_size, first_of_unit
 
 
 def resample_series(data: SeriesData, drawn: np.ndarray) -> SeriesData:
