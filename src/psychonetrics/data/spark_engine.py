@@ -258,37 +258,14 @@ def _cluster_passes(F: Any, z: Any, *, p: int) -> dict[str | None, SizeAggregate
 
 
 # --------------------------------------------------------------------------- lag pairs
-def spark_lag_pair_stats(
-    df: Any,
-    *,
-    idvar: str,
-    vars: Sequence[str] | None,
-    dayvar: str | None,
-    beepvar: str | None,
-    groups: str | None,
-) -> tuple[list[TwoLevelStats], Any]:
-    """Statistics of the complete lag pairs of a Spark DataFrame (see
-    :func:`psychonetrics.data.lagged.lag_pair_stats`).
-
-    The steps of the DuckDB engine: one aggregate pass for the checks; the occasions with ``lag`` over a
-    window partitioned by (group, id, day) and ordered by beep, classified and persisted; the persons'
-    counts (persisted), for the report and the persons kept; then the usual passes over the kept
-    complete pairs.
-    """
-    from pyspark import StorageLevel
-    from pyspark.sql import Window
+def _check_lag_source(F: Any, base: Any, fields: dict, names: Sequence[str], *, idvar: str, dayvar: str | None,
+                      beepvar: str, groups: str | None) -> tuple[Any, int, int]:
+    """One aggregate pass over ``base`` (columns g, id, day, beep, v0..): warn about rows without a person or
+    group, raise on missing days or beeps, beeps that are not whole numbers and infinite values.  Returns the
+    condition of the usable rows and the counts of rows without a person and without a group."""
     from pyspark.sql.types import DoubleType, FloatType
 
-    F = import_pyspark()
-    fields = {f.name: f.dataType for f in df.schema.fields}
-    columns = list(df.columns)
-    names = lg.resolve_lag_columns(columns, [_is_numeric(fields[c]) for c in columns], idvar=idvar, vars=vars,
-                                   dayvar=dayvar, beepvar=beepvar, groups=groups, source=SOURCE,
-                                   dtypes=[fields[c].simpleString() for c in columns])
-    if beepvar is None:
-        raise ValueError(lg.NEEDS_BEEP)
     p = len(names)
-    lagged = lg.lag_names(names, taken=(idvar, groups))
 
     def missing(name: str | None, alias: str) -> Any:
         if name is None:
@@ -298,13 +275,6 @@ def spark_lag_pair_stats(
             return c.isNull() | F.isnan(c)
         return c.isNull()
 
-    base = df.select(
-        (_col(F, groups) if groups is not None else F.lit(0)).alias("g"),
-        _col(F, idvar).alias("id"),
-        (_col(F, dayvar) if dayvar is not None else F.lit(0)).alias("day"),
-        _col(F, beepvar).alias("beep"),
-        *[_col(F, v).cast("double").alias(f"v{k}") for k, v in enumerate(names)],
-    )
     no_id, no_g = missing(idvar, "id"), missing(groups, "g")
     no_day, no_beep = missing(dayvar, "day"), missing(beepvar, "beep")
     ok = ~no_id & ~no_g
@@ -336,6 +306,53 @@ def spark_lag_pair_stats(
     infinite = [names[k] for k in range(p) if check[f"inf{k}"]]
     if infinite:
         raise lg.infinite_error(infinite, SOURCE)
+    return ok, n_no_id, n_no_group
+
+
+def spark_lag_pair_stats(
+    df: Any,
+    *,
+    idvar: str,
+    vars: Sequence[str] | None,
+    dayvar: str | None,
+    beepvar: str | None,
+    groups: str | None,
+) -> tuple[list[TwoLevelStats], Any]:
+    """Statistics of the complete lag pairs of a Spark DataFrame (see
+    :func:`psychonetrics.data.lagged.lag_pair_stats`).
+
+    The steps of the DuckDB engine: one aggregate pass for the checks; the occasions with ``lag`` over a
+    window partitioned by (group, id, day) and ordered by beep, classified and persisted; the persons'
+    counts (persisted), for the report and the persons kept; then the usual passes over the kept
+    complete pairs.
+    """
+    from pyspark import StorageLevel
+    from pyspark.sql import Window
+
+    F = import_pyspark()
+    fields = {f.name: f.dataType for f in df.schema.fields}
+    columns = list(df.columns)
+    names = lg.resolve_lag_columns(columns, [_is_numeric(fields[c]) for c in columns], idvar=idvar, vars=vars,
+                                   dayvar=dayvar, beepvar=beepvar, groups=groups, source=SOURCE,
+                                   dtypes=[fields[c].simpleString() for c in columns])
+    if beepvar is None:
+        raise ValueError(lg.NEEDS_BEEP)
+    p = len(names)
+    lagged = lg.lag_names(names, taken=(idvar, groups))
+
+    base = df.select(
+        (_col(F, groups) if groups is not None else F.lit(0)).alias("g"),
+        _col(F, idvar).alias("id"),
+        (_col(F, dayvar) if dayvar is not None else F.lit(0)).alias("day"),
+        _col(F, beepvar).alias("beep"),
+        *[_col(F, v).cast("double").alias(f"v{k}") for k, v in enumerate(names)],
+    )
+    ok, n_no_id, n_no_group = _check_lag_source(F, base, fields, names, idvar=idvar, dayvar=dayvar, beepvar=beepvar,
+                                               groups=groups)
+    b = F.col("beep").cast("double")
+
+    def count_if(cond: Any) -> Any:
+        return F.sum(F.when(cond, 1).otherwise(0))
 
     w = Window.partitionBy("g", "id", "day").orderBy("b")
     rows = base.where(ok).select("g", "id", "day", b.alias("b"), *[f"v{k}" for k in range(p)])
