@@ -331,3 +331,39 @@ def var1_brute_force_loglik(params, values, person, segment, occasion) -> float:
         if obs.any():
             total += multivariate_normal.logpdf(vec[obs], np.tile(params.mu, n)[obs], cov[np.ix_(obs, obs)])
     return float(total)
+
+
+# ------------------------------------------------------------------ psychonetrics' parameter rows on our tables
+def reference_positions(model, parameters: list[dict]) -> np.ndarray:  # noqa: ANN001
+    """Index in the free-parameter vector of ``model`` of every reference row (``matrix``, 1-based ``row``
+    and ``col``), in the reference's order."""
+    table, names = model.table, model.table.names()
+    out = []
+    for row in parameters:
+        sel = np.flatnonzero((names == row["matrix"]) & (table.row == row["row"] - 1) & (table.col == row["col"] - 1))
+        assert sel.size == 1, row
+        assert table.par[sel[0]] > 0, row
+        out.append(table.par[sel[0]] - 1)
+    return np.asarray(out, dtype=np.int64)
+
+
+def reference_vector(model, parameters: list[dict]) -> np.ndarray:  # noqa: ANN001
+    """The free-parameter vector of ``model`` at the reference's estimates (the other free parameters at the
+    model's values)."""
+    x = model.table.start_vector().copy()
+    x[reference_positions(model, parameters)] = [row["est"] for row in parameters]
+    return x
+
+
+# ------------------------------------------------------------------ the four-variable VAR(1) of the simulations
+#: Temporal effects with spectral radius 0.5: four autoregressions, four cross-lagged effects.
+VAR4_BETA = np.array([[0.30, 0.15, 0.00, 0.00],
+                      [0.00, 0.25, 0.15, 0.00],
+                      [0.00, 0.00, 0.30, -0.15],
+                      [0.10, 0.00, 0.00, 0.20]])
+VAR4_BETA = VAR4_BETA * 0.5 / np.max(np.abs(np.linalg.eigvals(VAR4_BETA)))
+VAR4_SD = np.array([1.0, 1.2, 0.8, 1.0])
+VAR4_SIGMA_WITHIN = np.array([[1, .3, .1, 0], [.3, 1, -.2, .1], [.1, -.2, 1, .3], [0, .1, .3, 1]]) \
+    * np.outer(VAR4_SD, VAR4_SD)
+#: Correlations of the person means.
+VAR4_BETWEEN_CORR = np.array([[1, .4, .2, .1], [.4, 1, .3, .2], [.2, .3, 1, .4], [.1, .2, .4, 1]])

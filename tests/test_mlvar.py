@@ -27,9 +27,9 @@ matplotlib.use("Agg")
 import numpy as np
 import pandas as pd
 import pytest
+from support import quiet, reference_vector
 
 import psychonetrics as pn
-from support import quiet
 from psychonetrics.exceptions import DataWarning
 from psychonetrics.fitting.objective import Objective
 
@@ -47,20 +47,6 @@ def lmfa() -> pd.DataFrame:
 def fits(lmfa: pd.DataFrame) -> dict:
     return {key: quiet(WRAPPERS[key](lmfa, idvar="id", vars=SPEC["vars"], estimator="ML").runmodel)
             for key in WRAPPERS}
-
-
-def _reference_vector(model, parameters: list[dict]) -> np.ndarray:  # noqa: ANN001
-    """The free-parameter vector of ``model`` at psychonetrics' estimates (1-based rows and columns)."""
-    table = model.table
-    names, values = table.names(), table.value.copy()
-    for row in parameters:
-        sel = np.flatnonzero((names == row["matrix"]) & (table.row == row["row"] - 1) & (table.col == row["col"] - 1))
-        assert sel.size == 1, row
-        values[sel] = row["est"]
-    x = np.zeros(table.n_free)
-    free = table.par > 0
-    x[table.par[free] - 1] = values[free]
-    return x
 
 
 @pytest.mark.parametrize("key", list(WRAPPERS))
@@ -82,7 +68,7 @@ def test_the_reference_is_two_newton_steps_from_our_estimates(fits: dict, key: s
     """Our objective at psychonetrics' estimates is its log-likelihood; from there Newton steps reach ours."""
     model, ref = fits[key], SPEC["reference"][key]
     obj = Objective(model.family, model.table, model.stats, model.estimator.routes(model.stats, model.family.roles))
-    x = _reference_vector(model, ref["parameters"])
+    x = reference_vector(model, ref["parameters"])
     assert obj.loglik(x) == pytest.approx(ref["fit"]["logl"], abs=1e-6)
     ours = model.table.start_vector()
     for _ in range(2):

@@ -14,6 +14,7 @@ import warnings
 
 import numpy as np
 import pytest
+from support import VAR4_BETA, VAR4_BETWEEN_CORR, VAR4_SIGMA_WITHIN
 
 import psychonetrics as pn
 from psychonetrics.families.ml_var.family import MlVar
@@ -21,14 +22,8 @@ from psychonetrics.families.ml_var.family import MlVar
 pytestmark = pytest.mark.slow
 
 NODES = ["v1", "v2", "v3", "v4"]
-BETA = np.array([[0.30, 0.15, 0.00, 0.00],
-                 [0.00, 0.25, 0.15, 0.00],
-                 [0.00, 0.00, 0.30, -0.15],
-                 [0.10, 0.00, 0.00, 0.20]])
-BETA = BETA * 0.5 / np.max(np.abs(np.linalg.eigvals(BETA)))
-SD = np.array([1.0, 1.2, 0.8, 1.0])
-SIGMA_WITHIN = np.array([[1, .3, .1, 0], [.3, 1, -.2, .1], [.1, -.2, 1, .3], [0, .1, .3, 1]]) * np.outer(SD, SD)
-SIGMA_BETWEEN = 0.5 * np.array([[1, .4, .2, .1], [.4, 1, .3, .2], [.2, .3, 1, .4], [.1, .2, .4, 1]])
+BETA, SIGMA_WITHIN = VAR4_BETA, VAR4_SIGMA_WITHIN
+SIGMA_BETWEEN = 0.5 * VAR4_BETWEEN_CORR
 
 
 def _omega(sigma: np.ndarray) -> np.ndarray:

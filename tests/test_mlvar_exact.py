@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from support import oracle_s0, quiet, var1_brute_force_loglik
+from support import oracle_s0, quiet, reference_positions, reference_vector, var1_brute_force_loglik
 
 import psychonetrics as pn
 from psychonetrics.fitting.objective import Objective
@@ -56,28 +56,16 @@ def _objective(model) -> Objective:  # noqa: ANN001
     return Objective(model.family, model.table, model.stats, model.estimator.routes(model.stats, model.family.roles))
 
 
-def _reference_vector(model) -> np.ndarray:  # noqa: ANN001
-    """The free-parameter vector of ``model`` at psychonetrics' estimates (1-based rows and columns)."""
-    table = model.table
-    names, values = table.names(), table.value.copy()
-    for row in REF["parameters"]:
-        sel = np.flatnonzero((names == row["matrix"]) & (table.row == row["row"] - 1) & (table.col == row["col"] - 1))
-        assert sel.size == 1, row
-        values[sel] = row["est"]
-    x = np.zeros(table.n_free)
-    free = table.par > 0
-    x[table.par[free] - 1] = values[free]
-    return x
+def _at_estimates(model) -> VarParameters:  # noqa: ANN001
+    mats = model.table.matrices(model.table.value, 0)
+    return VarParameters(np.ravel(mats["mu"]), mats["beta"], mats["sigma_zeta_within"], mats["sigma_zeta_between"])
 
 
-def _reference_positions(model) -> np.ndarray:  # noqa: ANN001
-    """Index in the free-parameter vector of every reference parameter, in the reference's order."""
-    table, names = model.table, model.table.names()
-    out = []
-    for row in REF["parameters"]:
-        sel = np.flatnonzero((names == row["matrix"]) & (table.row == row["row"] - 1) & (table.col == row["col"] - 1))
-        out.append(table.par[sel[0]] - 1)
-    return np.asarray(out)
+def _brute_force(model) -> float:  # noqa: ANN001
+    """The dense density of every person's observed values at the model's estimates."""
+    series = model.stats[0].series
+    return var1_brute_force_loglik(_at_estimates(model), np.asarray(series.values), series.row_person,
+                                   series.row_segment, series.row_occasion)
 
 
 # ------------------------------------------------------------------ the reference
@@ -94,7 +82,7 @@ def test_the_reference_is_below_the_maximum_our_optimizer_finds_from_it(fiml) ->
     """At psychonetrics' estimates our objective is the reference density; from there our optimizer climbs to
     our estimates (the reference stopped early)."""
     obj = _objective(fiml)
-    x_ref = _reference_vector(fiml)
+    x_ref = reference_vector(fiml, REF["parameters"])
     assert obj.loglik(x_ref) == pytest.approx(REF["fit"]["logl"], abs=1e-6)
     ours = fiml.table.start_vector()
     res = quasi_newton(obj, x_ref)
@@ -117,7 +105,7 @@ def test_reference_standard_errors_are_the_expected_information(fiml) -> None:  
     expected information (every person shares one complete 8-beep pattern: J times that of one 48-variate
     normal vector) at its estimates reproduces them."""
     p, n_beeps, n_persons = 6, 8, 100
-    x_ref = _reference_vector(fiml)
+    x_ref = reference_vector(fiml, REF["parameters"])
 
     def moments(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         mats = fiml.table.matrices(fiml.table.values_at(x), 0)
@@ -144,7 +132,7 @@ def test_reference_standard_errors_are_the_expected_information(fiml) -> None:  
         d_cov.append(inv @ (c1 - c0) / (2 * h))
     d_mu = np.asarray(d_mu)
     info = n_persons * (0.5 * np.einsum("aij,bji->ab", d_cov, d_cov) + d_mu @ inv @ d_mu.T)
-    se = np.sqrt(np.diag(np.linalg.inv(info)))[_reference_positions(fiml)]
+    se = np.sqrt(np.diag(np.linalg.inv(info)))[reference_positions(fiml, REF["parameters"])]
     ref_se = np.array([row["se"] for row in REF["parameters"]])
     np.testing.assert_allclose(se, ref_se, rtol=1e-3)
 
@@ -208,12 +196,7 @@ def test_every_observed_value_enters_where_lag_pairs_lose_most(news: pd.DataFram
     assert model.converged
     series = model.stats[0].series
     assert series.n_observed_values == 654 * 5 and model.n_units == 195
-    mats = model.table.matrices(model.table.value, 0)
-    params = VarParameters(np.ravel(mats["mu"]), mats["beta"], mats["sigma_zeta_within"],
-                           mats["sigma_zeta_between"])
-    brute = var1_brute_force_loglik(params, np.asarray(series.values), series.row_person, series.row_segment,
-                                    series.row_occasion)
-    assert model.fit()["logl"] == pytest.approx(brute, abs=1e-6)
+    assert model.fit()["logl"] == pytest.approx(_brute_force(model), abs=1e-6)
     assert "3270 observed values in 654 occasions of 53 persons" in str(model)
 
 
@@ -227,12 +210,7 @@ def test_missing_items_are_marginalized(short: pd.DataFrame) -> None:
     assert model.converged
     series = model.stats[0].series
     assert series.n_observed_values == int(np.isfinite(values).sum())
-    mats = model.table.matrices(model.table.value, 0)
-    params = VarParameters(np.ravel(mats["mu"]), mats["beta"], mats["sigma_zeta_within"],
-                           mats["sigma_zeta_between"])
-    brute = var1_brute_force_loglik(params, np.asarray(series.values), series.row_person, series.row_segment,
-                                    series.row_occasion)
-    assert model.fit()["logl"] == pytest.approx(brute, abs=1e-6)
+    assert model.fit()["logl"] == pytest.approx(_brute_force(model), abs=1e-6)
     assert np.all(np.isfinite(model.parameters()["se"]))
 
 

@@ -18,23 +18,16 @@ from functools import cache
 import numpy as np
 import pandas as pd
 import pytest
-from support import quiet
+from support import VAR4_BETA, VAR4_BETWEEN_CORR, VAR4_SD, VAR4_SIGMA_WITHIN, quiet
 
 import psychonetrics as pn
 
 pytestmark = pytest.mark.slow
 
 VARS = ["V1", "V2", "V3", "V4"]
-BETA = np.array([[0.30, 0.15, 0.00, 0.00],
-                 [0.00, 0.25, 0.15, 0.00],
-                 [0.00, 0.00, 0.30, -0.15],
-                 [0.10, 0.00, 0.00, 0.20]])
-BETA = BETA * 0.5 / np.max(np.abs(np.linalg.eigvals(BETA)))
-SD = np.array([1.0, 1.2, 0.8, 1.0])
-SIGMA_WITHIN = np.array([[1, .3, .1, 0], [.3, 1, -.2, .1], [.1, -.2, 1, .3], [0, .1, .3, 1]]) * np.outer(SD, SD)
+BETA, SD, SIGMA_WITHIN = VAR4_BETA, VAR4_SD, VAR4_SIGMA_WITHIN
 SD_BETWEEN = SD * np.sqrt([0.5, 0.7, 0.85, 1.0])
-SIGMA_BETWEEN = np.array([[1, .4, .2, .1], [.4, 1, .3, .2], [.2, .3, 1, .4], [.1, .2, .4, 1]]) \
-    * np.outer(SD_BETWEEN, SD_BETWEEN)
+SIGMA_BETWEEN = VAR4_BETWEEN_CORR * np.outer(SD_BETWEEN, SD_BETWEEN)
 TRUTH = {"mu": np.zeros((4, 1)), "beta": BETA, "sigma_zeta_within": SIGMA_WITHIN, "sigma_zeta_between": SIGMA_BETWEEN}
 S0 = np.linalg.solve(np.eye(16) - np.kron(BETA, BETA), SIGMA_WITHIN.reshape(-1)).reshape(4, 4)  # S0 = B S0 B' + Sw
 PERSONS, REPS, SEED = 60, 200, 20240611
