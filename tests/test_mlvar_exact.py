@@ -162,7 +162,7 @@ def test_our_standard_errors_are_the_observed_information(fiml) -> None:  # noqa
 # ------------------------------------------------------------------ fit measures and comparisons
 def test_fit_measures_without_a_saturated_model_say_so(fiml) -> None:  # noqa: ANN001
     fit = fiml.fit()
-    for key in ("chisq", "df", "cfi", "tli", "rmsea", "srmr_within", "srmr_between"):
+    for key in ("nobs", "chisq", "df", "cfi", "tli", "rmsea", "srmr_within", "srmr_between"):
         assert np.isnan(fit[key]), key
     assert "no saturated model" in fit.attrs["unavailable"]
     text = str(fiml)

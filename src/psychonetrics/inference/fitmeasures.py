@@ -211,8 +211,8 @@ def model_fit(model: "FittedModel") -> pd.Series:
     if unavailable:
         series[[k for k in series.index if k in REFERENCE_MEASURES or "scal" in k or "robust" in k]] = np.nan
         series.attrs["unavailable"] = f"chi-square and the fit measures built on it are unavailable: {unavailable}"
-        if not model.family.references().saturated:  # no saturated model: no degrees of freedom against it
-            series[["df", "baseline.df"]] = np.nan
+        if not model.family.references().saturated:  # no saturated model: no sample moments, no df against it
+            series[["nobs", "df", "baseline.df"]] = np.nan
     if not fitted.result.converged:
         series.attrs["warning"] = "the model did not converge: these fit measures are unreliable"
     elif not unavailable and series["chisq"] < 0:
