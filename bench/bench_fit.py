@@ -94,6 +94,8 @@ def reference_table(repeat: int) -> pd.DataFrame:
         spec = json.loads((folder / "expected.json").read_text())
         if spec.get("format") == "syntax":
             continue  # level-specific cases: bench/bench_levels.py
+        if spec.get("format") == "ml_var":
+            continue  # multilevel VAR cases: bench/bench_mlvar.py
         data = pd.read_csv(folder / "data.csv")
         kw = _case_kwargs(spec)
         for estimator in ("ML", "FIML") if spec["model"].get("missing") else ("ML",):
