@@ -281,3 +281,17 @@ def test_a_between_maximum_outside_the_network_space_is_reported_at_the_boundary
     params = net.parameters()
     within = params[params["matrix"].isin(["beta", "omega_zeta_within"])]
     assert np.all(np.isfinite(within["se"]))  # estimable parameters keep their SEs
+
+
+def test_files_and_relations_are_read_into_memory(news: pd.DataFrame, tmp_path: Path) -> None:
+    """The exact likelihood holds every value in memory: a Parquet file or a DuckDB relation is read, and
+    gives the DataFrame's fit."""
+    import duckdb
+
+    path = tmp_path / "news.parquet"
+    news.to_parquet(path)
+    kw = dict(idvar="subjnr", dayvar="daynr", beepvar="beepnr", vars=["Fearful", "Hopeful"], estimator="FIML")
+    frame = quiet(pn.ml_var(news, **kw).runmodel).fit()["logl"]
+    assert quiet(pn.ml_var(str(path), **kw).runmodel).fit()["logl"] == pytest.approx(frame, abs=1e-9)
+    relation = duckdb.sql(f"select * from read_parquet('{path}')")
+    assert quiet(pn.ml_var(relation, **kw).runmodel).fit()["logl"] == pytest.approx(frame, abs=1e-9)

@@ -48,6 +48,23 @@ def _lag_statistics(data: object, *, idvar: str | None, vars: Sequence[str] | No
     return tuple(stats), tuple(names[len(names) // 2:]), report
 
 
+def _in_memory(data: object) -> object:
+    """The rows of a file, DuckDB relation or Spark DataFrame as a pandas DataFrame (the exact likelihood
+    holds every observed value in memory: (N, p) floats); DataFrames and statistics as they are."""
+    import os
+
+    module = type(data).__module__ or ""
+    if isinstance(data, (str, os.PathLike)):
+        from ...data.readers import read_table
+
+        return read_table(data)
+    if module.startswith("duckdb"):
+        return data.df()  # type: ignore[attr-defined]
+    if module.startswith("pyspark"):
+        return data.toPandas()  # type: ignore[attr-defined]
+    return data
+
+
 def ml_var(
     data: object,
     idvar: str | None = None,
@@ -88,8 +105,9 @@ def ml_var(
     data : DataFrame, source, or list of TwoLevelStats
         Long ESM data: one row per beep (pandas or polars; rows in any order),
         a Parquet/CSV path, DuckDB relation or Spark DataFrame (the lag pairs
-        are formed out of core; ``beepvar`` is then required), or the
-        statistics of :func:`psychonetrics.lag_pair_stats`.
+        are formed out of core; ``beepvar`` is then required; the exact
+        likelihood reads such a source into memory), or the statistics of
+        :func:`psychonetrics.lag_pair_stats`.
     idvar : str
         Column identifying the persons.
     vars : sequence of str, optional
@@ -148,6 +166,8 @@ def ml_var(
     verbose = flag("verbose", verbose)
     explicit = named(estimator, own=MlVar.estimators())
     exact_route = explicit is not None and explicit.needs_series
+    if exact_route:
+        data = _in_memory(data)
     with warnings.catch_warnings():
         if exact_route:  # the lag pairs only give start values: their losses are not the exact likelihood's
             warnings.simplefilter("ignore", DataWarning)
