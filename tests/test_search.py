@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from support import quiet
 
 import psychonetrics as pn
 
@@ -175,6 +176,16 @@ def test_fixpar_freepar_and_verbs_return_new_models(lvm) -> None:
         lvm.fixpar("lambda", 9, 1)
     with pytest.raises(ValueError, match="diagonal"):
         lvm.freepar("beta_within", 1, 1)
+
+
+def test_threshold_treats_every_element_of_a_mean_vector_alike() -> None:
+    """getmatrix("nu", threshold=True) zeroes every intercept above alpha, the first one too (an earlier
+    copy of the edge rule took nu[0] for a diagonal and kept it)."""
+    model = quiet(pn.ml_lvm(pn.datasets.demo_twolevel(), "F =~ y1 + y2 + y3", clusters="cluster").runmodel)
+    p = model.parameters().query("matrix == 'nu'")["p"].to_numpy()
+    assert np.all(p > 0.05)
+    np.testing.assert_array_equal(model.getmatrix("nu", threshold=True, alpha=0.05).ravel(), 0.0)
+    np.testing.assert_allclose(model.getmatrix("nu", threshold=True, alpha=1.0 - 1e-12), model.getmatrix("nu"))
 
 
 def test_confint_and_threshold(lnm) -> None:
