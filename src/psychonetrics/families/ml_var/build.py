@@ -164,7 +164,8 @@ def ml_var(
     array([-0.01,  0.03, -0.02])
     """
     verbose = flag("verbose", verbose)
-    explicit = named(estimator, own=MlVar.estimators())
+    own = MlVarExact.estimators()
+    explicit = named(estimator, own=own)
     exact_route = explicit is not None and explicit.needs_series
     if exact_route:
         data = _in_memory(data)
@@ -179,12 +180,12 @@ def ml_var(
     pats["beta"] = beta
     if mu is not None:
         pats["mu"] = mu
-    chosen = resolve(estimator, stats, verbose=verbose, own=family.estimators(),
+    chosen = resolve(estimator, stats, verbose=verbose, own=own,
                      preferred=family.default_estimator(stats), check=False) if given_stats(data) is None else None
     common = dict(identify_model=False, identification="loadings", equal=equal, optimizer=optimizer,
                   verbose=verbose, wrapper=_wrapper, information=information)
     if chosen is None or not chosen.needs_series:
-        return build_model(family, stats, pats, estimator=chosen or estimator, **common)
+        return build_model(family, stats, pats, estimator=chosen or explicit or estimator, **common)
     # the exact likelihood: the persons' whole series beside the lag pairs, which give the start values
     from ...data.lagged import series_arrays
     from ...likelihood.var1_exact import series_data

@@ -117,6 +117,12 @@ class MlVarExact(MlVar):
                 names.update(block.matrix_names())
         return frozenset(names)
 
+    @staticmethod
+    def estimators() -> dict[str, Estimator]:
+        """``FIML``: the exact likelihood of every observed beep.  ``ml_var`` resolves its ``estimator=``
+        with these, so ``"FIML"`` builds this family (the lag-pair family itself has no own estimator)."""
+        return {"FIML": EXACT}
+
     def references(self) -> References:
         return References(saturated=False, unavailable=UNAVAILABLE)
 

@@ -319,13 +319,6 @@ class MlVar(Family):
         table = build_partable(family, [pats] * len(stats), [set()] * len(stats), equal=(), group_labels=labels)
         return family, with_start_values(table, family, stats)
 
-    @staticmethod
-    def estimators() -> dict:
-        """``FIML``: the exact likelihood of every observed beep (:mod:`.exact`)."""
-        from .exact import EXACT
-
-        return {"FIML": EXACT}
-
     def default_estimator(self, stats: Sequence[TwoLevelStats]) -> tuple[str, str]:
         """MLR: the same estimates as ML with standard errors from the sandwich over persons, since the
         pseudo-likelihood's model-based ones are too small; ML when only statistics are given."""
