@@ -266,7 +266,7 @@ def test_observed_covariates_are_not_nodes_of_the_latent_networks() -> None:
 
 
 def test_plot_writes_png(ggm: pn.Model, tmp_path) -> None:
-    pytest.importorskip("matplotlib")
+    pytest.importorskip("matplotlib", reason="matplotlib is not installed (the test extra has it)")
     boot = pn.bootstrap(ggm, n_boot=8, seed=1, jobs=1, search="prune")
     target = tmp_path / "stability.png"
     fig = pn.plot_stability(boot, filename=target)
@@ -308,7 +308,7 @@ def test_argument_errors(seed_model: pn.Model) -> None:
 
 
 def test_plot_of_one_group(tmp_path) -> None:
-    pytest.importorskip("matplotlib")
+    pytest.importorskip("matplotlib", reason="matplotlib is not installed (the test extra has it)")
     data = pn.datasets.seed_example()
     data["school_type"] = np.where(data["cluster"] % 2 == 0, "public", "private")
     two = pn.ml_ggm(data, clusters="cluster", groups="school_type").runmodel()

@@ -102,7 +102,7 @@ def test_mlr_and_information_options(seed_csv: Path, capsys: pytest.CaptureFixtu
 
 
 def test_latent_network_with_a_plot(seed_csv: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    pytest.importorskip("matplotlib")
+    pytest.importorskip("matplotlib", reason="matplotlib is not installed (the test extra has it)")
     png = tmp_path / "out.png"
     code, out, err = run(["fit", str(seed_csv), "--clusters", "cluster", "--model", SYNTAX,
                           "--type", "ml_lnm", "--plot", str(png)], capsys)
@@ -114,7 +114,7 @@ def test_latent_network_with_a_plot(seed_csv: Path, tmp_path: Path, capsys: pyte
 
 def test_plot_of_a_level_specific_model(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """Each level has its own latent variables (two within, one between): each panel its own nodes."""
-    pytest.importorskip("matplotlib")
+    pytest.importorskip("matplotlib", reason="matplotlib is not installed (the test extra has it)")
     data = tmp_path / "demo.csv"
     pn.datasets.demo_twolevel().to_csv(data, index=False)
     png = tmp_path / "levels.png"

@@ -283,7 +283,7 @@ def test_vars_selects_and_orders_columns(seed) -> None:
 
 
 def test_polars_dataframe(seed, seed_fit) -> None:
-    pl = pytest.importorskip("polars")
+    pl = pytest.importorskip("polars", reason="polars is not installed (the test extra has it)")
     frame = pl.from_pandas(seed)
     assert_same_estimates(build(frame).runmodel(), seed_fit)
     frame = frame.with_columns(pl.col("cluster").cast(pl.Utf8))

@@ -44,7 +44,7 @@ _RUNS: dict[str, list] = {}  # page -> run_file results, so that both page tests
 
 def _run_page(page: str) -> list:
     for module in NEEDS.get(page, []):
-        pytest.importorskip(module)
+        pytest.importorskip(module, reason=f"{module} is not installed (the test extra has it)")
     if page not in _RUNS:
         _RUNS[page] = _runner().run_file(DOCS / page, skip=("pyspark",))
     return _RUNS[page]
@@ -101,8 +101,8 @@ def test_output_comparison_normalization() -> None:
 
 @pytest.mark.slow
 def test_spark_example_runs() -> None:
-    pytest.importorskip("pyspark")
-    pytest.importorskip("duckdb")
+    pytest.importorskip("pyspark", reason="pyspark is not installed (the test extra has it)")
+    pytest.importorskip("duckdb", reason="duckdb is not installed (the test extra has it)")
     run = _runner()
     results = run.run_file(DOCS / "scale.md")
     assert any("pyspark" in block.code for block, _ in results)

