@@ -22,26 +22,17 @@ import argparse
 import json
 import statistics
 import sys
-import time
 import warnings
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from timing import median_time
 
 import psychonetrics as pn
 
 REFERENCE = Path(__file__).resolve().parents[1] / "tests" / "data" / "reference"
 SYNTAX = "F1 =~ y1 + y2 + y3\nF2 =~ y4 + y5 + y6"
-
-
-def _median_time(fn, repeat: int) -> float:  # noqa: ANN001
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
 
 
 def _case_kwargs(spec: dict) -> dict:
@@ -82,7 +73,7 @@ def small_fits_table(repeat: int) -> pd.DataFrame:
         for _ in range(5):  # warm up imports and caches
             run()
         # the median of many short runs: a few milliseconds each
-        ours = statistics.median(_median_time(run, 9) for _ in range(max(3, repeat)))
+        ours = statistics.median(median_time(run, 9) for _ in range(max(3, repeat)))
         rows.append({"fit": name, "estimator": estimator, "ours_ms": 1e3 * ours, "target_ms": 1e3 * target,
                      "met": ours < target, "lavaan_ms": 1e3 * lav if lav else np.nan})
     return pd.DataFrame(rows)
@@ -103,7 +94,7 @@ def reference_table(repeat: int) -> pd.DataFrame:
                 pn.ml_lvm(data, estimator=estimator, **kw).runmodel()
 
             run()  # warm up imports and caches
-            ours = _median_time(run, repeat)
+            ours = median_time(run, repeat)
             lav = spec.get("lavaan_seconds", np.nan)
             rows.append({"case": folder.name, "estimator": estimator, "J": spec["reference"]["fit"]["J"],
                          "N": spec["reference"]["fit"]["N"], "ours_s": ours, "lavaan_s": lav,
@@ -143,7 +134,7 @@ def scaling_table(repeat: int) -> pd.DataFrame:
 
         run()
         rows.append({"J": j, "sizes": f"{sizes[0]}-{sizes[1]}", "N": len(data), "missing": miss,
-                     "estimator": estimator, "ours_s (stats+fit)": _median_time(run, repeat), "peers": note})
+                     "estimator": estimator, "ours_s (stats+fit)": median_time(run, repeat), "peers": note})
     return pd.DataFrame(rows)
 
 

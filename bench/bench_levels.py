@@ -25,28 +25,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sys
-import time
 import warnings
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from timing import median_time
 
 import psychonetrics as pn
 
 DATA = Path(__file__).resolve().parents[1] / "tests" / "data"
-
-
-def _median_time(fn, repeat: int) -> float:  # noqa: ANN001
-    fn()  # warm up imports and caches
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
 
 
 def _cases() -> list[tuple[str, dict, pd.DataFrame]]:
@@ -71,9 +60,9 @@ def table(repeat: int) -> pd.DataFrame:
                 pn.ml_lvm(data, spec["syntax"], clusters=spec["clusters"], fixed_x=fixed_x, **kwargs).runmodel().fit()
 
         lav = spec["lavaan_seconds"]
-        ml = _median_time(run, repeat)
-        ml_obs = _median_time(lambda: run(information="observed"), repeat)
-        mlr = _median_time(lambda: run(estimator="MLR"), repeat) if "MLR" in lav else np.nan
+        ml = median_time(run, repeat, warm=True)
+        ml_obs = median_time(lambda: run(information="observed"), repeat, warm=True)
+        mlr = median_time(lambda: run(estimator="MLR"), repeat, warm=True) if "MLR" in lav else np.nan
         rows.append({"case": name, "J": data[spec["clusters"]].nunique(), "N": len(data),
                      "ML_s": ml, "ML_obs_s": ml_obs, "MLR_s": mlr, "MLR/ML": mlr / ml, "MLR/ML_obs": mlr / ml_obs,
                      "lavaan_ML_s": lav["ML"], "lavaan_MLR_s": lav.get("MLR", np.nan),
@@ -97,8 +86,8 @@ def width_table(repeat: int, sizes: tuple[int, ...] = (10, 30, 60)) -> pd.DataFr
                 warnings.simplefilter("ignore")
                 pn.ml_lvm(data, syntax, clusters="cluster", **kwargs).runmodel().fit()
 
-        ml = _median_time(run, repeat)
-        mlr = _median_time(lambda: run(estimator="MLR"), repeat)
+        ml = median_time(run, repeat, warm=True)
+        mlr = median_time(lambda: run(estimator="MLR"), repeat, warm=True)
         rows.append({"p": p, "ML_s": ml, "MLR_s": mlr, "MLR/ML": mlr / ml})
     return pd.DataFrame(rows)
 

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sys
 import tempfile
 import time
@@ -32,20 +31,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from timing import median_time
 
 import psychonetrics as pn
 
 REFERENCE = Path(__file__).resolve().parents[1] / "tests" / "data" / "reference" / "ml_var_lmfa"
 SHORT = REFERENCE.parent / "ml_var_lmfa_short"
-
-
-def _median_time(fn, repeat: int) -> float:  # noqa: ANN001
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
 
 
 def reference_table(repeat: int) -> pd.DataFrame:
@@ -61,7 +52,7 @@ def reference_table(repeat: int) -> pd.DataFrame:
                 return wrapper(data, idvar="id", vars=spec["vars"], estimator="ML").runmodel()
 
         model = fit()
-        ours = _median_time(fit, repeat)
+        ours = median_time(fit, repeat)
         rows.append({"fit": f"{key} ({wrapper.__name__})", "ours_s": ours, "psychonetrics_s": ref["seconds"],
                      "speedup": ref["seconds"] / ours, "logl_ours": model.fit()["logl"],
                      "logl_psychonetrics": ref["fit"]["logl"]})
@@ -72,7 +63,7 @@ def reference_table(repeat: int) -> pd.DataFrame:
                     return model.prune(alpha=0.01)
 
             pruned = prune()
-            ours = _median_time(prune, repeat)
+            ours = median_time(prune, repeat)
             rows.append({"fit": f"{key}: prune(alpha=0.01)", "ours_s": ours,
                          "psychonetrics_s": ref["pruned"]["seconds"], "speedup": ref["pruned"]["seconds"] / ours,
                          "logl_ours": pruned.fit()["logl"], "logl_psychonetrics": ref["pruned"]["fit"]["logl"]})
@@ -138,7 +129,7 @@ def exact_table(repeat: int, n_persons: int) -> pd.DataFrame:
                 return pn.ml_var(data, idvar=idvar, vars=nodes, beepvar="beep", estimator="FIML").runmodel()
 
         model = fit()
-        ours = _median_time(fit, repeat if len(data) < 100_000 else 1)
+        ours = median_time(fit, repeat if len(data) < 100_000 else 1)
         series = model.stats[0].series
         rows.append({"data": label, "values": series.n_observed_values, "ours_s": ours,
                      "panelvar_s": psychonetrics_s if psychonetrics_s else np.nan,
