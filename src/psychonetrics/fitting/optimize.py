@@ -46,6 +46,16 @@ STALLED_STEPS = 10
 UNBOUNDED = "unbounded likelihood"
 #: How a result at a maximum on the boundary of the parameter space begins its message.
 AT_BOUNDARY = "converged at the boundary of the parameter space"
+#: A fit crawls along a boundary when BOUNDARY_STEPS iterations in a row were held or crawling (each gaining
+#: less than CRAWL_GAIN near a nearly singular block) and together gained less than BOUNDARY_GAIN.
+BOUNDARY_STEPS = 10
+BOUNDARY_GAIN = 1e-3
+CRAWL_GAIN = 1e-4
+
+
+def _crawled(gains: list[float]) -> bool:
+    """Whether the gains of the last held or crawling iterations say the fit is at a boundary maximum."""
+    return len(gains) >= BOUNDARY_STEPS and sum(gains[-BOUNDARY_STEPS:]) < BOUNDARY_GAIN
 
 
 @dataclass(frozen=True)
@@ -176,9 +186,9 @@ def fisher_scoring(obj: Objective, x0: FloatArray, *, max_iter: int = 300, tol: 
         on_bound = bool(np.any((trial <= lo + 1e-12) & ~strict))
         # a step that gains nothing where a block is nearly singular stalls on the boundary too (the scoring
         # model of a network near its singularity predicts gains the likelihood does not have)
-        stalled = ll_new - ll < 1e-4 and obj.near_boundary(trial)
+        stalled = ll_new - ll < CRAWL_GAIN and obj.near_boundary(trial)
         blocked = blocked + [ll_new - ll] if (outside or on_bound or stalled) else []
-        if len(blocked) >= 10 and sum(blocked[-10:]) < 1e-3 and (on_bound or obj.near_boundary(trial)):
+        if _crawled(blocked) and (on_bound or obj.near_boundary(trial)):
             return result(trial, grad_new, it, True, AT_BOUNDARY, info_new, ll_new)
         if decrement < 1e-1:  # far from the optimum the secant information misleads: correct only at the end
             _sr1_update(correction, trial - x, grad - grad_new, info_new)
@@ -388,9 +398,9 @@ def quasi_newton(obj: Objective, x0: FloatArray, *, max_iter: int = 300, tol: fl
             metric = metric - np.outer(hs, hs) / float(s_vec @ hs) + np.outer(y_vec, y_vec) / curvature
         # a maximum where a network block's covariance is singular (a between level whose unconstrained
         # maximum is indefinite) is approached only asymptotically, as in fisher_scoring
-        blocked = blocked + [ll_new - ll] if ll_new - ll < 1e-4 and obj.near_boundary(trial) else []
+        blocked = blocked + [ll_new - ll] if ll_new - ll < CRAWL_GAIN and obj.near_boundary(trial) else []
         x, ll, grad = trial, ll_new, grad_new
-        if len(blocked) >= 10 and sum(blocked[-10:]) < 1e-3:
+        if _crawled(blocked):
             pg = _projected_gradient(x, grad, lo, hi)
             return OptimizerResult(x, ll, True, it, float(np.linalg.norm(pg)), "quasi-newton", AT_BOUNDARY)
     pg = _projected_gradient(x, grad, lo, hi)

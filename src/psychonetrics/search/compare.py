@@ -150,8 +150,9 @@ def _likelihood_ratio_table(items: list[tuple[str, "FittedModel"]]) -> pd.DataFr
     ordered by their number of parameters (most first)."""
     from scipy import stats as sps
 
-    rows = [{"model": name, "npar": int(m.npar), "logl": m.fit()["logl"], "AIC": m.fit()["aic.ll"],
-             "BIC": m.fit()["bic"]} for name, m in items]
+    fits = [(name, m.npar, m.fit()) for name, m in items]
+    rows = [{"model": name, "npar": int(npar), "logl": fit["logl"], "AIC": fit["aic.ll"], "BIC": fit["bic"]}
+            for name, npar, fit in fits]
     frame = pd.DataFrame(rows).sort_values("npar", ascending=False, kind="stable").reset_index(drop=True)
     frame["Chisq_diff"] = 2.0 * frame["logl"].diff().abs()
     frame["DF_diff"] = frame["npar"].diff().abs()
